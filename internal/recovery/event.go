@@ -1,0 +1,170 @@
+package recovery
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Event types accepted on the ingest API (DESIGN §4).
+const (
+	TypeOrderCreated     = "order.created"
+	TypeOrderUpdated     = "order.updated"
+	TypeOrderCancelled   = "order.cancelled"
+	TypeShipmentCreated  = "shipment.created"
+	TypeShipmentTracking = "shipment.tracking"
+	TypeInventoryChanged = "inventory.changed"
+	TypeCustomerUpdated  = "customer.updated"
+)
+
+// EventTypes lists every event type the engine understands.
+var EventTypes = []string{
+	TypeOrderCreated, TypeOrderUpdated, TypeOrderCancelled,
+	TypeShipmentCreated, TypeShipmentTracking,
+	TypeInventoryChanged, TypeCustomerUpdated,
+}
+
+// Tracking statuses carried by shipment.tracking events.
+const (
+	StatusLabelCreated     = "label_created"
+	StatusPickedUp         = "picked_up"
+	StatusInTransit        = "in_transit"
+	StatusOutForDelivery   = "out_for_delivery"
+	StatusDelivered        = "delivered"
+	StatusFailedAttempt    = "failed_attempt"
+	StatusException        = "exception"
+	StatusReturnedToSender = "returned_to_sender"
+	StatusLost             = "lost"
+)
+
+// TrackingStatuses lists every tracking status the engine understands.
+var TrackingStatuses = []string{
+	StatusLabelCreated, StatusPickedUp, StatusInTransit, StatusOutForDelivery,
+	StatusDelivered, StatusFailedAttempt, StatusException,
+	StatusReturnedToSender, StatusLost,
+}
+
+// Event is the canonical event envelope. Its attribute names follow
+// CloudEvents so that the two forms map one to one. Data holds the
+// type-specific payload, decoded with the Decode* functions.
+type Event struct {
+	ID      string          `json:"id"`
+	Source  string          `json:"source"`
+	Type    string          `json:"type"`
+	Time    time.Time       `json:"time"`
+	Subject string          `json:"subject,omitempty"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// Key returns the idempotency key of the event: its source and id.
+func (e Event) Key() EventKey { return EventKey{Source: e.Source, ID: e.ID} }
+
+// EventKey identifies an event across retries: the same (source, id) is the
+// same event.
+type EventKey struct {
+	Source string
+	ID     string
+}
+
+// Location is a place: a shipping address, a shipment origin or a scan.
+type Location struct {
+	Line1      string   `json:"line1,omitempty"`
+	City       string   `json:"city,omitempty"`
+	Region     string   `json:"region,omitempty"`
+	PostalCode string   `json:"postal_code,omitempty"`
+	Country    string   `json:"country"`
+	Lat        *float64 `json:"lat,omitempty"`
+	Lng        *float64 `json:"lng,omitempty"`
+}
+
+// Customer is the person an order belongs to and whom the engine contacts.
+type Customer struct {
+	ID       string `json:"id,omitempty"`
+	Name     string `json:"name,omitempty"`
+	Email    string `json:"email,omitempty"`
+	Phone    string `json:"phone,omitempty"`
+	Locale   string `json:"locale,omitempty"`
+	TimeZone string `json:"time_zone,omitempty"`
+}
+
+// OrderLine is one product line of an order.
+type OrderLine struct {
+	SKU            string `json:"sku"`
+	Name           string `json:"name,omitempty"`
+	Category       string `json:"category,omitempty"`
+	Quantity       int64  `json:"quantity"`
+	UnitPriceMinor int64  `json:"unit_price_minor"`
+}
+
+// OrderData is the payload of order.created and order.updated.
+type OrderData struct {
+	OrderID          string      `json:"order_id"`
+	Currency         string      `json:"currency"`
+	TotalMinor       int64       `json:"total_minor"`
+	PromisedDelivery *time.Time  `json:"promised_delivery,omitempty"`
+	Customer         Customer    `json:"customer"`
+	ShippingAddress  Location    `json:"shipping_address"`
+	Lines            []OrderLine `json:"lines"`
+}
+
+// OrderRef is the payload of events that only name an order, such as
+// order.cancelled.
+type OrderRef struct {
+	OrderID string `json:"order_id"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// ShipmentLine is one product line packed into a shipment.
+type ShipmentLine struct {
+	SKU      string `json:"sku"`
+	Quantity int64  `json:"quantity"`
+}
+
+// ShipmentData is the payload of shipment.created.
+type ShipmentData struct {
+	OrderID        string         `json:"order_id"`
+	ShipmentID     string         `json:"shipment_id"`
+	Carrier        string         `json:"carrier,omitempty"`
+	TrackingNumber string         `json:"tracking_number,omitempty"`
+	Origin         *Location      `json:"origin,omitempty"`
+	Lines          []ShipmentLine `json:"lines,omitempty"`
+}
+
+// TrackingData is the payload of shipment.tracking: one carrier scan.
+type TrackingData struct {
+	OrderID        string    `json:"order_id"`
+	ShipmentID     string    `json:"shipment_id"`
+	Carrier        string    `json:"carrier,omitempty"`
+	TrackingNumber string    `json:"tracking_number,omitempty"`
+	Status         string    `json:"status"`
+	Location       *Location `json:"location,omitempty"`
+	ExceptionCode  string    `json:"exception_code,omitempty"`
+	Description    string    `json:"description,omitempty"`
+}
+
+// InventoryData is the payload of inventory.changed.
+type InventoryData struct {
+	OrderID   string `json:"order_id,omitempty"`
+	SKU       string `json:"sku"`
+	Available int64  `json:"available"`
+}
+
+// CustomerData is the payload of customer.updated.
+type CustomerData struct {
+	OrderID  string   `json:"order_id,omitempty"`
+	Customer Customer `json:"customer"`
+}
+
+// orderIDOnly reads just the order id of any payload.
+type orderIDOnly struct {
+	OrderID string `json:"order_id"`
+}
+
+// OrderIDOf returns the order id an event's payload names, or "" if it names
+// none or the payload is not a JSON object.
+func OrderIDOf(data json.RawMessage) string {
+	var v orderIDOnly
+	if err := json.Unmarshal(data, &v); err != nil {
+		return ""
+	}
+	return v.OrderID
+}

@@ -1,0 +1,118 @@
+package recovery
+
+import "time"
+
+// Kind names a way an order can go wrong (DESIGN §5).
+type Kind string
+
+// The incident kinds the engine detects.
+const (
+	KindMisrouted        Kind = "misrouted"
+	KindLate             Kind = "late"
+	KindStalled          Kind = "stalled"
+	KindNotPickedUp      Kind = "not_picked_up"
+	KindCarrierException Kind = "carrier_exception"
+	KindReturnedToSender Kind = "returned_to_sender"
+	KindLost             Kind = "lost"
+	KindOutOfStock       Kind = "out_of_stock"
+	KindWrongItem        Kind = "wrong_item"
+)
+
+// Incident statuses.
+const (
+	IncidentOpen     = "open"
+	IncidentResolved = "resolved"
+	IncidentHealed   = "healed"
+)
+
+// Remedy names a remedy the engine can offer.
+type Remedy string
+
+// The remedies of DESIGN §6.
+const (
+	RemedyDiscount    Remedy = "discount"
+	RemedySubstitute  Remedy = "substitute"
+	RemedyReship      Remedy = "reship"
+	RemedyStoreCredit Remedy = "store_credit"
+	RemedyRefund      Remedy = "refund"
+)
+
+// Offer statuses.
+const (
+	OfferPending  = "pending"
+	OfferApproved = "approved"
+	OfferRejected = "rejected"
+)
+
+// Contact channels and statuses.
+const (
+	ChannelEmail = "email"
+	ChannelSMS   = "sms"
+	ChannelVoice = "voice"
+
+	ContactSending = "sending"
+	ContactSent    = "sent"
+	ContactFailed  = "failed"
+)
+
+// Incident is one detected problem with one shipment (or order) of one kind.
+type Incident struct {
+	ID         string    `json:"id"`
+	OrderID    string    `json:"order_id"`
+	ShipmentID string    `json:"shipment_id"`
+	Kind       Kind      `json:"kind"`
+	Status     string    `json:"status"`
+	DetectedAt time.Time `json:"detected_at"`
+	Evidence   []string  `json:"evidence"`
+	// Reason says in plain words what the detector saw.
+	Reason     string    `json:"reason,omitempty"`
+	WorkflowID string    `json:"workflow_id,omitempty"`
+	Offer      *Offer    `json:"offer,omitempty"`
+	Contacts   []Contact `json:"contacts"`
+}
+
+// Offer is the remedy put on the table for an incident.
+type Offer struct {
+	Remedy     Remedy `json:"remedy"`
+	ValueMinor int64  `json:"value_minor"`
+	Currency   string `json:"currency"`
+	Status     string `json:"status"`
+	// Code is the discount code, when the remedy is a discount.
+	Code       string    `json:"code,omitempty"`
+	ApprovedBy string    `json:"approved_by,omitempty"`
+	CreatedAt  time.Time `json:"created_at,omitempty"`
+}
+
+// Money returns the offer's value with its currency.
+func (o Offer) Money() Money { return Money{Minor: o.ValueMinor, Currency: o.Currency} }
+
+// Contact is one message sent (or being sent) to the customer about an
+// incident. (IncidentID, Step, Channel) is unique: the ledger key that makes
+// each ladder step happen at most once.
+type Contact struct {
+	IncidentID string     `json:"-"`
+	Step       int        `json:"step"`
+	Channel    string     `json:"channel"`
+	To         string     `json:"to"`
+	Subject    string     `json:"subject,omitempty"`
+	Body       string     `json:"body"`
+	Locale     string     `json:"locale,omitempty"`
+	Status     string     `json:"status"`
+	ProviderID string     `json:"provider_id,omitempty"`
+	SentAt     *time.Time `json:"sent_at,omitempty"`
+}
+
+// IncidentFilter narrows a listing of incidents; empty fields match
+// everything.
+type IncidentFilter struct {
+	OrderID string
+	Status  string
+	Kind    string
+	Limit   int
+}
+
+// Kinds lists every incident kind.
+var Kinds = []Kind{
+	KindMisrouted, KindLate, KindStalled, KindNotPickedUp, KindCarrierException,
+	KindReturnedToSender, KindLost, KindOutOfStock, KindWrongItem,
+}

@@ -1,0 +1,63 @@
+package recovery
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Domain errors. Adapters wrap them; the web layer maps them to HTTP statuses.
+var (
+	// ErrNotFound means the thing asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means the request conflicts with what is stored.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid means the input is malformed or breaks a rule.
+	ErrInvalid = errors.New("invalid input")
+)
+
+// IncidentStore keeps the projections people query: incidents, offers and
+// the contact ledger. Every method is idempotent so that retried activities
+// are harmless.
+type IncidentStore interface {
+	// UpsertIncident creates the incident or updates its status.
+	UpsertIncident(ctx context.Context, inc Incident) error
+	// SaveOffer records (or replaces) the offer of an incident.
+	SaveOffer(ctx context.Context, incidentID string, offer Offer) error
+	// BeginContact writes the ledger row for (incident, step, channel) before
+	// any provider request. If the row already exists it is returned with
+	// found set, and the caller must not send again.
+	BeginContact(ctx context.Context, c Contact) (existing Contact, found bool, err error)
+	// FinishContact records the provider's answer for a ledger row.
+	FinishContact(ctx context.Context, incidentID string, step int, channel, status, providerID string, sentAt time.Time) error
+}
+
+// Message is one outbound message to a customer.
+type Message struct {
+	Channel string
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+	// IdempotencyKey is stable across retries of the same ladder step.
+	IdempotencyKey string
+}
+
+// Messenger delivers messages: a provider adapter, or the capture adapter
+// that stores them instead.
+type Messenger interface {
+	Send(ctx context.Context, m Message) (providerID string, err error)
+}
+
+// RemedyConfig is the default remedy of the first, policy-less version: a
+// discount of a percentage of the order total.
+type RemedyConfig struct {
+	Remedy          Remedy `json:"remedy"`
+	DiscountPercent int64  `json:"discount_percent"`
+	// MaxMinor caps the value; 0 means no cap.
+	MaxMinor int64 `json:"max_minor"`
+}
+
+// DefaultRemedy is the remedy used when nothing else is configured: 15% off
+// the order.
+var DefaultRemedy = RemedyConfig{Remedy: RemedyDiscount, DiscountPercent: 15}

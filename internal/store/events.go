@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+)
+
+// NotifyChannel is the LISTEN/NOTIFY channel that wakes the relay when new
+// events commit.
+const NotifyChannel = "recovery_events"
+
+const insertEvents = `INSERT INTO events (source, id, type, order_id, occurred_at, subject, data)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::jsonb[])
+ON CONFLICT (source, id) DO NOTHING
+RETURNING source, id`
+
+// InsertEvents stores events in one transaction and reports, for each event,
+// whether it was new (true) or a duplicate of a stored (source, id) (false).
+// Within one call, a repeated key counts once: the first occurrence is new.
+// The transaction also notifies the relay.
+func (s *Store) InsertEvents(ctx context.Context, evs []recovery.Event) ([]bool, error) {
+	n := len(evs)
+	sources, ids, types := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	orders, subjects := make([]string, 0, n), make([]string, 0, n)
+	times, data := make([]time.Time, 0, n), make([]string, 0, n)
+	for _, e := range evs {
+		sources, ids, types = append(sources, e.Source), append(ids, e.ID), append(types, e.Type)
+		orders, subjects = append(orders, recovery.OrderIDOf(e.Data)), append(subjects, e.Subject)
+		times, data = append(times, e.Time), append(data, string(e.Data))
+	}
+	inserted := make(map[recovery.EventKey]bool, n)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, insertEvents, sources, ids, types, orders, times, subjects, data)
+		if err != nil {
+			return err
+		}
+		var k recovery.EventKey
+		_, err = pgx.ForEachRow(rows, []any{&k.Source, &k.ID}, func() error {
+			inserted[k] = true
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(inserted) > 0 {
+			_, err = tx.Exec(ctx, `SELECT pg_notify($1, '')`, NotifyChannel)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	out := make([]bool, n)
+	for i, e := range evs {
+		if inserted[e.Key()] {
+			out[i] = true
+			delete(inserted, e.Key()) // a later repeat in the same call is a duplicate
+		}
+	}
+	return out, nil
+}
+
+// PendingEvent is a committed event not yet delivered to its workflow.
+type PendingEvent struct {
+	Seq     int64
+	OrderID string
+	Event   recovery.Event
+}
+
+const claimPending = `SELECT seq, source, id, type, order_id, occurred_at, subject, data
+FROM events WHERE relayed_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`
+
+// Claim is a batch of pending events locked by one relay until it calls
+// Done or Abort. Other relays skip the locked rows.
+type Claim struct {
+	tx     pgx.Tx
+	Events []PendingEvent
+}
+
+// ClaimPending locks up to limit pending events, oldest first. The caller
+// must end the claim with Done or Abort.
+func (s *Store) ClaimPending(ctx context.Context, limit int) (*Claim, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("claim events: %w", err)
+	}
+	rows, err := tx.Query(ctx, claimPending, limit)
+	if err != nil {
+		tx.Rollback(ctx) //nolint:errcheck
+		return nil, fmt.Errorf("claim events: %w", err)
+	}
+	c := &Claim{tx: tx}
+	var p PendingEvent
+	var data []byte
+	_, err = pgx.ForEachRow(rows, []any{&p.Seq, &p.Event.Source, &p.Event.ID, &p.Event.Type,
+		&p.OrderID, &p.Event.Time, &p.Event.Subject, &data}, func() error {
+		p.Event.Data = json.RawMessage(append([]byte(nil), data...))
+		c.Events = append(c.Events, p)
+		return nil
+	})
+	if err != nil {
+		tx.Rollback(ctx) //nolint:errcheck
+		return nil, fmt.Errorf("claim events: %w", err)
+	}
+	return c, nil
+}
+
+// Done marks the given events relayed (with an optional note, e.g. why an
+// event went nowhere) and releases the claim; events of the claim not named
+// stay pending.
+func (c *Claim) Done(ctx context.Context, relayed []int64, skipped []int64, note string) error {
+	defer c.tx.Rollback(ctx) //nolint:errcheck
+	if len(relayed) > 0 {
+		if _, err := c.tx.Exec(ctx, `UPDATE events SET relayed_at = now() WHERE seq = ANY($1)`, relayed); err != nil {
+			return fmt.Errorf("mark relayed: %w", err)
+		}
+	}
+	if len(skipped) > 0 {
+		if _, err := c.tx.Exec(ctx, `UPDATE events SET relayed_at = now(), relay_note = $2 WHERE seq = ANY($1)`,
+			skipped, note); err != nil {
+			return fmt.Errorf("mark skipped: %w", err)
+		}
+	}
+	if err := c.tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit relay batch: %w", err)
+	}
+	return nil
+}
+
+// Abort releases the claim without marking anything.
+func (c *Claim) Abort(ctx context.Context) { c.tx.Rollback(ctx) } //nolint:errcheck
+
+// PendingCount returns how many events wait for the relay.
+func (s *Store) PendingCount(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE relayed_at IS NULL`).Scan(&n)
+	return n, err
+}
+
+// Listen blocks, calling wake each time new events are committed, until ctx
+// ends or the connection fails.
+func (s *Store) Listen(ctx context.Context, wake func()) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
+		return err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "UNLISTEN "+NotifyChannel) //nolint:errcheck
+	for {
+		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+			return err
+		}
+		wake()
+	}
+}

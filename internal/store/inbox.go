@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+)
+
+// ErrInboxClosed is returned by Submit after Close.
+var ErrInboxClosed = errors.New("inbox closed")
+
+// Inbox commits events in groups: concurrent Submit calls share one
+// transaction, so many small requests cost one commit (DESIGN §9). Each
+// Submit returns only after its events are committed.
+type Inbox struct {
+	store    *Store
+	maxBatch int
+	reqs     chan *submission
+	wg       sync.WaitGroup
+	closeMu  sync.RWMutex
+	closed   bool
+}
+
+type submission struct {
+	events []recovery.Event
+	done   chan result
+}
+
+type result struct {
+	inserted []bool
+	err      error
+}
+
+// NewInbox starts flushers goroutines that each commit whatever is queued,
+// up to maxBatch events a transaction. A few flushers keep the database busy
+// while one of them waits for its commit.
+func NewInbox(s *Store, flushers, maxBatch int) *Inbox {
+	if flushers < 1 {
+		flushers = 1
+	}
+	if maxBatch < 1 {
+		maxBatch = 1000
+	}
+	in := &Inbox{store: s, maxBatch: maxBatch, reqs: make(chan *submission, 4096)}
+	for range flushers {
+		in.wg.Add(1)
+		go in.flusher()
+	}
+	return in
+}
+
+// Submit queues events for the next group commit and waits for it. The
+// result says, per event, whether it was new (true) or a duplicate.
+func (in *Inbox) Submit(ctx context.Context, evs []recovery.Event) ([]bool, error) {
+	sub := &submission{events: evs, done: make(chan result, 1)}
+	in.closeMu.RLock()
+	if in.closed {
+		in.closeMu.RUnlock()
+		return nil, ErrInboxClosed
+	}
+	select {
+	case in.reqs <- sub:
+	case <-ctx.Done():
+		in.closeMu.RUnlock()
+		return nil, ctx.Err()
+	}
+	in.closeMu.RUnlock()
+	// Once queued, the outcome is waited for even if the client goes away:
+	// answering "not stored" for a stored event would invite a retry, which
+	// is harmless, but never the reverse.
+	r := <-sub.done
+	return r.inserted, r.err
+}
+
+// Close stops accepting submissions and waits for queued ones to commit.
+func (in *Inbox) Close() {
+	in.closeMu.Lock()
+	if !in.closed {
+		in.closed = true
+		close(in.reqs)
+	}
+	in.closeMu.Unlock()
+	in.wg.Wait()
+}
+
+func (in *Inbox) flusher() {
+	defer in.wg.Done()
+	for first := range in.reqs {
+		group := []*submission{first}
+		n := len(first.events)
+	gather:
+		for n < in.maxBatch {
+			select {
+			case s, ok := <-in.reqs:
+				if !ok {
+					break gather
+				}
+				group = append(group, s)
+				n += len(s.events)
+			default:
+				break gather
+			}
+		}
+		in.commit(group, n)
+	}
+}
+
+func (in *Inbox) commit(group []*submission, n int) {
+	all := make([]recovery.Event, 0, n)
+	for _, s := range group {
+		all = append(all, s.events...)
+	}
+	inserted, err := in.store.InsertEvents(context.Background(), all)
+	if err != nil && len(group) > 1 {
+		// One submission must not fail its neighbours: retry each alone.
+		for _, s := range group {
+			in.commit([]*submission{s}, len(s.events))
+		}
+		return
+	}
+	off := 0
+	for _, s := range group {
+		if err != nil {
+			s.done <- result{err: err}
+			continue
+		}
+		s.done <- result{inserted: inserted[off : off+len(s.events)]}
+		off += len(s.events)
+	}
+}

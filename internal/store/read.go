@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+)
+
+// incidentRow is an incidents row joined with its offer, if any.
+type incidentRow struct {
+	ID, OrderID, ShipmentID, Kind, Status, Reason, WorkflowID string
+	DetectedAt                                                time.Time
+	Evidence                                                  []string
+	Remedy, Currency, OfferStatus, Code, ApprovedBy           *string
+	ValueMinor                                                *int64
+	OfferCreated                                              *time.Time
+}
+
+const selectIncidents = `SELECT i.id, i.order_id, i.shipment_id, i.kind, i.status, i.reason, i.workflow_id,
+  i.detected_at, i.evidence, o.remedy, o.currency, o.status, o.code, o.approved_by, o.value_minor, o.created_at
+FROM incidents i LEFT JOIN offers o ON o.incident_id = i.id
+WHERE ($1 = '' OR i.id = $1) AND ($2 = '' OR i.order_id = $2) AND ($3 = '' OR i.status = $3) AND ($4 = '' OR i.kind = $4)
+ORDER BY i.detected_at DESC, i.id LIMIT $5`
+
+const selectContacts = `SELECT incident_id, step, channel, to_addr, subject, body, locale, status, provider_id, sent_at
+FROM contacts WHERE incident_id = ANY($1) ORDER BY incident_id, step, created_at`
+
+// ListIncidents returns incidents matching f, newest first, each with its
+// offer and contacts.
+func (s *Store) ListIncidents(ctx context.Context, f recovery.IncidentFilter) ([]recovery.Incident, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	return s.incidents(ctx, "", f)
+}
+
+// GetIncident returns one incident with its offer and contacts, or an error
+// wrapping recovery.ErrNotFound.
+func (s *Store) GetIncident(ctx context.Context, id string) (recovery.Incident, error) {
+	list, err := s.incidents(ctx, id, recovery.IncidentFilter{Limit: 1})
+	if err != nil {
+		return recovery.Incident{}, err
+	}
+	if len(list) == 0 {
+		return recovery.Incident{}, fmt.Errorf("incident %q: %w", id, recovery.ErrNotFound)
+	}
+	return list[0], nil
+}
+
+func (s *Store) incidents(ctx context.Context, id string, f recovery.IncidentFilter) ([]recovery.Incident, error) {
+	rows, err := s.pool.Query(ctx, selectIncidents, id, f.OrderID, f.Status, f.Kind, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	var r incidentRow
+	var out []recovery.Incident
+	index := map[string]int{}
+	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.OrderID, &r.ShipmentID, &r.Kind, &r.Status, &r.Reason,
+		&r.WorkflowID, &r.DetectedAt, &r.Evidence, &r.Remedy, &r.Currency, &r.OfferStatus, &r.Code,
+		&r.ApprovedBy, &r.ValueMinor, &r.OfferCreated}, func() error {
+		index[r.ID] = len(out)
+		out = append(out, r.toDomain())
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	ids := make([]string, 0, len(out))
+	for _, inc := range out {
+		ids = append(ids, inc.ID)
+	}
+	crows, err := s.pool.Query(ctx, selectContacts, ids)
+	if err != nil {
+		return nil, fmt.Errorf("list contacts: %w", err)
+	}
+	var c recovery.Contact
+	_, err = pgx.ForEachRow(crows, []any{&c.IncidentID, &c.Step, &c.Channel, &c.To, &c.Subject, &c.Body,
+		&c.Locale, &c.Status, &c.ProviderID, &c.SentAt}, func() error {
+		i := index[c.IncidentID]
+		out[i].Contacts = append(out[i].Contacts, c)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list contacts: %w", err)
+	}
+	return out, nil
+}
+
+func (r incidentRow) toDomain() recovery.Incident {
+	inc := recovery.Incident{
+		ID: r.ID, OrderID: r.OrderID, ShipmentID: r.ShipmentID, Kind: recovery.Kind(r.Kind),
+		Status: r.Status, DetectedAt: r.DetectedAt, Evidence: r.Evidence, Reason: r.Reason,
+		WorkflowID: r.WorkflowID, Contacts: []recovery.Contact{},
+	}
+	if inc.Evidence == nil {
+		inc.Evidence = []string{}
+	}
+	if r.Remedy != nil {
+		inc.Offer = &recovery.Offer{
+			Remedy: recovery.Remedy(*r.Remedy), Currency: *r.Currency, Status: *r.OfferStatus,
+			Code: *r.Code, ApprovedBy: *r.ApprovedBy, ValueMinor: *r.ValueMinor, CreatedAt: *r.OfferCreated,
+		}
+	}
+	return inc
+}

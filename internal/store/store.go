@@ -1,0 +1,63 @@
+// Package store is the Postgres adapter: a pgx pool, raw SQL, embedded
+// numbered migrations, the events inbox with its group committer, the
+// relay's claim queries and the incident projections.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+)
+
+// Store wraps a pgx connection pool.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects to the database at url with at most maxConns connections
+// (0 keeps pgx's default) and checks that it answers.
+func Open(ctx context.Context, url string, maxConns int32) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("ping database: %w", err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Pool exposes the pool for benchmarks and tests.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes the pool.
+func (s *Store) Close() { s.pool.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// mapErr turns driver errors into domain errors.
+func mapErr(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return recovery.ErrNotFound
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return fmt.Errorf("%w: %s", recovery.ErrConflict, pgErr.ConstraintName)
+	}
+	return err
+}

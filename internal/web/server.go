@@ -1,0 +1,132 @@
+// Package web is the HTTP adapter: the ingest API, the JSON read API and the
+// health endpoints. Handlers are methods on Server, whose dependencies are
+// interfaces wired by cmd.
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+)
+
+// Inbox commits events durably; see store.Inbox.
+type Inbox interface {
+	Submit(ctx context.Context, evs []recovery.Event) ([]bool, error)
+}
+
+// IncidentReader reads the incident projections.
+type IncidentReader interface {
+	ListIncidents(ctx context.Context, f recovery.IncidentFilter) ([]recovery.Incident, error)
+	GetIncident(ctx context.Context, id string) (recovery.Incident, error)
+}
+
+// Check is one readiness check; it returns nil when its part is ready.
+type Check struct {
+	Name  string
+	Ready func(ctx context.Context) error
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	Inbox     Inbox
+	Incidents IncidentReader
+	// APIKeys are the accepted bearer tokens.
+	APIKeys []string
+	// Checks decide /readyz.
+	Checks []Check
+	Logger *slog.Logger
+}
+
+// Handler returns the routed handler with logging and panic recovery.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("POST /v1/events", s.auth(http.HandlerFunc(s.postEvents)))
+	mux.Handle("GET /v1/incidents", s.auth(http.HandlerFunc(s.listIncidents)))
+	mux.Handle("GET /v1/incidents/{id}", s.auth(http.HandlerFunc(s.getIncident)))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusNotFound, "not-found", "Not found", "No such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	return s.logRequests(mux)
+}
+
+// auth accepts a request that carries one of the API keys as a bearer token.
+func (s *Server) auth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || !s.validKey(strings.TrimSpace(token)) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="recovery"`)
+			writeProblem(w, http.StatusUnauthorized, "unauthorized", "Unauthorized",
+				"Send 'Authorization: Bearer <api key>'.")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) validKey(token string) bool {
+	ok := 0
+	for _, k := range s.APIKeys {
+		if k != "" {
+			ok |= subtle.ConstantTimeCompare([]byte(token), []byte(k))
+		}
+	}
+	return ok == 1
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 only when every check passes, and names each check's
+// state either way.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status, checks := http.StatusOK, map[string]string{}
+	for _, c := range s.Checks {
+		if err := c.Ready(ctx); err != nil {
+			status, checks[c.Name] = http.StatusServiceUnavailable, err.Error()
+			continue
+		}
+		checks[c.Name] = "ok"
+	}
+	writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// logRequests logs method, path, status and duration (never bodies or query
+// values, which may carry personal data) and turns panics into 500s.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if p := recover(); p != nil {
+				s.Logger.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", p)
+				writeError(sw, errPanic)
+			}
+			if sw.status >= 500 || s.Logger.Enabled(r.Context(), slog.LevelDebug) {
+				s.Logger.Info("http", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+					"duration", time.Since(start))
+			}
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
