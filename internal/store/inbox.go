@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
@@ -21,6 +22,21 @@ type Inbox struct {
 	wg       sync.WaitGroup
 	closeMu  sync.RWMutex
 	closed   bool
+	commits  atomic.Int64
+	events   atomic.Int64
+}
+
+// InboxStats counts the inbox's work since it started.
+type InboxStats struct {
+	// Commits is how many transactions were committed.
+	Commits int64
+	// Events is how many events those transactions carried.
+	Events int64
+}
+
+// Stats returns the inbox's counters.
+func (in *Inbox) Stats() InboxStats {
+	return InboxStats{Commits: in.commits.Load(), Events: in.events.Load()}
 }
 
 type submission struct {
@@ -119,6 +135,10 @@ func (in *Inbox) commit(group []*submission, n int) {
 			in.commit([]*submission{s}, len(s.events))
 		}
 		return
+	}
+	if err == nil {
+		in.commits.Add(1)
+		in.events.Add(int64(len(all)))
 	}
 	off := 0
 	for _, s := range group {

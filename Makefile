@@ -1,0 +1,28 @@
+# The README's two commands, and a few more. No hidden steps: each target
+# runs exactly what it says.
+GO ?= go
+
+.PHONY: dev test vet bench postgres-bin build
+
+## dev: run the whole stack locally (private Postgres, embedded Temporal, capture adapters)
+dev: postgres-bin
+	$(GO) run ./cmd/recovery dev
+
+## test: every test: unit, workflow, integration (real Postgres + embedded Temporal) and end to end
+test: postgres-bin
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 25m ./...
+
+## bench: throughput ratios against raw baselines, measured in one run
+bench: postgres-bin
+	$(GO) run ./cmd/recovery bench
+
+build:
+	$(GO) build -o bin/recovery ./cmd/recovery
+
+# postgres-bin installs the PostgreSQL server binaries when neither PATH nor
+# /usr/lib/postgresql has them (Debian; needs root).
+postgres-bin:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "PostgreSQL server binaries not found; installing Debian's postgresql package"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/recoveryhq/recovery/activities"
+	"github.com/recoveryhq/recovery/internal/messaging"
+	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/relay"
+	"github.com/recoveryhq/recovery/internal/store"
+	"github.com/recoveryhq/recovery/internal/web"
+	"github.com/recoveryhq/recovery/workflows"
+)
+
+// parts selects which roles a process runs.
+type parts struct {
+	api, relay, worker bool
+}
+
+// stack is a running set of roles against one database and one Temporal.
+type stack struct {
+	log      *slog.Logger
+	store    *store.Store
+	temporal client.Client
+	inbox    *store.Inbox
+	relay    *relay.Relay
+	worker   worker.Worker
+	http     *http.Server
+	listener net.Listener
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// startStack migrates the database and starts the selected roles. The HTTP
+// listener is bound before it returns, so its address is known.
+func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p parts, dev bool, log *slog.Logger) (*stack, error) {
+	s := &stack{log: log}
+	var err error
+	if s.store, err = store.Open(ctx, dbURL, 40); err != nil {
+		return nil, err
+	}
+	if n, err := s.store.Migrate(ctx); err != nil {
+		s.store.Close()
+		return nil, err
+	} else if n > 0 {
+		log.Info("applied migrations", "count", n)
+	}
+	if p.relay || p.worker {
+		s.temporal, err = client.Dial(client.Options{HostPort: temporalAddr, Namespace: cfg.Namespace,
+			Logger: quietTemporalLogger(log)})
+		if err != nil {
+			s.store.Close()
+			return nil, fmt.Errorf("connect to temporal at %s: %w", temporalAddr, err)
+		}
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	var workerReady atomic.Bool
+	if p.worker {
+		s.worker = worker.New(s.temporal, workflows.TaskQueue, worker.Options{})
+		acts := &activities.Activities{
+			Store:     s.store,
+			Messenger: &messaging.Capture{Sink: s.store},
+			Remedy: recovery.RemedyConfig{Remedy: recovery.RemedyDiscount,
+				DiscountPercent: cfg.DiscountPercent, MaxMinor: cfg.DiscountMax},
+		}
+		workflows.Register(s.worker, acts)
+		if err := s.worker.Start(); err != nil {
+			s.Stop()
+			return nil, fmt.Errorf("start worker: %w", err)
+		}
+		workerReady.Store(true)
+	}
+	if p.relay {
+		s.relay = relay.New(s.store, relay.TemporalSignaler{Client: s.temporal}, relay.Config{}, log)
+		s.wg.Go(func() { s.relay.Run(runCtx) }) //nolint:errcheck
+	}
+	if p.api {
+		if err := s.serveHTTP(cfg, dev, p, &workerReady); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *stack) serveHTTP(cfg Config, dev bool, p parts, workerReady *atomic.Bool) error {
+	s.inbox = store.NewInbox(s.store, 4, 1000)
+	checks := []web.Check{{Name: "ingest", Ready: s.store.Ping}}
+	if p.relay {
+		checks = append(checks, web.Check{Name: "relay", Ready: s.relay.Ready})
+	}
+	if p.worker {
+		checks = append(checks, web.Check{Name: "worker", Ready: func(context.Context) error {
+			if !workerReady.Load() {
+				return errors.New("worker not started")
+			}
+			return nil
+		}})
+	}
+	srv := &web.Server{Inbox: s.inbox, Incidents: s.store, APIKeys: cfg.keys(dev), Checks: checks, Logger: s.log}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (set RECOVERY_ADDR to use another address): %w", cfg.Addr, err)
+	}
+	s.listener = ln
+	s.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	s.wg.Go(func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "err", err)
+		}
+	})
+	return nil
+}
+
+// Addr returns the bound HTTP address.
+func (s *stack) Addr() string {
+	if s.listener == nil {
+		return ""
+	}
+	return s.listener.Addr().String()
+}
+
+// Stop shuts the roles down in dependency order: stop taking requests,
+// commit what was queued, stop relaying, stop the worker.
+func (s *stack) Stop() {
+	if s.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.http.Shutdown(ctx) //nolint:errcheck
+		cancel()
+	}
+	if s.inbox != nil {
+		s.inbox.Close()
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+	if s.worker != nil {
+		s.worker.Stop()
+	}
+	if s.temporal != nil {
+		s.temporal.Close()
+	}
+	s.store.Close()
+}

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+
+	"github.com/recoveryhq/recovery/internal/devstack"
+	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/relay"
+	"github.com/recoveryhq/recovery/internal/store"
+)
+
+// benchOpts are the flags of `recovery bench`.
+type benchOpts struct {
+	duration  time.Duration
+	conns     int
+	batch     int
+	batchConn int
+	signals   int
+	orders    int
+	perOrder  int
+}
+
+// runBench measures, in one run on one machine, each path of the engine
+// against its raw baseline and prints the ratios (DESIGN §9).
+func runBench(ctx context.Context, cfg Config, args []string, stdout io.Writer, log *slog.Logger) error {
+	var o benchOpts
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "how long each throughput phase runs")
+	fs.IntVar(&o.conns, "conns", 32, "concurrent clients for single-row/single-event phases")
+	fs.IntVar(&o.batch, "batch", 100, "rows/events per batch in the batch phases")
+	fs.IntVar(&o.batchConn, "batch-conns", 8, "concurrent clients for the batch phases")
+	fs.IntVar(&o.signals, "signals", 2000, "SignalWithStart calls in the bare Temporal baseline")
+	fs.IntVar(&o.orders, "orders", 1000, "orders in the end-to-end phase")
+	fs.IntVar(&o.perOrder, "events-per-order", 5, "events per order in the end-to-end phase")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	log = slog.New(levelFilter{log.Handler(), slog.LevelWarn})
+	dbURL, temporalAddr, cleanup, err := benchInfra(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	b := &bench{o: o, out: stdout, log: log}
+	return b.run(ctx, cfg, dbURL, temporalAddr)
+}
+
+// benchInfra uses DATABASE_URL and TEMPORAL_ADDRESS when both are set, and
+// otherwise starts a throwaway Postgres (fsync on) and embedded Temporal.
+func benchInfra(ctx context.Context, cfg Config, log *slog.Logger) (string, string, func(), error) {
+	if cfg.DatabaseURL != "" && cfg.TemporalAddress != "" {
+		return cfg.DatabaseURL, cfg.TemporalAddress, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "recovery-bench-")
+	if err != nil {
+		return "", "", nil, err
+	}
+	pg, err := devstack.StartPostgres(ctx, devstack.PostgresConfig{Dir: filepath.Join(dir, "postgres"), Logger: log})
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", "", nil, err
+	}
+	if err := pg.CreateDatabase(ctx, "bench"); err != nil {
+		pg.Stop()
+		os.RemoveAll(dir)
+		return "", "", nil, err
+	}
+	ts, err := devstack.StartTemporal(ctx, devstack.TemporalConfig{Postgres: pg, Namespace: cfg.Namespace,
+		LogFile: filepath.Join(dir, "temporal.log")})
+	if err != nil {
+		pg.Stop()
+		os.RemoveAll(dir)
+		return "", "", nil, err
+	}
+	return pg.URL("bench"), ts.Address(), func() {
+		ts.Stop()
+		pg.Stop()
+		os.RemoveAll(dir)
+	}, nil
+}
+
+// bench holds one run's settings and results.
+type bench struct {
+	o   benchOpts
+	out io.Writer
+	log *slog.Logger
+	seq atomic.Int64
+}
+
+func (b *bench) run(ctx context.Context, cfg Config, dbURL, temporalAddr string) error {
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, benchTable); err != nil {
+		return fmt.Errorf("create bench table: %w", err)
+	}
+	fmt.Fprintf(b.out, "recovery bench: %d CPUs, %s per phase, %d clients (batches: %d x %d rows)\n",
+		numCPU(), b.o.duration, b.o.conns, b.o.batchConn, b.o.batch)
+
+	rawOne := b.phase("postgres: one INSERT per request", b.o.conns, func(ctx context.Context) (int, error) {
+		return 1, insertRaw(ctx, pool, b.rows(1))
+	})
+	rawBatch := b.phase("postgres: batched INSERT", b.o.batchConn, func(ctx context.Context) (int, error) {
+		return b.o.batch, insertRaw(ctx, pool, b.rows(b.o.batch))
+	})
+
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DevAPIKey = "bench"
+	api, err := startStack(ctx, cfg, dbURL, temporalAddr, parts{api: true}, true, b.log)
+	if err != nil {
+		return err
+	}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: b.o.conns * 2}, Timeout: 30 * time.Second}
+	url := "http://" + api.Addr() + "/v1/events"
+	httpOne := b.phase("http: single-event ingest", b.o.conns, func(ctx context.Context) (int, error) {
+		return 1, postBench(ctx, hc, url, b.events(1, 1))
+	})
+	httpBatch := b.phase("http: batch ingest", b.o.batchConn, func(ctx context.Context) (int, error) {
+		return b.o.batch, postBench(ctx, hc, url, b.events(b.o.batch, 1))
+	})
+	api.Stop()
+
+	fmt.Fprintln(b.out)
+	ratio(b.out, "HTTP single-event ingest / one-INSERT baseline", httpOne, rawOne, 1.0)
+	ratio(b.out, "HTTP batch ingest / batched INSERT", httpBatch, rawBatch, 0.5)
+	return b.temporalPhases(ctx, cfg, dbURL, temporalAddr, hc)
+}
+
+// temporalPhases compares a bare SignalWithStart loop with events carried
+// end to end: HTTP ingest, commit, relay, SignalWithStart.
+func (b *bench) temporalPhases(ctx context.Context, cfg Config, dbURL, temporalAddr string, hc *http.Client) error {
+	full, err := startStack(ctx, cfg, dbURL, temporalAddr, parts{api: true, relay: true, worker: true}, true, b.log)
+	if err != nil {
+		return err
+	}
+	defer full.Stop()
+	sig := relay.TemporalSignaler{Client: full.temporal}
+	bare, err := b.bareSignals(ctx, sig)
+	if err != nil {
+		return err
+	}
+	e2e, err := b.endToEnd(ctx, hc, "http://"+full.Addr()+"/v1/events", full.store)
+	if err != nil {
+		return err
+	}
+	ratio(b.out, "end-to-end events/s / bare SignalWithStart/s", e2e, bare, 1.0)
+	return nil
+}
+
+// bareSignals sends one SignalWithStart per event, conns at a time.
+func (b *bench) bareSignals(ctx context.Context, sig relay.TemporalSignaler) (float64, error) {
+	var next, failed atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range b.o.conns {
+		wg.Go(func() {
+			for next.Add(1) <= int64(b.o.signals) {
+				evs := b.events(1, 1)
+				if err := sig.SignalOrder(ctx, recovery.OrderIDOf(evs[0].Data), evs); err != nil {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	rate := float64(b.o.signals) / time.Since(start).Seconds()
+	fmt.Fprintf(b.out, "%-40s %9.0f signals/s  (%d calls, %d failed)\n", "temporal: bare SignalWithStart",
+		rate, b.o.signals, failed.Load())
+	if failed.Load() > 0 {
+		return rate, fmt.Errorf("%d SignalWithStart calls failed", failed.Load())
+	}
+	return rate, nil
+}
+
+// endToEnd posts orders x perOrder events in batches and measures until the
+// relay has delivered every one of them to Temporal.
+func (b *bench) endToEnd(ctx context.Context, hc *http.Client, url string, st *store.Store) (float64, error) {
+	total := b.o.orders * b.o.perOrder
+	start := time.Now()
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	errs := make(chan error, b.o.batchConn)
+	perBatch := max(1, b.o.batch/b.o.perOrder)
+	for range b.o.batchConn {
+		wg.Go(func() {
+			for next.Add(int64(perBatch)) <= int64(b.o.orders+perBatch-1) {
+				if err := postBench(ctx, hc, url, b.events(perBatch, b.o.perOrder)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, err
+	}
+	for {
+		n, err := st.PendingCount(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			break
+		}
+		if time.Since(start) > 10*time.Minute {
+			return 0, fmt.Errorf("relay still has %d events pending after 10 minutes", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rate := float64(total) / time.Since(start).Seconds()
+	fmt.Fprintf(b.out, "%-40s %9.0f events/s  (%d orders x %d events, ingest to signal accepted)\n",
+		"end to end: HTTP -> relay -> Temporal", rate, b.o.orders, b.o.perOrder)
+	return rate, nil
+}
+
+// phase runs op from conns goroutines for the configured duration and
+// prints the rate of rows or events it reports.
+func (b *bench) phase(name string, conns int, op func(context.Context) (int, error)) float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), b.o.duration)
+	defer cancel()
+	var done, failed atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				n, err := op(ctx)
+				if err != nil {
+					if ctx.Err() == nil {
+						failed.Add(1)
+					}
+					continue
+				}
+				done.Add(int64(n))
+			}
+		})
+	}
+	wg.Wait()
+	rate := float64(done.Load()) / time.Since(start).Seconds()
+	fmt.Fprintf(b.out, "%-40s %9.0f rows/s    (%d failed)\n", name, rate, failed.Load())
+	return rate
+}
+
+func ratio(w io.Writer, name string, got, base, target float64) {
+	r := got / base
+	verdict := "meets"
+	if r < target {
+		verdict = "BELOW"
+	}
+	fmt.Fprintf(w, "ratio  %-48s %6.2fx  (target >= %.1fx: %s)\n", name, r, target, verdict)
+}
+
+func postBench(ctx context.Context, hc *http.Client, url string, evs []recovery.Event) error {
+	body, _ := json.Marshal(map[string]any{"events": evs})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer bench")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body) //nolint:errcheck
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("POST /v1/events: %s", resp.Status)
+	}
+	return nil
+}

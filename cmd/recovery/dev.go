@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/recoveryhq/recovery/internal/devstack"
+	"github.com/recoveryhq/recovery/internal/store"
+)
+
+// runDev runs the whole engine in one process: a private Postgres under the
+// data directory unless DATABASE_URL is set, an embedded Temporal server on
+// it unless TEMPORAL_ADDRESS is set, then API, relay and worker. It returns
+// when ctx ends (Ctrl-C), after stopping everything.
+func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) error {
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	dbURL := cfg.DatabaseURL
+	var pg *devstack.Postgres
+	if dbURL == "" {
+		pg, err = devstack.StartPostgres(ctx, devstack.PostgresConfig{Dir: filepath.Join(dataDir, "postgres"), Logger: log})
+		if err != nil {
+			return fmt.Errorf("start private postgres: %w", err)
+		}
+		defer stopLogged(log, "postgres", pg.Stop)
+		if err := pg.CreateDatabase(ctx, "recovery"); err != nil {
+			return err
+		}
+		dbURL = pg.URL("recovery")
+	}
+	temporalAddr := cfg.TemporalAddress
+	if temporalAddr == "" {
+		if pg == nil {
+			return errors.New("the embedded Temporal server needs the private Postgres: " +
+				"unset DATABASE_URL or set TEMPORAL_ADDRESS too")
+		}
+		ts, err := devstack.StartTemporal(ctx, devstack.TemporalConfig{Postgres: pg, Port: cfg.TemporalPort,
+			Namespace: cfg.Namespace, LogFile: filepath.Join(dataDir, "temporal.log")})
+		if err != nil {
+			return fmt.Errorf("start embedded temporal: %w", err)
+		}
+		defer stopLogged(log, "temporal", ts.Stop)
+		temporalAddr = ts.Address()
+	}
+	s, err := startStack(ctx, cfg, dbURL, temporalAddr, parts{api: true, relay: true, worker: true}, true, log)
+	if err != nil {
+		return err
+	}
+	base := "http://" + s.Addr()
+	fmt.Fprintf(stdout, `Recovery dev stack is up (%s).
+  API:       %s   (POST /v1/events, GET /v1/incidents)
+  Ready:     %s/readyz
+  API key:   %s   (Authorization: Bearer %s)
+  Postgres:  %s
+  Temporal:  %s (namespace %s)
+  Data:      %s
+Try it:      go run ./cmd/recovery events demo
+Stop:        Ctrl-C
+`, time.Since(start).Round(100*time.Millisecond), base, base, cfg.DevAPIKey, cfg.DevAPIKey,
+		maskURL(dbURL), temporalAddr, cfg.Namespace, dataDir)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "Stopping…")
+	s.Stop()
+	return nil
+}
+
+// runServe runs the selected roles against external Postgres and Temporal.
+func runServe(ctx context.Context, cfg Config, p parts, log *slog.Logger) error {
+	if cfg.DatabaseURL == "" || cfg.TemporalAddress == "" {
+		return errors.New("DATABASE_URL and TEMPORAL_ADDRESS must be set (or use `recovery dev`)")
+	}
+	if p.api && len(cfg.APIKeys) == 0 {
+		return errors.New("RECOVERY_API_KEYS must name at least one API key")
+	}
+	s, err := startStack(ctx, cfg, cfg.DatabaseURL, cfg.TemporalAddress, p, false, log)
+	if err != nil {
+		return err
+	}
+	log.Info("started", "http", s.Addr(), "api", p.api, "relay", p.relay, "worker", p.worker)
+	<-ctx.Done()
+	s.Stop()
+	return nil
+}
+
+// runMigrate applies the migrations to DATABASE_URL.
+func runMigrate(ctx context.Context, cfg Config, stdout io.Writer) error {
+	if cfg.DatabaseURL == "" {
+		return errors.New("DATABASE_URL must be set")
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "applied %d migration(s)\n", n)
+	return nil
+}
+
+func stopLogged(log *slog.Logger, what string, stop func() error) {
+	if err := stop(); err != nil {
+		log.Warn("stop "+what, "err", err)
+	}
+}

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary act as the recovery binary: the end-to-end
+// tests start it as a subprocess with RECOVERY_TEST_AS_MAIN=1, so they run
+// exactly the code `go run ./cmd/recovery` runs.
+func TestMain(m *testing.M) {
+	if os.Getenv("RECOVERY_TEST_AS_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// devProc is a `recovery dev` subprocess.
+type devProc struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	out  *bytes.Buffer
+	env  []string
+	base string
+	done chan error
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// devEnv returns the environment of a dev stack living in dataDir.
+func devEnv(t *testing.T, dataDir string) ([]string, string) {
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	env := append(os.Environ(), "RECOVERY_TEST_AS_MAIN=1", "RECOVERY_DATA_DIR="+dataDir,
+		"RECOVERY_ADDR="+addr, fmt.Sprintf("RECOVERY_TEMPORAL_PORT=%d", 20000+freePort(t)%20000),
+		"RECOVERY_URL=http://"+addr, "RECOVERY_DEV_API_KEY=e2e-key", "DATABASE_URL=", "TEMPORAL_ADDRESS=")
+	return env, "http://" + addr
+}
+
+// startDev starts `recovery dev` and waits until /readyz answers 200.
+func startDev(t *testing.T, env []string, base string) *devProc {
+	t.Helper()
+	p := &devProc{t: t, out: &bytes.Buffer{}, env: env, base: base, done: make(chan error, 1)}
+	p.cmd = exec.Command(os.Args[0], "dev")
+	p.cmd.Env = env
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.stop(30 * time.Second) })
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-p.done:
+			t.Fatalf("recovery dev exited early: %v\n%s", err, p.out)
+		default:
+		}
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("recovery dev not ready after 3 minutes:\n%s", p.out)
+	return nil
+}
+
+// stop sends Ctrl-C and returns how long the process took to exit.
+func (p *devProc) stop(limit time.Duration) time.Duration {
+	if p.cmd.ProcessState != nil {
+		return 0
+	}
+	start := time.Now()
+	p.cmd.Process.Signal(syscall.SIGINT) //nolint:errcheck
+	select {
+	case <-p.done:
+		p.cmd.ProcessState = &os.ProcessState{}
+		return time.Since(start)
+	case <-time.After(limit):
+		p.cmd.Process.Kill() //nolint:errcheck
+		<-p.done
+		p.cmd.ProcessState = &os.ProcessState{}
+		p.t.Errorf("recovery dev did not stop within %s after Ctrl-C:\n%s", limit, p.out)
+		return limit
+	}
+}
+
+// api calls the running stack with the dev key and decodes the answer.
+func api(t *testing.T, base, method, path string, body any, out any) int {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, base+path, r)
+	req.Header.Set("Authorization", "Bearer e2e-key")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out) //nolint:errcheck
+	}
+	return resp.StatusCode
+}
+
+// incident is the part of the pinned incident shape the tests check.
+type incident struct {
+	ID       string   `json:"id"`
+	OrderID  string   `json:"order_id"`
+	Kind     string   `json:"kind"`
+	Status   string   `json:"status"`
+	Evidence []string `json:"evidence"`
+	Offer    *struct {
+		Remedy     string `json:"remedy"`
+		ValueMinor int64  `json:"value_minor"`
+		Currency   string `json:"currency"`
+		Status     string `json:"status"`
+	} `json:"offer"`
+	Contacts []struct {
+		Channel, To, Subject, Body, Status string
+		SentAt                             *time.Time `json:"sent_at"`
+	} `json:"contacts"`
+}
+
+// waitIncident polls GET /v1/incidents?order_id= until an incident of kind
+// with a sent contact appears.
+func waitIncident(t *testing.T, base, orderID, kind string, limit time.Duration) incident {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		var out struct{ Incidents []incident }
+		api(t, base, "GET", "/v1/incidents?order_id="+orderID, nil, &out)
+		for _, inc := range out.Incidents {
+			if inc.Kind == kind && len(inc.Contacts) > 0 && inc.Contacts[0].Status == "sent" {
+				return inc
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("no %s incident with a sent contact for order %s within %s", kind, orderID, limit)
+	return incident{}
+}
+
+// runCLI runs the binary with args in env and returns its output.
+func runCLI(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("recovery %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// lateOrder is an order promised soon whose parcel never arrives.
+func lateOrder(orderID string, promised time.Time) map[string]any {
+	return map[string]any{"events": []any{
+		map[string]any{"id": orderID + "-1", "source": "e2e", "type": "order.created",
+			"time": time.Now().UTC().Format(time.RFC3339),
+			"data": map[string]any{"order_id": orderID, "currency": "USD", "total_minor": 2000,
+				"promised_delivery": promised.UTC().Format(time.RFC3339),
+				"customer":          map[string]any{"id": "c-1", "email": "late@example.com", "locale": "en-US"},
+				"shipping_address":  map[string]any{"postal_code": "94107", "country": "US"},
+				"lines":             []any{map[string]any{"sku": "A", "quantity": 1, "unit_price_minor": 2000}}}},
+	}}
+}
+
+func TestDevStackEndToEnd(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "state")
+	env, base := devEnv(t, dataDir)
+	dev := startDev(t, env, base)
+
+	// The README's story: the demo pushes a misroute; the incident carries
+	// the captured apology.
+	out := runCLI(t, env, "events", "demo")
+	if !strings.Contains(out, `"kind": "misrouted"`) {
+		t.Fatalf("demo output has no misrouted incident:\n%s", out)
+	}
+	orderID := strings.Fields(strings.SplitN(out, "Pushed order ", 2)[1])[0]
+	demo := waitIncident(t, base, orderID, "misrouted", 10*time.Second)
+	if demo.Offer == nil || demo.Offer.ValueMinor != 1350 || demo.Offer.Currency != "EUR" || demo.Offer.Status != "approved" {
+		t.Fatalf("demo offer = %+v, want an approved 1350 EUR discount", demo.Offer)
+	}
+	c := demo.Contacts[0]
+	if c.Channel != "email" || c.To != "ada@example.com" || c.SentAt == nil || !strings.Contains(c.Body, "13,50") && !strings.Contains(c.Body, "13.50") {
+		t.Fatalf("apology contact = %+v", c)
+	}
+	if len(demo.Evidence) != 1 || !strings.HasSuffix(demo.Evidence[0], "-scan-2") {
+		t.Fatalf("evidence = %v, want the Poznań scan", demo.Evidence)
+	}
+
+	// Pushing the same story again changes nothing: every event is a duplicate.
+	var res struct{ Accepted, Duplicates int }
+	story := demoStory(orderID, time.Now())
+	if code := api(t, base, "POST", "/v1/events", map[string]any{"events": story}, &res); code != 202 || res.Accepted != 0 || res.Duplicates != len(story) {
+		t.Fatalf("repeat push: %d %+v", code, res)
+	}
+
+	// A late order whose promise falls while the stack is down: the durable
+	// timer must still fire after the restart.
+	lateID := fmt.Sprintf("late-%d", time.Now().UnixNano())
+	if code := api(t, base, "POST", "/v1/events", lateOrder(lateID, time.Now().Add(20*time.Second)), &res); code != 202 || res.Accepted != 1 {
+		t.Fatalf("late order push: %d %+v", code, res)
+	}
+	time.Sleep(2 * time.Second) // let the relay hand it to the workflow
+	if took := dev.stop(30 * time.Second); took > 15*time.Second {
+		t.Errorf("Ctrl-C took %s to stop the stack", took)
+	}
+
+	dev = startDev(t, env, base)
+	again := waitIncident(t, base, orderID, "misrouted", 10*time.Second)
+	if again.ID != demo.ID || len(again.Contacts) != 1 {
+		t.Fatalf("after restart the incident changed: %+v (was %+v)", again, demo)
+	}
+	late := waitIncident(t, base, lateID, "late", 90*time.Second)
+	if late.Offer == nil || late.Offer.ValueMinor != 300 {
+		t.Fatalf("late offer = %+v, want 15%% of 2000 = 300", late.Offer)
+	}
+	dev.stop(30 * time.Second)
+}

@@ -1,0 +1,191 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/recoveryhq/recovery/internal/devstack/stacktest"
+	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/store"
+)
+
+func TestMain(m *testing.M) { stacktest.Main(m) }
+
+// openStore returns a migrated store on a fresh database.
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, stacktest.PostgresURL(t), 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func event(source, id, orderID string) recovery.Event {
+	data, _ := json.Marshal(recovery.TrackingData{OrderID: orderID, ShipmentID: "s-1", Status: "in_transit",
+		Location: &recovery.Location{Country: "DE"}})
+	return recovery.Event{ID: id, Source: source, Type: recovery.TypeShipmentTracking,
+		Time: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC), Subject: "order/" + orderID, Data: data}
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	st := openStore(t)
+	n, err := st.Migrate(context.Background())
+	if err != nil || n != 0 {
+		t.Fatalf("second migrate applied %d, err %v; want 0, nil", n, err)
+	}
+}
+
+func TestInsertEventsReportsDuplicates(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	got, err := st.InsertEvents(ctx, []recovery.Event{event("a", "1", "o1"), event("a", "2", "o1"), event("a", "1", "o1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []bool{true, true, false}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("first insert = %v, want %v", got, want)
+	}
+	got, err = st.InsertEvents(ctx, []recovery.Event{event("a", "2", "o1"), event("b", "2", "o1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []bool{false, true}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("second insert = %v, want %v (same id from another source is another event)", got, want)
+	}
+	if n, _ := st.PendingCount(ctx); n != 3 {
+		t.Fatalf("pending = %d, want 3", n)
+	}
+}
+
+func TestInboxSharesTransactions(t *testing.T) {
+	st := openStore(t)
+	in := store.NewInbox(st, 2, 1000)
+	const n = 400
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			ins, err := in.Submit(context.Background(), []recovery.Event{event("inbox", fmt.Sprint(i), "o")})
+			if err == nil && !ins[0] {
+				err = fmt.Errorf("event %d reported duplicate", i)
+			}
+			if err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	in.Close()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	stats := in.Stats()
+	if stats.Events != n {
+		t.Fatalf("inbox committed %d events, want %d", stats.Events, n)
+	}
+	if stats.Commits >= n/2 {
+		t.Fatalf("%d concurrent submissions took %d commits; want them grouped", n, stats.Commits)
+	}
+	if c, _ := st.PendingCount(context.Background()); c != n {
+		t.Fatalf("stored %d events, want %d", c, n)
+	}
+	t.Logf("%d submissions in %d commits", n, stats.Commits)
+}
+
+func TestInboxIsolatesABadSubmission(t *testing.T) {
+	st := openStore(t)
+	in := store.NewInbox(st, 1, 1000)
+	defer in.Close()
+	bad := event("x", "bad", "o")
+	bad.Data = json.RawMessage(`{"order_id":"o","note":"\u0000"}`) // jsonb refuses NUL
+	var wg sync.WaitGroup
+	var goodErr, badErr error
+	wg.Go(func() { _, badErr = in.Submit(context.Background(), []recovery.Event{bad}) })
+	wg.Go(func() { _, goodErr = in.Submit(context.Background(), []recovery.Event{event("x", "good", "o")}) })
+	wg.Wait()
+	if badErr == nil || goodErr != nil {
+		t.Fatalf("bad submission err = %v (want an error), good err = %v (want nil)", badErr, goodErr)
+	}
+}
+
+func TestClaimSkipsLockedAndDoneMarks(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	if _, err := st.InsertEvents(ctx, []recovery.Event{event("c", "1", "o1"), event("c", "2", "o2"), event("c", "3", "")}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := st.ClaimPending(ctx, 2)
+	if err != nil || len(first.Events) != 2 {
+		t.Fatalf("first claim: %v events, err %v", len(first.Events), err)
+	}
+	second, err := st.ClaimPending(ctx, 10)
+	if err != nil || len(second.Events) != 1 || second.Events[0].Event.ID != "3" {
+		t.Fatalf("second claim must skip locked rows and get only event 3: %+v err %v", second.Events, err)
+	}
+	if err := second.Done(ctx, nil, []int64{second.Events[0].Seq}, "no order"); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Done(ctx, []int64{first.Events[0].Seq}, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := st.PendingCount(ctx); n != 1 {
+		t.Fatalf("pending = %d, want 1 (the claimed but unmarked event)", n)
+	}
+}
+
+func TestIncidentProjectionAndLedger(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	inc := recovery.Incident{ID: "inc-1", OrderID: "1001", ShipmentID: "s-1", Kind: recovery.KindMisrouted,
+		Status: recovery.IncidentOpen, DetectedAt: time.Now().UTC().Truncate(time.Millisecond), Evidence: []string{"evt-5"}}
+	if err := st.UpsertIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.UpsertIncident(ctx, inc); err != nil {
+		t.Fatalf("upsert must be idempotent: %v", err)
+	}
+	offer := recovery.Offer{Remedy: recovery.RemedyDiscount, ValueMinor: 1350, Currency: "EUR", Status: recovery.OfferApproved}
+	if err := st.SaveOffer(ctx, inc.ID, offer); err != nil {
+		t.Fatal(err)
+	}
+	c := recovery.Contact{IncidentID: inc.ID, Step: 1, Channel: "email", To: "ada@example.com",
+		Subject: "Sorry", Body: "text", Status: recovery.ContactSending}
+	if _, found, err := st.BeginContact(ctx, c); err != nil || found {
+		t.Fatalf("first BeginContact found=%v err=%v", found, err)
+	}
+	if err := st.FinishContact(ctx, inc.ID, 1, "email", recovery.ContactSent, "capture-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	again, found, err := st.BeginContact(ctx, c)
+	if err != nil || !found || again.ProviderID != "capture-1" || again.Status != recovery.ContactSent {
+		t.Fatalf("retried BeginContact = %+v found=%v err=%v; want the sent row", again, found, err)
+	}
+	got, err := st.GetIncident(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Offer == nil || got.Offer.ValueMinor != 1350 || len(got.Contacts) != 1 || got.Contacts[0].To != "ada@example.com" {
+		t.Fatalf("incident read back wrong: %+v", got)
+	}
+	list, err := st.ListIncidents(ctx, recovery.IncidentFilter{OrderID: "1001"})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("list by order: %d, %v", len(list), err)
+	}
+	if list, _ := st.ListIncidents(ctx, recovery.IncidentFilter{OrderID: "other"}); len(list) != 0 {
+		t.Fatalf("filter by order returned %d incidents of another order", len(list))
+	}
+	if _, err := st.GetIncident(ctx, "nope"); err == nil {
+		t.Fatal("missing incident: want not found")
+	}
+}
