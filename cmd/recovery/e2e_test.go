@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/recoveryhq/recovery/internal/devstack/stacktest"
 )
 
 // TestMain lets the test binary act as the recovery binary: the end-to-end
@@ -25,8 +28,10 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	stacktest.Main(m)
 }
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // devProc is a `recovery dev` subprocess.
 type devProc struct {
