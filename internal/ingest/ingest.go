@@ -1,0 +1,111 @@
+// Package ingest parses and validates the canonical events of POST
+// /v1/events. It is pure: no HTTP and no I/O. Every bad field is reported,
+// by a JSON-path-like name, in plain words that never echo personal data.
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+)
+
+// MaxBatch is the most events one request may carry.
+const MaxBatch = 1000
+
+// MaxBodyBytes is the largest request body accepted.
+const MaxBodyBytes = 4 << 20
+
+// FieldError names one bad field, e.g. "events[3].data.shipping_address.country".
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// ValidationError holds every FieldError found in a body.
+type ValidationError struct {
+	Errors []FieldError
+}
+
+// Error summarises the field errors.
+func (e *ValidationError) Error() string {
+	parts := make([]string, 0, len(e.Errors))
+	for _, fe := range e.Errors {
+		parts = append(parts, fe.Field+": "+fe.Message)
+	}
+	return "invalid events: " + strings.Join(parts, "; ")
+}
+
+// SyntaxError says the body is not the JSON expected.
+type SyntaxError struct {
+	Msg string
+}
+
+// Error returns the message.
+func (e *SyntaxError) Error() string { return e.Msg }
+
+// ParseBody decodes one canonical event or {"events":[...]} (1 to
+// MaxBatch), validates each, normalises them and returns them.
+func ParseBody(body []byte) ([]recovery.Event, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, &SyntaxError{Msg: "the body is empty: send one event or {\"events\":[...]}"}
+	}
+	if trimmed[0] != '{' {
+		return nil, &SyntaxError{Msg: "the body must be a JSON object: one event or {\"events\":[...]}"}
+	}
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &probe); err != nil {
+		return nil, syntaxError(trimmed, err)
+	}
+	raws, prefix := []json.RawMessage{trimmed}, func(int) string { return "" }
+	if batch, ok := probe["events"]; ok {
+		if err := json.Unmarshal(batch, &raws); err != nil {
+			return nil, &ValidationError{Errors: []FieldError{{"events", "must be an array of events"}}}
+		}
+		prefix = func(i int) string { return fmt.Sprintf("events[%d].", i) }
+		switch {
+		case len(raws) == 0:
+			return nil, &ValidationError{Errors: []FieldError{{"events", "must hold at least one event"}}}
+		case len(raws) > MaxBatch:
+			return nil, &ValidationError{Errors: []FieldError{{"events",
+				fmt.Sprintf("holds %d events; at most %d are accepted per request", len(raws), MaxBatch)}}}
+		}
+	}
+	var errs []FieldError
+	events := make([]recovery.Event, 0, len(raws))
+	seen := make(map[recovery.EventKey]int, len(raws))
+	for i, raw := range raws {
+		ev, fes := parseEvent(raw)
+		if len(fes) == 0 {
+			if first, dup := seen[ev.Key()]; dup {
+				fes = []FieldError{{"id", fmt.Sprintf("repeats the source and id of event %d in this batch", first)}}
+			}
+			seen[ev.Key()] = i
+		}
+		for _, fe := range fes {
+			errs = append(errs, FieldError{Field: prefix(i) + fe.Field, Message: fe.Message})
+		}
+		events = append(events, ev)
+	}
+	if len(errs) > 0 {
+		return nil, &ValidationError{Errors: errs}
+	}
+	return events, nil
+}
+
+// syntaxError says where the JSON broke, without echoing the body.
+func syntaxError(body []byte, err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		line := 1 + bytes.Count(body[:min(int(se.Offset), len(body))], []byte("\n"))
+		return &SyntaxError{Msg: fmt.Sprintf("malformed JSON at line %d (byte %d): %v", line, se.Offset, se)}
+	}
+	if errors.Is(err, errors.New("unexpected end of JSON input")) || strings.Contains(err.Error(), "unexpected end") {
+		return &SyntaxError{Msg: "malformed JSON: the body ends before the JSON does"}
+	}
+	return &SyntaxError{Msg: "malformed JSON: " + err.Error()}
+}

@@ -1,0 +1,181 @@
+package ingest
+
+import (
+	"fmt"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+)
+
+var (
+	e164   = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
+	locale = regexp.MustCompile(`^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$`)
+)
+
+// checkData validates the payload of an event of type typ, in place.
+func checkData(c *checker, typ string, d obj) {
+	noNUL(c, map[string]any(d), "data")
+	needOrder := typ != recovery.TypeInventoryChanged && typ != recovery.TypeCustomerUpdated
+	if id := c.str(d, "order_id", "data.order_id", needOrder); id != "" {
+		d["order_id"] = id
+	}
+	switch typ {
+	case recovery.TypeOrderCreated:
+		checkOrder(c, d, true)
+	case recovery.TypeOrderUpdated:
+		checkOrder(c, d, false)
+	case recovery.TypeShipmentCreated:
+		checkShipment(c, d)
+	case recovery.TypeShipmentTracking:
+		checkTracking(c, d)
+	case recovery.TypeInventoryChanged:
+		c.str(d, "sku", "data.sku", true)
+		c.integer(d, "available", "data.available", true, -1<<62)
+	case recovery.TypeCustomerUpdated:
+		if cust, ok := c.child(d, "customer", "data.customer"); ok {
+			checkCustomer(c, cust, "data.customer", false)
+		} else if _, present := d["customer"]; !present {
+			c.add("data.customer", "is required")
+		}
+	}
+}
+
+// checkOrder validates order.created (full) and order.updated (partial:
+// only what is present is checked).
+func checkOrder(c *checker, d obj, full bool) {
+	if cur := c.str(d, "currency", "data.currency", full); cur != "" && !recovery.ValidCurrency(cur) {
+		c.add("data.currency", "must be an ISO 4217 code in upper case, such as EUR")
+	}
+	c.integer(d, "total_minor", "data.total_minor", full, 0)
+	c.timestamp(d, "promised_delivery", "data.promised_delivery", false)
+	if cust, ok := c.child(d, "customer", "data.customer"); ok {
+		checkCustomer(c, cust, "data.customer", full)
+	} else if full && d["customer"] == nil {
+		c.add("data.customer", "is required, with an email or a phone")
+	}
+	if addr, ok := c.child(d, "shipping_address", "data.shipping_address"); ok {
+		c.location(addr, "data.shipping_address", true, true)
+	} else if full && d["shipping_address"] == nil {
+		c.add("data.shipping_address", "is required, with country and postal_code")
+	}
+	lines, present := d["lines"]
+	if !present || lines == nil {
+		if full {
+			c.add("data.lines", "is required: at least one order line")
+		}
+		return
+	}
+	list, ok := lines.([]any)
+	if !ok || (full && len(list) == 0) {
+		c.add("data.lines", "must be an array with at least one order line")
+		return
+	}
+	for i, l := range list {
+		path := fmt.Sprintf("data.lines[%d]", i)
+		line, ok := l.(map[string]any)
+		if !ok {
+			c.add(path, "must be an object")
+			continue
+		}
+		c.str(line, "sku", path+".sku", true)
+		c.integer(line, "quantity", path+".quantity", true, 1)
+		c.integer(line, "unit_price_minor", path+".unit_price_minor", true, 0)
+		c.str(line, "name", path+".name", false)
+		c.str(line, "category", path+".category", false)
+	}
+}
+
+// checkCustomer validates contact details; needContact demands an email or
+// a phone.
+func checkCustomer(c *checker, cust obj, path string, needContact bool) {
+	email := c.str(cust, "email", path+".email", false)
+	phone := c.str(cust, "phone", path+".phone", false)
+	if needContact && email == "" && phone == "" {
+		c.add(path, "needs an email or a phone so the customer can be contacted")
+	}
+	if email != "" {
+		if a, err := mail.ParseAddress(email); err != nil || a.Address != email || !strings.Contains(email[strings.LastIndex(email, "@"):], ".") {
+			c.add(path+".email", "must be a plain email address such as name@example.com")
+		}
+	}
+	if phone != "" && !e164.MatchString(phone) {
+		c.add(path+".phone", "must be in E.164 form: + then 8 to 15 digits, such as +15551234567")
+	}
+	if l := c.str(cust, "locale", path+".locale", false); l != "" && !locale.MatchString(l) {
+		c.add(path+".locale", "must be a language tag such as de-DE or en")
+	}
+	if tz := c.str(cust, "time_zone", path+".time_zone", false); tz != "" {
+		if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
+			c.add(path+".time_zone", "must be an IANA time zone such as Europe/Berlin")
+		}
+	}
+	c.str(cust, "id", path+".id", false)
+	c.str(cust, "name", path+".name", false)
+}
+
+func checkShipment(c *checker, d obj) {
+	c.str(d, "shipment_id", "data.shipment_id", true)
+	if origin, ok := c.child(d, "origin", "data.origin"); ok {
+		c.location(origin, "data.origin", true, false)
+	}
+	checkShipmentLines(c, d)
+}
+
+func checkShipmentLines(c *checker, d obj) {
+	lines, present := d["lines"]
+	if !present || lines == nil {
+		return
+	}
+	list, ok := lines.([]any)
+	if !ok {
+		c.add("data.lines", "must be an array")
+		return
+	}
+	for i, l := range list {
+		path := fmt.Sprintf("data.lines[%d]", i)
+		line, ok := l.(map[string]any)
+		if !ok {
+			c.add(path, "must be an object")
+			continue
+		}
+		c.str(line, "sku", path+".sku", true)
+		c.integer(line, "quantity", path+".quantity", true, 1)
+	}
+}
+
+func checkTracking(c *checker, d obj) {
+	c.str(d, "shipment_id", "data.shipment_id", true)
+	if s := c.str(d, "status", "data.status", true); s != "" && !slices.Contains(recovery.TrackingStatuses, s) {
+		c.add("data.status", "is not a known status; use one of "+strings.Join(recovery.TrackingStatuses, ", "))
+	}
+	if loc, ok := c.child(d, "location", "data.location"); ok {
+		c.location(loc, "data.location", true, false)
+	} else if d["location"] == nil {
+		c.add("data.location", "is required, with the scan's country")
+	}
+	for _, k := range []string{"carrier", "tracking_number", "exception_code", "description"} {
+		c.str(d, k, "data."+k, false)
+	}
+}
+
+// noNUL rejects strings holding NUL, which Postgres cannot store in JSON.
+func noNUL(c *checker, v any, path string) {
+	switch x := v.(type) {
+	case string:
+		if strings.ContainsRune(x, 0) {
+			c.add(path, "must not contain NUL characters")
+		}
+	case map[string]any:
+		for k, vv := range x {
+			noNUL(c, vv, path+"."+k)
+		}
+	case []any:
+		for i, vv := range x {
+			noNUL(c, vv, fmt.Sprintf("%s[%d]", path, i))
+		}
+	}
+}

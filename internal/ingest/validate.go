@@ -1,0 +1,212 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+)
+
+// obj is a decoded JSON object whose numbers are json.Number.
+type obj map[string]any
+
+// checker collects field errors under a path prefix.
+type checker struct {
+	errs []FieldError
+}
+
+func (c *checker) add(field, msg string) { c.errs = append(c.errs, FieldError{field, msg}) }
+
+// decodeObject decodes raw as a JSON object keeping numbers exact.
+func decodeObject(raw []byte) (obj, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || m == nil {
+		return nil, false
+	}
+	return m, true
+}
+
+// child returns the nested object at key: (nil, false) when absent, and an
+// error when present but not an object.
+func (c *checker) child(o obj, key, path string) (obj, bool) {
+	v, ok := o[key]
+	if !ok || v == nil {
+		return nil, false
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		c.add(path, "must be an object")
+		return nil, false
+	}
+	return m, true
+}
+
+// str returns the trimmed string at key; required reports absence.
+func (c *checker) str(o obj, key, path string, required bool) string {
+	v, ok := o[key]
+	if !ok || v == nil {
+		if required {
+			c.add(path, "is required")
+		}
+		return ""
+	}
+	s, ok := v.(string)
+	if !ok {
+		c.add(path, "must be a string")
+		return ""
+	}
+	s = strings.TrimSpace(s)
+	if s == "" && required {
+		c.add(path, "must not be empty")
+	}
+	return s
+}
+
+// integer returns the integer at key. Money and quantities must be JSON
+// integers; a fraction or a string is an error, never truncated.
+func (c *checker) integer(o obj, key, path string, required bool, lo int64) (int64, bool) {
+	v, ok := o[key]
+	if !ok || v == nil {
+		if required {
+			c.add(path, "is required")
+		}
+		return 0, false
+	}
+	n, ok := v.(json.Number)
+	if !ok {
+		c.add(path, "must be a JSON integer, not a string or other value")
+		return 0, false
+	}
+	i, err := n.Int64()
+	if err != nil {
+		c.add(path, "must be a whole number (money is in integer minor units, e.g. 8999 for 89.99)")
+		return 0, false
+	}
+	if i < lo {
+		c.add(path, fmt.Sprintf("must be at least %d", lo))
+		return i, false
+	}
+	return i, true
+}
+
+// timestamp checks an RFC 3339 time string at key.
+func (c *checker) timestamp(o obj, key, path string, required bool) (time.Time, bool) {
+	s := c.str(o, key, path, required)
+	if s == "" {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		c.add(path, "must be an RFC 3339 time such as 2026-11-20T10:00:00Z")
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// country checks and upper-cases an ISO 3166-1 alpha-2 code in place.
+func (c *checker) country(o obj, path string, required bool) {
+	s := c.str(o, "country", path+".country", required)
+	if s == "" {
+		return
+	}
+	if len(s) != 2 || !isLetters(s) {
+		c.add(path+".country", "must be an ISO 3166-1 alpha-2 country code such as DE")
+		return
+	}
+	o["country"] = strings.ToUpper(s)
+}
+
+// location checks an address or scan location.
+func (c *checker) location(o obj, path string, needCountry, needPostal bool) {
+	c.country(o, path, needCountry)
+	c.str(o, "postal_code", path+".postal_code", needPostal)
+	for _, k := range []string{"line1", "city", "region"} {
+		c.str(o, k, path+"."+k, false)
+	}
+	c.coordinate(o, "lat", path, 90)
+	c.coordinate(o, "lng", path, 180)
+}
+
+func (c *checker) coordinate(o obj, key, path string, limit float64) {
+	v, ok := o[key]
+	if !ok || v == nil {
+		return
+	}
+	n, ok := v.(json.Number)
+	f, err := n.Float64()
+	if !ok || err != nil || f < -limit || f > limit {
+		c.add(path+"."+key, fmt.Sprintf("must be a number from %g to %g", -limit, limit))
+	}
+}
+
+func isLetters(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) || r > unicode.MaxASCII {
+			return false
+		}
+	}
+	return true
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// Validate checks one event as it would be stored; field names are
+// relative to the event.
+func Validate(e recovery.Event) []FieldError {
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return []FieldError{{"", "cannot be encoded"}}
+	}
+	_, errs := parseEvent(raw)
+	return errs
+}
+
+// parseEvent decodes, validates and normalises one event.
+func parseEvent(raw []byte) (recovery.Event, []FieldError) {
+	var c checker
+	o, ok := decodeObject(raw)
+	if !ok {
+		return recovery.Event{}, []FieldError{{"", "must be a JSON object"}}
+	}
+	var ev recovery.Event
+	ev.ID = c.str(o, "id", "id", true)
+	ev.Source = c.str(o, "source", "source", true)
+	for _, f := range [][2]string{{"id", ev.ID}, {"source", ev.Source}} {
+		if len(f[1]) > 200 || !printable(f[1]) {
+			c.add(f[0], "must be at most 200 printable characters")
+		}
+	}
+	ev.Type = c.str(o, "type", "type", true)
+	if ev.Type != "" && !slices.Contains(recovery.EventTypes, ev.Type) {
+		c.add("type", "is not a known event type; use one of "+strings.Join(recovery.EventTypes, ", "))
+	}
+	ev.Time, _ = c.timestamp(o, "time", "time", true)
+	ev.Subject = c.str(o, "subject", "subject", false)
+	data, ok := c.child(o, "data", "data")
+	if !ok {
+		if _, present := o["data"]; !present || o["data"] == nil {
+			c.add("data", "is required and must be an object")
+		}
+		return ev, c.errs
+	}
+	checkData(&c, ev.Type, data)
+	if orderID, _ := data["order_id"].(string); orderID != "" && ev.Subject == "" {
+		ev.Subject = "order/" + strings.TrimSpace(orderID)
+	}
+	ev.Data, _ = json.Marshal(data)
+	return ev, c.errs
+}
