@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"go.temporal.io/sdk/client"
 
 	"github.com/recoveryhq/recovery/internal/devstack"
 	"github.com/recoveryhq/recovery/internal/recovery"
