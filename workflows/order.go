@@ -11,8 +11,14 @@ import (
 )
 
 // continueAsNewAfter is the history length at which OrderWorkflow starts
-// afresh with its state, well before Temporal's limits.
-const continueAsNewAfter = 2000
+// afresh with its state, well before Temporal's limits. A variable so that
+// tests can lower it.
+var continueAsNewAfter = 2000
+
+// signalsPerRun also bounds a run: each signal adds a few history events.
+// A variable so that tests can lower it (the test environment does not
+// count history).
+var signalsPerRun = 400
 
 // orderRun is one run of OrderWorkflow: its state plus the live late timer.
 type orderRun struct {
@@ -21,6 +27,7 @@ type orderRun struct {
 	lateTimer  workflow.Future
 	lateCancel workflow.CancelFunc
 	lateFor    time.Time
+	signals    int
 }
 
 // OrderWorkflow keeps one order's state, folds in the events the relay
@@ -40,9 +47,11 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 	for {
 		r.armLate()
 		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
 		sel.AddReceive(sig, func(c workflow.ReceiveChannel, _ bool) {
 			var s EventsSignal
 			c.Receive(ctx, &s)
+			r.signals++
 			r.handle(s.Events)
 		})
 		if r.lateTimer != nil {
@@ -54,8 +63,11 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 			})
 		}
 		sel.Select(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		info := workflow.GetInfo(ctx)
-		if info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > continueAsNewAfter {
+		if info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > continueAsNewAfter || r.signals >= signalsPerRun {
 			for {
 				var s EventsSignal
 				if !sig.ReceiveAsync(&s) {

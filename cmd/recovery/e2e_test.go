@@ -212,7 +212,7 @@ func TestDevStackEndToEnd(t *testing.T) {
 	if !strings.Contains(out, `"kind": "misrouted"`) {
 		t.Fatalf("demo output has no misrouted incident:\n%s", out)
 	}
-	orderID := strings.Fields(strings.SplitN(out, "Pushed order ", 2)[1])[0]
+	orderID := strings.TrimSuffix(strings.Fields(strings.SplitN(out, "Pushed order ", 2)[1])[0], ":")
 	demo := waitIncident(t, base, orderID, "misrouted", 10*time.Second)
 	if demo.Offer == nil || demo.Offer.ValueMinor != 1350 || demo.Offer.Currency != "EUR" || demo.Offer.Status != "approved" {
 		t.Fatalf("demo offer = %+v, want an approved 1350 EUR discount", demo.Offer)

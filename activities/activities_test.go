@@ -1,0 +1,129 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/recoveryhq/recovery/internal/messaging"
+	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/recovery/recoverytest"
+)
+
+// flakyMessenger fails the first n sends after delivering them, like a
+// provider that accepted a message whose answer was lost.
+type flakyMessenger struct {
+	sink  *messaging.MemorySink
+	fails int
+}
+
+func (f *flakyMessenger) Send(ctx context.Context, m recovery.Message) (string, error) {
+	id, err := (&messaging.Capture{Sink: f.sink}).Send(ctx, m)
+	if f.fails > 0 {
+		f.fails--
+		return "", errors.New("connection reset after the provider accepted")
+	}
+	return id, err
+}
+
+func apologyInput(locale string) SendApologyInput {
+	return SendApologyInput{
+		Incident: recovery.Incident{ID: "inc-1", OrderID: "1001", Kind: recovery.KindMisrouted},
+		Offer:    recovery.Offer{Remedy: recovery.RemedyDiscount, ValueMinor: 1350, Currency: "EUR", Code: "SORRY-ABCDEFGHIJ"},
+		Customer: recovery.Customer{Name: "Ada Weber", Email: "ada@example.com", Locale: locale},
+		Step:     1, IdempotencyKey: "incident/1001/s-1/misrouted/step-1",
+	}
+}
+
+// send runs SendApology in Temporal's activity test environment.
+func send(t *testing.T, a *Activities, in SendApologyInput) (recovery.Contact, error) {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	val, err := env.ExecuteActivity(a.SendApology, in)
+	if err != nil {
+		return recovery.Contact{}, err
+	}
+	var c recovery.Contact
+	return c, val.Get(&c)
+}
+
+func TestDecideOfferDefaultDiscount(t *testing.T) {
+	st := recoverytest.NewMemStore()
+	a := &Activities{Store: st}
+	o, err := a.DecideOffer(context.Background(), DecideOfferInput{IncidentID: "inc-1", Currency: "EUR", TotalMinor: 8999})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.ValueMinor != 1350 || o.Currency != "EUR" || o.Status != recovery.OfferApproved || !strings.HasPrefix(o.Code, "SORRY-") || len(o.Code) != 16 {
+		t.Fatalf("offer = %+v, want an approved 1350 EUR discount with a code", o)
+	}
+	o2, _ := a.DecideOffer(context.Background(), DecideOfferInput{IncidentID: "inc-2", Currency: "EUR", TotalMinor: 8999})
+	if o2.Code == o.Code {
+		t.Fatal("two offers got the same code")
+	}
+	capped := &Activities{Store: st, Remedy: recovery.RemedyConfig{Remedy: recovery.RemedyDiscount, DiscountPercent: 50, MaxMinor: 1000}}
+	if o, _ := capped.DecideOffer(context.Background(), DecideOfferInput{IncidentID: "inc-3", Currency: "EUR", TotalMinor: 8999}); o.ValueMinor != 1000 {
+		t.Fatalf("capped offer = %d, want 1000", o.ValueMinor)
+	}
+	if _, err := a.DecideOffer(context.Background(), DecideOfferInput{IncidentID: "x", Currency: "eur", TotalMinor: 1}); err == nil {
+		t.Fatal("invalid currency accepted")
+	}
+}
+
+func TestSendApologyOncePerStep(t *testing.T) {
+	st := recoverytest.NewMemStore()
+	sink := &messaging.MemorySink{}
+	a := &Activities{Store: st, Messenger: &flakyMessenger{sink: sink, fails: 1}}
+	if _, err := send(t, a, apologyInput("en-GB")); err == nil {
+		t.Fatal("first attempt should fail like a lost provider answer")
+	}
+	c, err := send(t, a, apologyInput("en-GB")) // Temporal's retry
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := send(t, a, apologyInput("en-GB")); err != nil { // a further retry
+		t.Fatal(err)
+	}
+	if len(sink.Messages) != 1 {
+		t.Fatalf("customer received %d messages for one ladder step, want 1", len(sink.Messages))
+	}
+	if c.Status != recovery.ContactSent || c.SentAt == nil || c.ProviderID != "capture-1" {
+		t.Fatalf("contact = %+v", c)
+	}
+	m := sink.Messages[0]
+	if m.Channel != "email" || m.To != "ada@example.com" || !strings.Contains(m.Text, "€13.50") ||
+		!strings.Contains(m.Text, "SORRY-ABCDEFGHIJ") || !strings.Contains(m.Text, "sorry") || !strings.Contains(m.HTML, "<p>") {
+		t.Fatalf("email = %+v", m)
+	}
+}
+
+func TestSendApologyLanguageAndChannel(t *testing.T) {
+	st := recoverytest.NewMemStore()
+	sink := &messaging.MemorySink{}
+	a := &Activities{Store: st, Messenger: &messaging.Capture{Sink: sink}}
+	c, err := send(t, a, apologyInput("de-DE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Locale != "de" || !strings.Contains(c.Body, "falsch geleitet") || !strings.Contains(c.Body, "13,50") {
+		t.Fatalf("German customer got %q", c.Body)
+	}
+	in := apologyInput("fr-FR")
+	in.Incident.ID, in.Customer.Email, in.Customer.Phone = "inc-2", "", "+33612345678"
+	c, err = send(t, a, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Channel != "sms" || c.To != "+33612345678" || !strings.Contains(c.Body, "mal acheminé") {
+		t.Fatalf("phone-only French customer got %+v", c)
+	}
+	in.Incident.ID, in.Customer.Phone = "inc-3", ""
+	if _, err := send(t, a, in); err == nil {
+		t.Fatal("a customer without email or phone must be a non-retryable error")
+	}
+}
