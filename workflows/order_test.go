@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/recoveryhq/recovery/internal/devstack/stacktest"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
@@ -104,7 +105,7 @@ func TestMisrouteOpensOneIncidentEvenWhenRepeated(t *testing.T) {
 	promise := t0.Add(96 * time.Hour)
 	pl := scan("scan-pl", "in_transit", "PL", "60-001", t0.Add(3*time.Hour))
 	h.signal(time.Minute, orderCreated(promise), shipmentCreated(), scan("scan-1", "picked_up", "DE", "04103", t0.Add(2*time.Hour)), pl)
-	h.signal(2*time.Minute, pl)                                                              // the relay sent it again
+	h.signal(2*time.Minute, pl)                                                           // the relay sent it again
 	h.signal(3*time.Minute, scan("scan-cz", "in_transit", "CZ", "", t0.Add(4*time.Hour))) // still the same incident
 	h.run(t, time.Hour)
 	if len(h.started) != 1 {
@@ -211,3 +212,5 @@ func TestContinueAsNewKeepsState(t *testing.T) {
 		t.Fatalf("after continue-as-new started %v, want the late incident", h2.kinds())
 	}
 }
+
+func TestMain(m *testing.M) { stacktest.Main(m) }
