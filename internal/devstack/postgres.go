@@ -91,6 +91,9 @@ func StartPostgres(ctx context.Context, cfg PostgresConfig) (*Postgres, error) {
 	return p, nil
 }
 
+// libGlob finds Debian's versioned PostgreSQL installs.
+var libGlob = "/usr/lib/postgresql/*/bin/initdb"
+
 // findPostgresBinaries returns the directory holding initdb and pg_ctl.
 func findPostgresBinaries() (string, error) {
 	if path, err := exec.LookPath("initdb"); err == nil {
@@ -99,7 +102,7 @@ func findPostgresBinaries() (string, error) {
 			return dir, nil
 		}
 	}
-	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	matches, _ := filepath.Glob(libGlob)
 	for i := len(matches) - 1; i >= 0; i-- { // newest version first
 		return filepath.Dir(matches[i]), nil
 	}

@@ -1,0 +1,77 @@
+package messaging
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+)
+
+func TestRenderPerLanguage(t *testing.T) {
+	offer := recovery.Offer{Remedy: recovery.RemedyDiscount, ValueMinor: 1350, Currency: "EUR", Code: "SORRY-ABCDEFGHIJ"}
+	tests := []struct {
+		locale, lang, problem, amount string
+	}{
+		{"en-GB", "en", "sent the wrong way", "€13.50"},
+		{"de-DE", "de", "falsch geleitet", "13,50\u00a0€"},
+		{"de", "de", "falsch geleitet", "13,50\u00a0€"},
+		{"fr_CA", "fr", "mal acheminé", "13,50\u00a0€"},
+		{"es-MX", "es", "ruta equivocada", "13,50\u00a0€"},
+		{"ja-JP", "en", "sent the wrong way", "€13.50"}, // no Japanese template yet: English
+		{"", "en", "sent the wrong way", "€13.50"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.locale, func(t *testing.T) {
+			r, err := Render(tt.locale, ApologyData{Name: "Ada <Weber>", OrderID: "1001", Kind: recovery.KindMisrouted, Offer: offer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Locale != tt.lang {
+				t.Fatalf("language %s, want %s", r.Locale, tt.lang)
+			}
+			for name, body := range map[string]string{"text": r.Text, "sms": r.SMS} {
+				if !strings.Contains(body, tt.problem) || !strings.Contains(body, tt.amount) || !strings.Contains(body, offer.Code) {
+					t.Fatalf("%s lacks the problem, the amount %q or the code:\n%s", name, tt.amount, body)
+				}
+			}
+			if !strings.Contains(r.Subject, "1001") || strings.Contains(r.HTML, "<Weber>") || !strings.Contains(r.HTML, "&lt;Weber&gt;") {
+				t.Fatalf("subject %q / html must name the order and escape the name:\n%s", r.Subject, r.HTML)
+			}
+		})
+	}
+}
+
+func TestEveryKindHasWordsInEveryLanguage(t *testing.T) {
+	for _, lang := range Languages {
+		fallback, _ := Render(lang, ApologyData{OrderID: "1", Kind: "unheard_of"})
+		for _, k := range recovery.Kinds {
+			r, err := Render(lang, ApologyData{OrderID: "1", Kind: k})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Text == fallback.Text {
+				t.Errorf("%s has no words for %s", lang, k)
+			}
+		}
+	}
+}
+
+func TestFormatMoney(t *testing.T) {
+	tests := []struct {
+		lang string
+		m    recovery.Money
+		want string
+	}{
+		{"en", recovery.Money{Minor: 1350, Currency: "EUR"}, "€13.50"},
+		{"en", recovery.Money{Minor: 5, Currency: "USD"}, "$0.05"},
+		{"en", recovery.Money{Minor: 1350, Currency: "SEK"}, "13.50 SEK"},
+		{"en", recovery.Money{Minor: 500, Currency: "JPY"}, "¥500"},
+		{"de", recovery.Money{Minor: 1350, Currency: "EUR"}, "13,50\u00a0€"},
+		{"fr", recovery.Money{Minor: 1350, Currency: "KWD"}, "1,350\u00a0KWD"},
+	}
+	for _, tt := range tests {
+		if got := FormatMoney(tt.lang, tt.m); got != tt.want {
+			t.Errorf("FormatMoney(%s, %+v) = %q, want %q", tt.lang, tt.m, got, tt.want)
+		}
+	}
+}
