@@ -82,3 +82,16 @@ func benchEvent(id string, k int, now time.Time) recovery.Event {
 }
 
 func numCPU() int { return runtime.NumCPU() }
+
+// truncateInbox empties the events inbox between phases.
+func truncateInbox(ctx context.Context, dbURL string) error {
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, `TRUNCATE events`); err != nil {
+		return fmt.Errorf("empty the inbox between phases: %w", err)
+	}
+	return nil
+}

@@ -203,6 +203,11 @@ func lateOrder(orderID string, promised time.Time) map[string]any {
 
 func TestDevStackEndToEnd(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "state")
+	t.Cleanup(func() { // as root the cluster lives outside the data dir
+		if target, err := os.Readlink(filepath.Join(dataDir, "postgres", "cluster")); err == nil {
+			os.RemoveAll(target)
+		}
+	})
 	env, base := devEnv(t, dataDir)
 	dev := startDev(t, env, base)
 

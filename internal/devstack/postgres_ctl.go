@@ -100,6 +100,13 @@ func (p *Postgres) CreateDatabase(ctx context.Context, name string) error {
 	return nil
 }
 
+// Destroy stops the server and removes the cluster and its state
+// directory: for throwaway clusters that must stay durable while they run,
+// such as the benchmark's.
+func (p *Postgres) Destroy() error {
+	return errors.Join(p.Stop(), os.RemoveAll(p.base), os.RemoveAll(p.cfg.Dir))
+}
+
 // Stop shuts the server down (fast mode: running transactions roll back,
 // committed data stays) and waits for it. An ephemeral cluster is removed.
 func (p *Postgres) Stop() error {

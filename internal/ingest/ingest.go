@@ -57,29 +57,84 @@ func ParseBody(body []byte) ([]recovery.Event, error) {
 	if trimmed[0] != '{' {
 		return nil, &SyntaxError{Msg: "the body must be a JSON object: one event or {\"events\":[...]}"}
 	}
+	// One pass for the common case: a valid single event or a batch whose
+	// elements are all objects. Anything else takes the slower path that
+	// can name the bad element.
+	var body1 struct {
+		wireEvent
+		Events *[]wireEvent `json:"events"`
+	}
+	if err := json.Unmarshal(trimmed, &body1); err != nil {
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) {
+			return nil, syntaxError(trimmed, err)
+		}
+		return parseSlow(trimmed)
+	}
+	if body1.Events == nil {
+		return check([]wireEvent{body1.wireEvent}, func(int) string { return "" })
+	}
+	if err := checkBatchLen(len(*body1.Events)); err != nil {
+		return nil, err
+	}
+	return check(*body1.Events, batchPrefix)
+}
+
+func batchPrefix(i int) string { return fmt.Sprintf("events[%d].", i) }
+
+func checkBatchLen(n int) error {
+	switch {
+	case n == 0:
+		return &ValidationError{Errors: []FieldError{{"events", "must hold at least one event"}}}
+	case n > MaxBatch:
+		return &ValidationError{Errors: []FieldError{{"events",
+			fmt.Sprintf("holds %d events; at most %d are accepted per request", n, MaxBatch)}}}
+	}
+	return nil
+}
+
+// parseSlow handles a body whose events array is not an array, or holds
+// something other than objects, so that the error names the element.
+func parseSlow(trimmed []byte) ([]recovery.Event, error) {
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(trimmed, &probe); err != nil {
 		return nil, syntaxError(trimmed, err)
 	}
-	raws, prefix := []json.RawMessage{trimmed}, func(int) string { return "" }
-	if batch, ok := probe["events"]; ok {
-		if err := json.Unmarshal(batch, &raws); err != nil {
-			return nil, &ValidationError{Errors: []FieldError{{"events", "must be an array of events"}}}
-		}
-		prefix = func(i int) string { return fmt.Sprintf("events[%d].", i) }
-		switch {
-		case len(raws) == 0:
-			return nil, &ValidationError{Errors: []FieldError{{"events", "must hold at least one event"}}}
-		case len(raws) > MaxBatch:
-			return nil, &ValidationError{Errors: []FieldError{{"events",
-				fmt.Sprintf("holds %d events; at most %d are accepted per request", len(raws), MaxBatch)}}}
+	batch, ok := probe["events"]
+	if !ok {
+		// A single event with a field of the wrong JSON type cannot fail the
+		// envelope decode (its fields take any value), so this is unreachable
+		// in practice; answer it plainly all the same.
+		return nil, &ValidationError{Errors: []FieldError{{"", "must be a JSON object"}}}
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(batch, &raws); err != nil {
+		return nil, &ValidationError{Errors: []FieldError{{"events", "must be an array of events"}}}
+	}
+	if err := checkBatchLen(len(raws)); err != nil {
+		return nil, err
+	}
+	wires := make([]wireEvent, len(raws))
+	var errs []FieldError
+	for i, raw := range raws {
+		if !decodeWire(raw, &wires[i]) {
+			errs = append(errs, FieldError{Field: fmt.Sprintf("events[%d]", i), Message: "must be a JSON object"})
 		}
 	}
+	if len(errs) > 0 {
+		return nil, &ValidationError{Errors: errs}
+	}
+	return check(wires, batchPrefix)
+}
+
+// check validates decoded events, rejecting a (source, id) repeated within
+// the batch.
+func check(wires []wireEvent, prefix func(int) string) ([]recovery.Event, error) {
 	var errs []FieldError
-	events := make([]recovery.Event, 0, len(raws))
-	seen := make(map[recovery.EventKey]int, len(raws))
-	for i, raw := range raws {
-		ev, fes := parseEvent(raw)
+	events := make([]recovery.Event, 0, len(wires))
+	seen := make(map[recovery.EventKey]int, len(wires))
+	for i := range wires {
+		ev, fes := checkEvent(&wires[i])
 		if len(fes) == 0 {
 			if first, dup := seen[ev.Key()]; dup {
 				fes = []FieldError{{"id", fmt.Sprintf("repeats the source and id of event %d in this batch", first)}}

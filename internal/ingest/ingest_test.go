@@ -221,3 +221,23 @@ func FuzzParseBody(f *testing.F) {
 		}
 	})
 }
+
+func TestParseBodyLeavesBodyAlone(t *testing.T) {
+	body := []byte(`{"events":[` + pinnedOrder + `,` + pinnedShipment + `]}`)
+	before := string(body)
+	if _, err := ParseBody(body); err != nil {
+		t.Fatal(err)
+	}
+	if string(body) != before {
+		t.Fatal("ParseBody wrote into the request body")
+	}
+}
+
+func TestBatchElementNotObject(t *testing.T) {
+	var verr *ValidationError
+	_, err := ParseBody([]byte(`{"events":[` + pinnedOrder + `, 7, "x"]}`))
+	if !errors.As(err, &verr) || len(verr.Errors) != 2 ||
+		verr.Errors[0].Field != "events[1]" || verr.Errors[1].Field != "events[2]" {
+		t.Fatalf("got %v, want events[1] and events[2] named", err)
+	}
+}

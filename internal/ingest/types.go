@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
@@ -20,8 +21,8 @@ var (
 func checkData(c *checker, typ string, d obj) {
 	noNUL(c, map[string]any(d), "data")
 	needOrder := typ != recovery.TypeInventoryChanged && typ != recovery.TypeCustomerUpdated
-	if id := c.str(d, "order_id", "data.order_id", needOrder); id != "" {
-		d["order_id"] = id
+	if id := c.str(d, "order_id", "data.order_id", needOrder); id != "" && d["order_id"] != id {
+		d["order_id"], c.changed = id, true
 	}
 	switch typ {
 	case recovery.TypeOrderCreated:
@@ -109,7 +110,7 @@ func checkCustomer(c *checker, cust obj, path string, needContact bool) {
 		c.add(path+".locale", "must be a language tag such as de-DE or en")
 	}
 	if tz := c.str(cust, "time_zone", path+".time_zone", false); tz != "" {
-		if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
+		if !validZone(tz) {
 			c.add(path+".time_zone", "must be an IANA time zone such as Europe/Berlin")
 		}
 	}
@@ -178,4 +179,20 @@ func noNUL(c *checker, v any, path string) {
 			noNUL(c, vv, fmt.Sprintf("%s[%d]", path, i))
 		}
 	}
+}
+
+// zones remembers the IANA zone names already found valid, so that a busy
+// ingest does not read the zone database from disk for every event. Only
+// valid names are kept, which bounds it to the size of the database.
+var zones sync.Map
+
+func validZone(tz string) bool {
+	if _, ok := zones.Load(tz); ok {
+		return true
+	}
+	if _, err := time.LoadLocation(tz); err != nil || tz == "Local" || tz == "" {
+		return false
+	}
+	zones.Store(tz, struct{}{})
+	return true
 }

@@ -15,9 +15,11 @@ import (
 // obj is a decoded JSON object whose numbers are json.Number.
 type obj map[string]any
 
-// checker collects field errors under a path prefix.
+// checker collects field errors under a path prefix, and whether
+// normalisation changed the payload.
 type checker struct {
-	errs []FieldError
+	errs    []FieldError
+	changed bool
 }
 
 func (c *checker) add(field, msg string) { c.errs = append(c.errs, FieldError{field, msg}) }
@@ -120,7 +122,9 @@ func (c *checker) country(o obj, path string, required bool) {
 		c.add(path+".country", "must be an ISO 3166-1 alpha-2 country code such as DE")
 		return
 	}
-	o["country"] = strings.ToUpper(s)
+	if up := strings.ToUpper(s); o["country"] != up {
+		o["country"], c.changed = up, true
+	}
 }
 
 // location checks an address or scan location.
@@ -175,38 +179,74 @@ func Validate(e recovery.Event) []FieldError {
 	return errs
 }
 
+// wireEvent is the envelope of one event as decoded from the body; the
+// payload stays raw until its type is known.
+type wireEvent struct {
+	ID      any             `json:"id"`
+	Source  any             `json:"source"`
+	Type    any             `json:"type"`
+	Time    any             `json:"time"`
+	Subject any             `json:"subject"`
+	Data    json.RawMessage `json:"data"`
+}
+
+func (w *wireEvent) envelope() obj {
+	o := make(obj, 5)
+	for k, v := range map[string]any{"id": w.ID, "source": w.Source, "type": w.Type, "time": w.Time, "subject": w.Subject} {
+		if v != nil {
+			o[k] = v
+		}
+	}
+	return o
+}
+
 // parseEvent decodes, validates and normalises one event.
 func parseEvent(raw []byte) (recovery.Event, []FieldError) {
-	var c checker
-	o, ok := decodeObject(raw)
-	if !ok {
+	var w wireEvent
+	if !decodeWire(raw, &w) {
 		return recovery.Event{}, []FieldError{{"", "must be a JSON object"}}
 	}
+	return checkEvent(&w)
+}
+
+// decodeWire decodes one event envelope, reporting whether raw is an object.
+func decodeWire(raw []byte, w *wireEvent) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) > 0 && t[0] == '{' && json.Unmarshal(t, w) == nil
+}
+
+// checkEvent validates and normalises one decoded event. The payload is
+// re-encoded only when normalisation changed it.
+func checkEvent(w *wireEvent) (recovery.Event, []FieldError) {
+	var c checker
+	envelope := w.envelope()
 	var ev recovery.Event
-	ev.ID = c.str(o, "id", "id", true)
-	ev.Source = c.str(o, "source", "source", true)
+	ev.ID = c.str(envelope, "id", "id", true)
+	ev.Source = c.str(envelope, "source", "source", true)
 	for _, f := range [][2]string{{"id", ev.ID}, {"source", ev.Source}} {
 		if len(f[1]) > 200 || !printable(f[1]) {
 			c.add(f[0], "must be at most 200 printable characters")
 		}
 	}
-	ev.Type = c.str(o, "type", "type", true)
+	ev.Type = c.str(envelope, "type", "type", true)
 	if ev.Type != "" && !slices.Contains(recovery.EventTypes, ev.Type) {
 		c.add("type", "is not a known event type; use one of "+strings.Join(recovery.EventTypes, ", "))
 	}
-	ev.Time, _ = c.timestamp(o, "time", "time", true)
-	ev.Subject = c.str(o, "subject", "subject", false)
-	data, ok := c.child(o, "data", "data")
+	ev.Time, _ = c.timestamp(envelope, "time", "time", true)
+	ev.Subject = c.str(envelope, "subject", "subject", false)
+	rawData := w.Data
+	data, ok := decodeObject(rawData)
 	if !ok {
-		if _, present := o["data"]; !present || o["data"] == nil {
-			c.add("data", "is required and must be an object")
-		}
+		c.add("data", "is required and must be an object")
 		return ev, c.errs
 	}
 	checkData(&c, ev.Type, data)
 	if orderID, _ := data["order_id"].(string); orderID != "" && ev.Subject == "" {
-		ev.Subject = "order/" + strings.TrimSpace(orderID)
+		ev.Subject = "order/" + orderID
 	}
-	ev.Data, _ = json.Marshal(data)
+	ev.Data = rawData
+	if c.changed {
+		ev.Data, _ = json.Marshal(data)
+	}
 	return ev, c.errs
 }

@@ -54,6 +54,9 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	inserted, err := s.Inbox.Submit(r.Context(), evs)
+	if err != nil && r.Context().Err() != nil {
+		return // the client went away; its retry is safe, (source, id) dedupes
+	}
 	if err != nil {
 		s.Logger.Error("commit events", "count", len(evs), "err", err)
 		w.Header().Set("Retry-After", "1")
