@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +32,7 @@ type benchOpts struct {
 	signals   int
 	orders    int
 	perOrder  int
+	phases    string
 }
 
 // runBench measures, in one run on one machine, each path of the engine
@@ -46,8 +47,24 @@ func runBench(ctx context.Context, cfg Config, args []string, stdout io.Writer, 
 	fs.IntVar(&o.signals, "signals", 2000, "SignalWithStart calls in the bare Temporal baseline")
 	fs.IntVar(&o.orders, "orders", 1000, "orders in the end-to-end phase")
 	fs.IntVar(&o.perOrder, "events-per-order", 5, "events per order in the end-to-end phase")
+	fs.StringVar(&o.phases, "phases", "all", "which phases to run: all, ingest or temporal")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (API, relay, worker and clients) to `file`")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	if o.phases != "all" && o.phases != "ingest" && o.phases != "temporal" {
+		return fmt.Errorf("-phases must be all, ingest or temporal, not %q: %w", o.phases, errUsage)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	log = slog.New(levelFilter{log.Handler(), slog.LevelWarn})
 	dbURL, temporalAddr, cleanup, err := benchInfra(ctx, cfg, log)
@@ -107,18 +124,24 @@ func (b *bench) run(ctx context.Context, cfg Config, dbURL, temporalAddr string)
 		return err
 	}
 	defer pool.Close()
+	st, err := store.Open(ctx, dbURL, 2)
+	if err != nil {
+		return err
+	}
+	_, err = st.Migrate(ctx) // the baseline table copies the inbox's
+	st.Close()
+	if err != nil {
+		return err
+	}
 	if _, err := pool.Exec(ctx, benchTable); err != nil {
 		return fmt.Errorf("create bench table: %w", err)
 	}
 	fmt.Fprintf(b.out, "recovery bench: %d CPUs, %s per phase, %d clients (batches: %d x %d rows)\n",
 		numCPU(), b.o.duration, b.o.conns, b.o.batchConn, b.o.batch)
-
-	rawOne := b.phase("postgres: one INSERT per request", b.o.conns, func(ctx context.Context) (int, error) {
-		return 1, insertRaw(ctx, pool, b.rows(1))
-	})
-	rawBatch := b.phase("postgres: batched INSERT", b.o.batchConn, func(ctx context.Context) (int, error) {
-		return b.o.batch, insertRaw(ctx, pool, b.rows(b.o.batch))
-	})
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: b.o.conns * 2}, Timeout: 30 * time.Second}
+	if b.o.phases == "temporal" {
+		return b.temporalPhases(ctx, cfg, dbURL, temporalAddr, hc)
+	}
 
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DevAPIKey = "bench"
@@ -126,19 +149,29 @@ func (b *bench) run(ctx context.Context, cfg Config, dbURL, temporalAddr string)
 	if err != nil {
 		return err
 	}
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: b.o.conns * 2}, Timeout: 30 * time.Second}
 	url := "http://" + api.Addr() + "/v1/events"
-	httpOne := b.phase("http: single-event ingest", b.o.conns, func(ctx context.Context) (int, error) {
-		return 1, postBench(ctx, hc, url, b.events(1, 1))
-	})
-	httpBatch := b.phase("http: batch ingest", b.o.batchConn, func(ctx context.Context) (int, error) {
-		return b.o.batch, postBench(ctx, hc, url, b.events(b.o.batch, 1))
-	})
+	rawOne, httpOne := b.pair(
+		"postgres: one INSERT per request", b.o.conns, func(ctx context.Context) (int, error) {
+			return 1, insertRaw(ctx, pool, b.rows(1))
+		},
+		"http: single-event ingest", b.o.conns, func(ctx context.Context) (int, error) {
+			return 1, postBench(ctx, hc, url, b.events(1, 1))
+		})
+	rawBatch, httpBatch := b.pair(
+		"postgres: batched INSERT", b.o.batchConn, func(ctx context.Context) (int, error) {
+			return b.o.batch, insertRaw(ctx, pool, b.rows(b.o.batch))
+		},
+		"http: batch ingest", b.o.batchConn, func(ctx context.Context) (int, error) {
+			return b.o.batch, postBench(ctx, hc, url, b.events(b.o.batch, 1))
+		})
 	api.Stop()
 
 	fmt.Fprintln(b.out)
 	ratio(b.out, "HTTP single-event ingest / one-INSERT baseline", httpOne, rawOne, 1.0)
 	ratio(b.out, "HTTP batch ingest / batched INSERT", httpBatch, rawBatch, 0.5)
+	if b.o.phases == "ingest" {
+		return nil
+	}
 	return b.temporalPhases(ctx, cfg, dbURL, temporalAddr, hc)
 }
 
@@ -177,7 +210,7 @@ func (b *bench) bareSignals(ctx context.Context, sig relay.TemporalSignaler) (fl
 		wg.Go(func() {
 			for next.Add(1) <= int64(b.o.signals) {
 				evs := b.events(1, 1)
-				if err := sig.SignalOrder(ctx, recovery.OrderIDOf(evs[0].Data), evs); err != nil {
+				if err := sig.SignalOrder(ctx, evs[0].Order(), evs); err != nil {
 					failed.Add(1)
 				}
 			}
@@ -238,8 +271,44 @@ func (b *bench) endToEnd(ctx context.Context, hc *http.Client, url string, st *s
 
 // phase runs op from conns goroutines for the configured duration and
 // prints the rate of rows or events it reports.
-func (b *bench) phase(name string, conns int, op func(context.Context) (int, error)) float64 {
-	ctx, cancel := context.WithTimeout(context.Background(), b.o.duration)
+// pair measures two operations in alternating slices (A B, B A, A B, ...)
+// so that slow drift on the machine, such as a checkpoint or another
+// process, weighs on both alike. It prints and returns each rate.
+func (b *bench) pair(nameA string, connsA int, opA func(context.Context) (int, error),
+	nameB string, connsB int, opB func(context.Context) (int, error)) (float64, float64) {
+	const slices = 6
+	var a, bb tally
+	for i := range slices {
+		d := b.o.duration / slices
+		if i%2 == 0 {
+			a.add(slice(d, connsA, opA))
+			bb.add(slice(d, connsB, opB))
+		} else {
+			bb.add(slice(d, connsB, opB))
+			a.add(slice(d, connsA, opA))
+		}
+	}
+	return a.print(b.out, nameA), bb.print(b.out, nameB)
+}
+
+type tally struct {
+	done, failed int64
+	elapsed      time.Duration
+}
+
+func (t *tally) add(o tally) {
+	t.done, t.failed, t.elapsed = t.done+o.done, t.failed+o.failed, t.elapsed+o.elapsed
+}
+
+func (t tally) print(w io.Writer, name string) float64 {
+	rate := float64(t.done) / t.elapsed.Seconds()
+	fmt.Fprintf(w, "%-40s %9.0f rows/s    (%d failed)\n", name, rate, t.failed)
+	return rate
+}
+
+// slice runs op from conns clients for d.
+func slice(d time.Duration, conns int, op func(context.Context) (int, error)) tally {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var done, failed atomic.Int64
 	start := time.Now()
@@ -259,9 +328,7 @@ func (b *bench) phase(name string, conns int, op func(context.Context) (int, err
 		})
 	}
 	wg.Wait()
-	rate := float64(done.Load()) / time.Since(start).Seconds()
-	fmt.Fprintf(b.out, "%-40s %9.0f rows/s    (%d failed)\n", name, rate, failed.Load())
-	return rate
+	return tally{done: done.Load(), failed: failed.Load(), elapsed: time.Since(start)}
 }
 
 func ratio(w io.Writer, name string, got, base, target float64) {
@@ -274,7 +341,7 @@ func ratio(w io.Writer, name string, got, base, target float64) {
 }
 
 func postBench(ctx context.Context, hc *http.Client, url string, evs []recovery.Event) error {
-	body, _ := json.Marshal(map[string]any{"events": evs})
+	body := benchBody(evs)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return err

@@ -133,8 +133,9 @@ func check(wires []wireEvent, prefix func(int) string) ([]recovery.Event, error)
 	var errs []FieldError
 	events := make([]recovery.Event, 0, len(wires))
 	seen := make(map[recovery.EventKey]int, len(wires))
+	dec := newObjDecoder()
 	for i := range wires {
-		ev, fes := checkEvent(&wires[i])
+		ev, fes := checkEvent(&wires[i], dec)
 		if len(fes) == 0 {
 			if first, dup := seen[ev.Key()]; dup {
 				fes = []FieldError{{"id", fmt.Sprintf("repeats the source and id of event %d in this batch", first)}}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/recoveryhq/recovery/internal/recovery"
 	"strings"
 	"testing"
 )
@@ -239,5 +240,43 @@ func TestBatchElementNotObject(t *testing.T) {
 	if !errors.As(err, &verr) || len(verr.Errors) != 2 ||
 		verr.Errors[0].Field != "events[1]" || verr.Errors[1].Field != "events[2]" {
 		t.Fatalf("got %v, want events[1] and events[2] named", err)
+	}
+}
+
+func TestOrderIDCarried(t *testing.T) {
+	evs, err := ParseBody([]byte(edit(t, pinnedOrder, `"order_id":"1001"`, `"order_id":" 1001 "`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs[0].OrderID != "1001" || evs[0].Order() != "1001" || recovery.OrderIDOf(evs[0].Data) != "1001" {
+		t.Fatalf("order id %q / payload %s, want 1001 trimmed in both", evs[0].OrderID, evs[0].Data)
+	}
+}
+
+// Payloads share one decoder per batch; a bad one must not disturb the next.
+func TestBadPayloadDoesNotDisturbNeighbours(t *testing.T) {
+	bad := []string{`"x"`, `[1,2]`, `null`, `7`, `{}`}
+	for _, data := range bad {
+		body := `{"events":[` + pinnedOrder + `,` +
+			strings.Replace(pinnedShipment, `"data":{`, `"data":`+data+`,"x":{`, 1) + `,` +
+			edit(t, pinnedShipment, `"evt-2"`, `"evt-3"`) + `]}`
+		var verr *ValidationError
+		_, err := ParseBody([]byte(body))
+		if !errors.As(err, &verr) {
+			t.Fatalf("data %s: got %v, want a validation error", data, err)
+		}
+		for _, fe := range verr.Errors {
+			if !strings.HasPrefix(fe.Field, "events[1].") {
+				t.Fatalf("data %s: error %v names another event than events[1]", data, fe)
+			}
+		}
+	}
+}
+
+func TestSubjectMustBePrintable(t *testing.T) {
+	var verr *ValidationError
+	_, err := ParseBody([]byte(edit(t, pinnedOrder, `"subject":"order/1001"`, `"subject":"order/\u00001001"`)))
+	if !errors.As(err, &verr) || verr.Errors[0].Field != "subject" {
+		t.Fatalf("got %v, want subject rejected", err)
 	}
 }

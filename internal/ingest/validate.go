@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -24,15 +25,51 @@ type checker struct {
 
 func (c *checker) add(field, msg string) { c.errs = append(c.errs, FieldError{field, msg}) }
 
-// decodeObject decodes raw as a JSON object keeping numbers exact.
-func decodeObject(raw []byte) (obj, bool) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
+// objDecoder decodes payloads as JSON objects keeping numbers exact. One
+// decoder serves a whole batch: the payloads are fed to it one after the
+// other as a stream, so its buffer is allocated once, not per event.
+type objDecoder struct {
+	feed feed
+	dec  *json.Decoder
+}
+
+func newObjDecoder() *objDecoder {
+	d := &objDecoder{}
+	d.dec = json.NewDecoder(&d.feed)
+	d.dec.UseNumber()
+	return d
+}
+
+// decode returns raw as an object. raw must be valid JSON (it was cut out
+// of a decoded document); only objects are decoded, because an object's
+// end is known at its closing brace, without reading past it.
+func (d *objDecoder) decode(raw []byte) (obj, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, false
+	}
+	d.feed.b = raw
 	var m map[string]any
-	if err := dec.Decode(&m); err != nil || m == nil {
+	err := d.dec.Decode(&m)
+	if err != nil || len(d.feed.b) != 0 || d.dec.More() {
+		// Not expected from valid input; start afresh so one bad payload
+		// cannot leave the stream out of step for the next.
+		*d = *newObjDecoder()
 		return nil, false
 	}
 	return m, true
+}
+
+// feed is an io.Reader over one payload at a time.
+type feed struct{ b []byte }
+
+func (f *feed) Read(p []byte) (int, error) {
+	if len(f.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, f.b)
+	f.b = f.b[n:]
+	return n, nil
 }
 
 // child returns the nested object at key: (nil, false) when absent, and an
@@ -206,7 +243,7 @@ func parseEvent(raw []byte) (recovery.Event, []FieldError) {
 	if !decodeWire(raw, &w) {
 		return recovery.Event{}, []FieldError{{"", "must be a JSON object"}}
 	}
-	return checkEvent(&w)
+	return checkEvent(&w, newObjDecoder())
 }
 
 // decodeWire decodes one event envelope, reporting whether raw is an object.
@@ -217,7 +254,7 @@ func decodeWire(raw []byte, w *wireEvent) bool {
 
 // checkEvent validates and normalises one decoded event. The payload is
 // re-encoded only when normalisation changed it.
-func checkEvent(w *wireEvent) (recovery.Event, []FieldError) {
+func checkEvent(w *wireEvent, dec *objDecoder) (recovery.Event, []FieldError) {
 	var c checker
 	envelope := w.envelope()
 	var ev recovery.Event
@@ -234,15 +271,19 @@ func checkEvent(w *wireEvent) (recovery.Event, []FieldError) {
 	}
 	ev.Time, _ = c.timestamp(envelope, "time", "time", true)
 	ev.Subject = c.str(envelope, "subject", "subject", false)
+	if len(ev.Subject) > 500 || !printable(ev.Subject) {
+		c.add("subject", "must be at most 500 printable characters")
+	}
 	rawData := w.Data
-	data, ok := decodeObject(rawData)
+	data, ok := dec.decode(rawData)
 	if !ok {
 		c.add("data", "is required and must be an object")
 		return ev, c.errs
 	}
-	checkData(&c, ev.Type, data)
-	if orderID, _ := data["order_id"].(string); orderID != "" && ev.Subject == "" {
-		ev.Subject = "order/" + orderID
+	checkData(&c, ev.Type, data, rawData)
+	ev.OrderID, _ = data["order_id"].(string)
+	if ev.OrderID != "" && ev.Subject == "" {
+		ev.Subject = "order/" + ev.OrderID
 	}
 	ev.Data = rawData
 	if c.changed {

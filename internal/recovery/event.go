@@ -53,6 +53,20 @@ type Event struct {
 	Time    time.Time       `json:"time"`
 	Subject string          `json:"subject,omitempty"`
 	Data    json.RawMessage `json:"data"`
+
+	// OrderID is data.order_id when the parser already knows it, so the
+	// store need not decode the payload again. It is not part of the wire
+	// form; OrderID() falls back to the payload.
+	OrderID string `json:"-"`
+}
+
+// Order returns the order id the event names: OrderID when set, else the
+// payload's order_id, else "".
+func (e Event) Order() string {
+	if e.OrderID != "" {
+		return e.OrderID
+	}
+	return OrderIDOf(e.Data)
 }
 
 // Key returns the idempotency key of the event: its source and id.

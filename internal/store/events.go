@@ -15,6 +15,8 @@ import (
 // events commit.
 const NotifyChannel = "recovery_events"
 
+// insertEvents is one statement, so one round trip and one implicit
+// transaction.
 const insertEvents = `INSERT INTO events (source, id, type, order_id, occurred_at, subject, data)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::jsonb[])
 ON CONFLICT (source, id) DO NOTHING
@@ -23,7 +25,7 @@ RETURNING source, id`
 // InsertEvents stores events in one transaction and reports, for each event,
 // whether it was new (true) or a duplicate of a stored (source, id) (false).
 // Within one call, a repeated key counts once: the first occurrence is new.
-// The transaction also notifies the relay.
+// After the commit it wakes the relay (see wake).
 func (s *Store) InsertEvents(ctx context.Context, evs []recovery.Event) ([]bool, error) {
 	n := len(evs)
 	sources, ids, types := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
@@ -31,30 +33,23 @@ func (s *Store) InsertEvents(ctx context.Context, evs []recovery.Event) ([]bool,
 	times, data := make([]time.Time, 0, n), make([]string, 0, n)
 	for _, e := range evs {
 		sources, ids, types = append(sources, e.Source), append(ids, e.ID), append(types, e.Type)
-		orders, subjects = append(orders, recovery.OrderIDOf(e.Data)), append(subjects, e.Subject)
+		orders, subjects = append(orders, e.Order()), append(subjects, e.Subject)
 		times, data = append(times, e.Time), append(data, string(e.Data))
 	}
 	inserted := make(map[recovery.EventKey]bool, n)
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, insertEvents, sources, ids, types, orders, times, subjects, data)
-		if err != nil {
-			return err
-		}
+	rows, err := s.pool.Query(ctx, insertEvents, sources, ids, types, orders, times, subjects, data)
+	if err == nil {
 		var k recovery.EventKey
 		_, err = pgx.ForEachRow(rows, []any{&k.Source, &k.ID}, func() error {
 			inserted[k] = true
 			return nil
 		})
-		if err != nil {
-			return err
-		}
-		if len(inserted) > 0 {
-			_, err = tx.Exec(ctx, `SELECT pg_notify($1, '')`, NotifyChannel)
-		}
-		return err
-	})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	if len(inserted) > 0 {
+		s.wake()
 	}
 	out := make([]bool, n)
 	for i, e := range evs {
@@ -161,4 +156,38 @@ func (s *Store) Listen(ctx context.Context, wake func()) error {
 		}
 		wake()
 	}
+}
+
+// wake tells listening relays that events committed. NOTIFY is not sent in
+// the inserting transaction: Postgres serialises the commits of notifying
+// transactions, which would make concurrent group commits wait for each
+// other's disk flush. Instead at most one NOTIFY is in flight, and wake-ups
+// that arrive meanwhile are folded into one more. A lost wake-up (the
+// process dies between commit and NOTIFY) costs only latency: relays also
+// poll.
+func (s *Store) wake() {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	if s.notifying {
+		s.notifyAgain = true
+		return
+	}
+	s.notifying = true
+	s.notifyWG.Add(1)
+	go func() {
+		defer s.notifyWG.Done()
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, _ = s.pool.Exec(ctx, `SELECT pg_notify($1, '')`, NotifyChannel) // a failure only delays the relay until its poll
+			cancel()
+			s.notifyMu.Lock()
+			if !s.notifyAgain {
+				s.notifying = false
+				s.notifyMu.Unlock()
+				return
+			}
+			s.notifyAgain = false
+			s.notifyMu.Unlock()
+		}
+	}()
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -18,6 +19,13 @@ import (
 // Store wraps a pgx connection pool.
 type Store struct {
 	pool *pgxpool.Pool
+
+	// The relay wake-up (see wake): at most one NOTIFY in flight, and one
+	// more queued behind it.
+	notifyMu    sync.Mutex
+	notifying   bool
+	notifyAgain bool
+	notifyWG    sync.WaitGroup
 }
 
 // Open connects to the database at url with at most maxConns connections
@@ -45,7 +53,10 @@ func Open(ctx context.Context, url string, maxConns int32) (*Store, error) {
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Close closes the pool.
-func (s *Store) Close() { s.pool.Close() }
+func (s *Store) Close() {
+	s.notifyWG.Wait()
+	s.pool.Close()
+}
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
