@@ -43,6 +43,27 @@ var TrackingStatuses = []string{
 	StatusReturnedToSender, StatusLost,
 }
 
+// Canonical exception codes for shipment.tracking's exception_code. Adapters
+// map each provider's vocabulary onto these; detectors also understand a few
+// raw carrier spellings (see workflows.DetectMisroute).
+const (
+	ExceptionDamaged       = "damaged"         // parcel damaged in transit
+	ExceptionAddress       = "address_problem" // incomplete, wrong or undeliverable address
+	ExceptionCustoms       = "customs_hold"    // held by customs
+	ExceptionWeather       = "weather"         // delayed by weather or a natural event
+	ExceptionFailedAttempt = "failed_attempt"  // delivery attempted, nobody there
+	ExceptionMisrouted     = "misrouted"       // sent the wrong way
+	ExceptionDelayed       = "delayed"         // carrier-declared delay without a named cause
+	ExceptionRefused       = "refused"         // the recipient refused the parcel
+	ExceptionOther         = "other"           // an exception the carrier did not classify
+)
+
+// ExceptionCodes lists the canonical exception codes.
+var ExceptionCodes = []string{
+	ExceptionDamaged, ExceptionAddress, ExceptionCustoms, ExceptionWeather,
+	ExceptionFailedAttempt, ExceptionMisrouted, ExceptionDelayed, ExceptionRefused, ExceptionOther,
+}
+
 // Event is the canonical event envelope. Its attribute names follow
 // CloudEvents so that the two forms map one to one. Data holds the
 // type-specific payload, decoded with the Decode* functions.
