@@ -22,6 +22,8 @@ type Activities struct {
 	Store     recovery.IncidentStore
 	Messenger recovery.Messenger
 	Remedy    recovery.RemedyConfig
+	// Detection is handed to OrderWorkflow by DetectionConfig.
+	Detection recovery.DetectionConfig
 	// Clock returns the time; nil means time.Now.
 	Clock func() time.Time
 }
@@ -125,26 +127,85 @@ func (a *Activities) SendApology(ctx context.Context, in SendApologyInput) (reco
 	}
 	c := recovery.Contact{IncidentID: in.Incident.ID, Step: in.Step, Channel: channel, To: to,
 		Subject: msg.Subject, Body: body, Locale: msg.Locale, Status: recovery.ContactSending}
+	return a.deliver(ctx, c, msg.HTML, in.IdempotencyKey)
+}
+
+// deliver writes the ledger row for (incident, step, channel) before the
+// provider request; a retry that finds a sent row returns it without
+// sending again.
+func (a *Activities) deliver(ctx context.Context, c recovery.Contact, html, idempotencyKey string) (recovery.Contact, error) {
 	existing, found, err := a.Store.BeginContact(ctx, c)
 	if err != nil {
 		return recovery.Contact{}, err
 	}
 	if found && existing.Status == recovery.ContactSent {
-		activity.GetLogger(ctx).Info("apology already sent; not sending again", "incident_id", in.Incident.ID, "step", in.Step)
+		activity.GetLogger(ctx).Info("message already sent; not sending again", "incident_id", c.IncidentID, "step", c.Step)
 		return existing, nil
 	}
 	// A found row still "sending" means an earlier attempt died around the
 	// provider request; the same idempotency key lets the provider drop a
 	// repeat.
-	providerID, err := a.Messenger.Send(ctx, recovery.Message{Channel: channel, To: to, Subject: msg.Subject,
-		Text: body, HTML: msg.HTML, IdempotencyKey: in.IdempotencyKey})
+	providerID, err := a.Messenger.Send(ctx, recovery.Message{Channel: c.Channel, To: c.To, Subject: c.Subject,
+		Text: c.Body, HTML: html, IdempotencyKey: idempotencyKey})
 	if err != nil {
-		return recovery.Contact{}, fmt.Errorf("send %s: %w", channel, err)
+		return recovery.Contact{}, fmt.Errorf("send %s: %w", c.Channel, err)
 	}
 	sentAt := a.now().UTC()
-	if err := a.Store.FinishContact(ctx, in.Incident.ID, in.Step, channel, recovery.ContactSent, providerID, sentAt); err != nil {
+	if err := a.Store.FinishContact(ctx, c.IncidentID, c.Step, c.Channel, recovery.ContactSent, providerID, sentAt); err != nil {
 		return recovery.Contact{}, errors.Join(errors.New("record sent contact"), err)
 	}
 	c.Status, c.ProviderID, c.SentAt = recovery.ContactSent, providerID, &sentAt
 	return c, nil
+}
+
+// DetectionConfig returns the detection limits. OrderWorkflow calls it as
+// a local activity at the start of each run, so that its value is in the
+// history and replays see the same limits.
+func (a *Activities) DetectionConfig(context.Context) (recovery.DetectionConfig, error) {
+	return a.Detection, nil
+}
+
+// CloseIncidentInput is the input of CloseIncident.
+type CloseIncidentInput struct {
+	IncidentID string
+	Status     string
+	Resolution string
+}
+
+// CloseIncident records how an incident ended.
+func (a *Activities) CloseIncident(ctx context.Context, in CloseIncidentInput) error {
+	if in.Status != recovery.IncidentHealed && in.Status != recovery.IncidentResolved {
+		return temporal.NewNonRetryableApplicationError("unknown closing status "+in.Status, "invalid", nil)
+	}
+	return a.Store.CloseIncident(ctx, in.IncidentID, in.Status, in.Resolution, a.now().UTC())
+}
+
+// SendFollowUpInput is the input of SendFollowUp.
+type SendFollowUpInput struct {
+	Incident recovery.Incident
+	Offer    recovery.Offer
+	Customer recovery.Customer
+	// Channel and To repeat the apology's, so the note arrives where the
+	// apology did.
+	Channel, To string
+	Healed      string
+	Step        int
+	// IdempotencyKey is derived in the workflow and stable across retries.
+	IdempotencyKey string
+}
+
+// SendFollowUp tells a customer who got an apology that the problem went
+// away, once per step like every contact.
+func (a *Activities) SendFollowUp(ctx context.Context, in SendFollowUpInput) (recovery.Contact, error) {
+	msg, err := messaging.RenderFollowUp(in.Customer.Locale, messaging.FollowUpData{
+		Name: in.Customer.Name, OrderID: in.Incident.OrderID, Kind: in.Incident.Kind, Offer: in.Offer, Healed: in.Healed})
+	if err != nil {
+		return recovery.Contact{}, temporal.NewNonRetryableApplicationError("render follow-up", "template", err)
+	}
+	body := msg.Text
+	if in.Channel == recovery.ChannelSMS {
+		body = msg.SMS
+	}
+	return a.deliver(ctx, recovery.Contact{IncidentID: in.Incident.ID, Step: in.Step, Channel: in.Channel, To: in.To,
+		Subject: msg.Subject, Body: body, Locale: msg.Locale, Status: recovery.ContactSending}, msg.HTML, in.IdempotencyKey)
 }

@@ -61,7 +61,7 @@ func TestCorrectJourneyFindsNothing(t *testing.T) {
 	for i, st := range []string{"label_created", "picked_up", "in_transit", "out_for_delivery", "delivered"} {
 		sh.Scans = append(sh.Scans, Scan{EventID: string(rune('a' + i)), Status: st, Country: "DE", PostalCode: "10115"})
 	}
-	if f := DetectAll(s); len(f) != 0 {
+	if f := DetectAll(s, recovery.DefaultDetection()); len(f) != 0 {
 		t.Fatalf("correct journey produced %v", f)
 	}
 }
@@ -84,17 +84,17 @@ func TestLateFindings(t *testing.T) {
 }
 
 func TestIncidentIDsAreStableAndDistinct(t *testing.T) {
-	a := IncidentID("1001", "s-1", recovery.KindLate)
-	if a != IncidentID("1001", "s-1", recovery.KindLate) {
+	a := IncidentID("1001", "s-1", recovery.KindLate, 1)
+	if a != IncidentID("1001", "s-1", recovery.KindLate, 1) {
 		t.Fatal("incident id is not stable")
 	}
-	for _, other := range []string{IncidentID("1001", "s-1", recovery.KindMisrouted), IncidentID("1001", "s-2", recovery.KindLate),
-		IncidentID("1001s-1", "", recovery.KindLate)} {
+	for _, other := range []string{IncidentID("1001", "s-1", recovery.KindMisrouted, 1), IncidentID("1001", "s-2", recovery.KindLate, 1),
+		IncidentID("1001s-1", "", recovery.KindLate, 1)} {
 		if other == a {
 			t.Fatalf("distinct incidents share id %s", a)
 		}
 	}
-	if RecoveryWorkflowID("1001", "s-1", recovery.KindLate) != "incident/1001/s-1/late" || OrderWorkflowID("1001") != "order/1001" {
+	if RecoveryWorkflowID("1001", "s-1", recovery.KindLate, 1) != "incident/1001/s-1/late" || OrderWorkflowID("1001") != "order/1001" {
 		t.Fatal("workflow ids changed shape")
 	}
 }

@@ -7,6 +7,8 @@ package workflows
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"sort"
+	"strconv"
 
 	"go.temporal.io/sdk/worker"
 
@@ -31,17 +33,40 @@ type EventsSignal struct {
 // OrderWorkflowID returns the workflow ID of an order's workflow.
 func OrderWorkflowID(orderID string) string { return "order/" + orderID }
 
-// RecoveryWorkflowID returns the workflow ID of the incident of kind on an
-// order's shipment (shipmentID may be empty for order-level incidents).
-func RecoveryWorkflowID(orderID, shipmentID string, kind recovery.Kind) string {
-	return "incident/" + orderID + "/" + shipmentID + "/" + string(kind)
+// SignalHeal tells a RecoveryWorkflow that its evidence went away.
+const SignalHeal = "heal"
+
+// HealSignal says what healed an incident.
+type HealSignal struct {
+	// Reason in plain words, e.g. "delivered to the right address".
+	Reason string
+	// EventID is the event that showed it, when there is one.
+	EventID string
+}
+
+// RecoveryWorkflowID returns the workflow ID of the n-th incident (from 1)
+// of kind on an order's shipment (shipmentID may be empty for order-level
+// incidents). A kind can come back after an incident healed; each
+// occurrence is its own workflow.
+func RecoveryWorkflowID(orderID, shipmentID string, kind recovery.Kind, n int) string {
+	id := "incident/" + orderID + "/" + shipmentID + "/" + string(kind)
+	if n > 1 {
+		id += "/" + strconv.Itoa(n)
+	}
+	return id
 }
 
 // IncidentID returns the stable, URL-safe public id of that incident.
-func IncidentID(orderID, shipmentID string, kind recovery.Kind) string {
-	sum := sha256.Sum256([]byte(orderID + "\x00" + shipmentID + "\x00" + string(kind)))
+func IncidentID(orderID, shipmentID string, kind recovery.Kind, n int) string {
+	key := orderID + "\x00" + shipmentID + "\x00" + string(kind)
+	if n > 1 {
+		key += "\x00" + strconv.Itoa(n)
+	}
+	sum := sha256.Sum256([]byte(key))
 	return "inc-" + hex.EncodeToString(sum[:10])
 }
+
+func sortStrings(s []string) { sort.Strings(s) }
 
 // Register registers the workflows and the activities on a worker.
 func Register(r worker.Registry, a *activities.Activities) {

@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/recoveryhq/recovery/activities"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
@@ -20,32 +21,46 @@ var continueAsNewAfter = 2000
 // count history).
 var signalsPerRun = 400
 
-// orderRun is one run of OrderWorkflow: its state plus the live late timer.
+// orderRun is one run of OrderWorkflow: its state plus the live timer.
 type orderRun struct {
-	ctx        workflow.Context
-	st         *OrderState
-	lateTimer  workflow.Future
-	lateCancel workflow.CancelFunc
-	lateFor    time.Time
-	signals    int
+	ctx     workflow.Context
+	st      *OrderState
+	cfg     recovery.DetectionConfig
+	timer   workflow.Future
+	cancel  workflow.CancelFunc
+	timerAt time.Time
+	signals int
 }
 
 // OrderWorkflow keeps one order's state, folds in the events the relay
-// signals, detects what went wrong and starts one RecoveryWorkflow per
-// (order, shipment, kind).
+// signals, detects what went wrong (from events, and from deadlines that
+// pass: the promise, the stall limit, the pickup limit), starts one
+// RecoveryWorkflow per (order, shipment, kind) occurrence and tells it when
+// its evidence goes away.
 func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 	r := &orderRun{ctx: ctx, st: in.State}
 	if r.st == nil {
 		r.st = newState(in.OrderID)
 	}
+	r.st.init()
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (OrderSummary, error) {
 		return r.st.summary(), nil
 	}); err != nil {
 		return err
 	}
+	if r.st.Config == nil {
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
+		var a *activities.Activities
+		var cfg recovery.DetectionConfig
+		if err := workflow.ExecuteLocalActivity(lctx, a.DetectionConfig).Get(ctx, &cfg); err != nil {
+			return err
+		}
+		r.st.Config = &cfg
+	}
+	r.cfg = *r.st.Config
 	sig := workflow.GetSignalChannel(ctx, SignalEvents)
 	for {
-		r.armLate()
+		r.arm()
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
 		sel.AddReceive(sig, func(c workflow.ReceiveChannel, _ bool) {
@@ -54,11 +69,12 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 			r.signals++
 			r.handle(s.Events)
 		})
-		if r.lateTimer != nil {
-			timer := r.lateTimer
+		if r.timer != nil {
+			timer := r.timer
 			sel.AddFuture(timer, func(f workflow.Future) {
-				if timer == r.lateTimer && f.Get(ctx, nil) == nil {
-					r.lateFired()
+				if timer == r.timer && f.Get(ctx, nil) == nil {
+					r.timer, r.cancel = nil, nil
+					r.fireDue()
 				}
 			})
 		}
@@ -91,36 +107,39 @@ func (r *orderRun) handle(evs []recovery.Event) {
 			log.Debug("duplicate event ignored", "event_id", e.ID)
 			continue
 		}
-		if scan != nil {
-			if f, found := DetectMisroute(r.st.Order, r.st.Shipments[shipmentID], *scan); found {
+		sh := r.st.Shipments[shipmentID]
+		switch {
+		case scan != nil:
+			findings = append(findings, DetectScan(r.st, sh, *scan, r.cfg)...)
+		case e.Type == recovery.TypeShipmentCreated && sh != nil && r.st.Order != nil:
+			findings = append(findings, DetectAll(r.st, r.cfg)...) // an origin can reveal earlier scans
+		case e.Type == recovery.TypeInventoryChanged:
+			if f, ok := DetectOutOfStock(r.st); ok {
 				findings = append(findings, f)
 			}
 		}
-		if e.Type == recovery.TypeShipmentCreated && r.st.Order != nil {
-			findings = append(findings, DetectAll(r.st)...) // an origin can reveal earlier scans
-		}
 	}
 	if !orderWasKnown && r.st.Order != nil {
-		findings = append(findings, DetectAll(r.st)...)
+		findings = append(findings, DetectAll(r.st, r.cfg)...)
 	}
+	r.heal()
 	if r.st.Cancelled {
-		r.cancelLate()
 		return
 	}
 	for _, f := range findings {
 		r.open(f)
 	}
 	r.flushPending()
-	if r.st.allDelivered() {
-		r.cancelLate()
-	}
 }
 
-// open starts the incident for a finding unless one was started for its
-// (shipment, kind); without the order it waits in Pending.
+// open starts an incident for a finding unless one is open for its
+// (shipment, kind), the finding is overtaken by newer evidence, or an
+// earlier incident of that key healed on newer evidence. Without the order
+// it waits in Pending.
 func (r *orderRun) open(f Finding) {
 	key := f.ShipmentID + "\x00" + string(f.Kind)
-	if _, done := r.st.Opened[key]; done {
+	ref := r.st.Incidents[key]
+	if ref != nil && (ref.Open || !f.EvidenceAt.After(ref.ClosedAt)) {
 		return
 	}
 	for _, p := range r.st.Pending {
@@ -132,7 +151,10 @@ func (r *orderRun) open(f Finding) {
 		r.st.Pending = append(r.st.Pending, f)
 		return
 	}
-	r.start(f)
+	if stale(r.st, f) {
+		return
+	}
+	r.start(f, ref)
 }
 
 // flushPending starts the findings that waited for the order.
@@ -148,16 +170,24 @@ func (r *orderRun) flushPending() {
 }
 
 // start launches the child RecoveryWorkflow and waits until it has started.
-func (r *orderRun) start(f Finding) {
+func (r *orderRun) start(f Finding, prev *IncidentRef) {
 	ctx := r.ctx
-	id := IncidentID(r.st.OrderID, f.ShipmentID, f.Kind)
-	r.st.Opened[f.ShipmentID+"\x00"+string(f.Kind)] = id
-	wfID := RecoveryWorkflowID(r.st.OrderID, f.ShipmentID, f.Kind)
+	n := 1
+	if prev != nil {
+		n = prev.N + 1
+	}
+	id := IncidentID(r.st.OrderID, f.ShipmentID, f.Kind, n)
+	wfID := RecoveryWorkflowID(r.st.OrderID, f.ShipmentID, f.Kind, n)
+	r.st.Incidents[f.ShipmentID+"\x00"+string(f.Kind)] = &IncidentRef{ID: id, WorkflowID: wfID, Kind: f.Kind,
+		ShipmentID: f.ShipmentID, N: n, Open: true, Code: f.Code, EvidenceAt: f.EvidenceAt}
 	in := RecoveryInput{
 		Incident: recovery.Incident{ID: id, OrderID: r.st.OrderID, ShipmentID: f.ShipmentID, Kind: f.Kind,
 			Status: recovery.IncidentOpen, DetectedAt: workflow.Now(ctx), Evidence: f.Evidence,
 			Reason: f.Reason, WorkflowID: wfID},
-		Order: *r.st.Order,
+		Order:          *r.st.Order,
+		Settle:         r.cfg.Settle[f.Kind],
+		FollowUpOnHeal: r.cfg.FollowUpOnHeal,
+		HealWindow:     r.cfg.HealWindow,
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            wfID,
@@ -177,42 +207,74 @@ func (r *orderRun) start(f Finding) {
 	}
 }
 
-// armLate starts the late timer for the current promise if one is due.
-func (r *orderRun) armLate() {
-	p := r.st.promise()
-	if r.lateTimer != nil && (p == nil || !p.Equal(r.lateFor)) {
-		r.cancelLate() // the promise moved
+// heal tells each open incident whose evidence went away, in key order.
+func (r *orderRun) heal() {
+	now := workflow.Now(r.ctx)
+	keys := make([]string, 0, len(r.st.Incidents))
+	for k, ref := range r.st.Incidents {
+		if ref.Open {
+			keys = append(keys, k)
+		}
 	}
-	if r.lateTimer != nil || p == nil || r.st.Cancelled || r.st.allDelivered() {
+	sortStrings(keys)
+	for _, k := range keys {
+		ref := r.st.Incidents[k]
+		reason, evidence, at, ok := Healed(r.st, ref, now)
+		if !ok {
+			continue
+		}
+		ref.Open, ref.ClosedAt = false, at
+		err := workflow.SignalExternalWorkflow(r.ctx, ref.WorkflowID, "", SignalHeal,
+			HealSignal{Reason: reason, EventID: evidence}).Get(r.ctx, nil)
+		if err != nil { // the incident workflow already finished: nothing left to tell
+			workflow.GetLogger(r.ctx).Info("heal not delivered", "incident_id", ref.ID, "error", err)
+		}
+	}
+	if r.st.Cancelled {
+		r.st.Pending = nil
+	}
+}
+
+// arm keeps one timer for the earliest deadline the state implies.
+func (r *orderRun) arm() {
+	dues := Dues(r.st, r.cfg)
+	if len(dues) == 0 {
+		r.disarm()
 		return
 	}
-	if r.st.LateFiredFor != nil && r.st.LateFiredFor.Equal(*p) {
+	at := dues[0].At
+	if r.timer != nil && r.timerAt.Equal(at) {
 		return
 	}
-	d := p.Sub(workflow.Now(r.ctx))
+	r.disarm()
+	d := at.Sub(workflow.Now(r.ctx))
 	if d < time.Second {
 		d = time.Second
 	}
 	tctx, cancel := workflow.WithCancel(r.ctx)
-	r.lateTimer, r.lateCancel, r.lateFor = workflow.NewTimer(tctx, d), cancel, *p
+	r.timer, r.cancel, r.timerAt = workflow.NewTimer(tctx, d), cancel, at
 }
 
-func (r *orderRun) cancelLate() {
-	if r.lateCancel != nil {
-		r.lateCancel()
+func (r *orderRun) disarm() {
+	if r.cancel != nil {
+		r.cancel()
 	}
-	r.lateTimer, r.lateCancel = nil, nil
+	r.timer, r.cancel = nil, nil
 }
 
-// lateFired opens a late incident for every undelivered shipment.
-func (r *orderRun) lateFired() {
-	fired := r.lateFor
-	r.lateTimer, r.lateCancel = nil, nil
-	r.st.LateFiredFor = &fired
-	if r.st.Cancelled || r.st.allDelivered() || r.st.Order == nil {
-		return
-	}
-	for _, f := range LateFindings(r.st, r.st.PromiseEvent) {
-		r.open(f)
+// fireDue acts on every deadline that has passed.
+func (r *orderRun) fireDue() {
+	now := workflow.Now(r.ctx)
+	for _, d := range Dues(r.st, r.cfg) {
+		if d.At.After(now) {
+			break
+		}
+		r.st.Fired[d.Key] = d.At
+		if d.Kind == recovery.KindLate {
+			r.st.LateFiredFor = &d.At
+		}
+		for _, f := range FireDue(r.st, r.cfg, d) {
+			r.open(f)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/recoveryhq/recovery/activities"
 	"github.com/recoveryhq/recovery/internal/devstack/stacktest"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
@@ -56,9 +57,14 @@ type harness struct {
 }
 
 func newHarness(t *testing.T) *harness {
+	return newHarnessWith(t, recovery.DefaultDetection())
+}
+
+func newHarnessWith(t *testing.T, cfg recovery.DetectionConfig) *harness {
 	var suite testsuite.WorkflowTestSuite
 	h := &harness{env: suite.NewTestWorkflowEnvironment()}
 	h.env.SetStartTime(t0)
+	h.env.RegisterActivity(&activities.Activities{Detection: cfg})
 	h.env.RegisterWorkflow(RecoveryWorkflow)
 	h.env.OnWorkflow(RecoveryWorkflow, mock.Anything, mock.Anything).Return(
 		func(ctx workflow.Context, in RecoveryInput) (RecoveryResult, error) {
@@ -112,7 +118,7 @@ func TestMisrouteOpensOneIncidentEvenWhenRepeated(t *testing.T) {
 		t.Fatalf("started %v, want exactly one misroute incident", h.kinds())
 	}
 	s := h.started[0]
-	if s.WorkflowID != "incident/1001/s-1/misrouted" || s.In.Incident.ID != IncidentID("1001", "s-1", recovery.KindMisrouted) {
+	if s.WorkflowID != "incident/1001/s-1/misrouted" || s.In.Incident.ID != IncidentID("1001", "s-1", recovery.KindMisrouted, 1) {
 		t.Fatalf("child id %s / incident %s", s.WorkflowID, s.In.Incident.ID)
 	}
 	if len(s.In.Incident.Evidence) != 1 || s.In.Incident.Evidence[0] != "scan-pl" || s.In.Order.TotalMinor != 8999 {
@@ -121,7 +127,7 @@ func TestMisrouteOpensOneIncidentEvenWhenRepeated(t *testing.T) {
 }
 
 func TestLateFiresAtThePromise(t *testing.T) {
-	h := newHarness(t)
+	h := newHarnessWith(t, lateOnly())
 	promise := t0.Add(72 * time.Hour)
 	h.signal(time.Minute, orderCreated(promise), shipmentCreated(), scan("scan-1", "in_transit", "DE", "", t0.Add(2*time.Hour)))
 	h.run(t, 100*time.Hour)
@@ -148,7 +154,7 @@ func TestDeliveryBeforePromiseCancelsLate(t *testing.T) {
 }
 
 func TestMovedPromiseRearmsLate(t *testing.T) {
-	h := newHarness(t)
+	h := newHarnessWith(t, lateOnly())
 	promise, later := t0.Add(24*time.Hour), t0.Add(96*time.Hour)
 	h.signal(time.Minute, orderCreated(promise), shipmentCreated())
 	h.signal(time.Hour, mkEvent("u1", recovery.TypeOrderUpdated, t0.Add(time.Hour),
@@ -187,7 +193,7 @@ func TestContinueAsNewKeepsState(t *testing.T) {
 	old := signalsPerRun
 	signalsPerRun = 10
 	defer func() { signalsPerRun = old }()
-	h := newHarness(t)
+	h := newHarnessWith(t, lateOnly())
 	h.signal(time.Minute, orderCreated(t0.Add(96*time.Hour)), shipmentCreated())
 	for i := range 10 {
 		h.signal(time.Duration(2+i)*time.Minute, scan("scan-"+string(rune('a'+i)), "in_transit", "DE", "", t0.Add(2*time.Hour)))
@@ -214,3 +220,11 @@ func TestContinueAsNewKeepsState(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { stacktest.Main(m) }
+
+// lateOnly is the default detection without the stall and pickup limits,
+// for tests about the promise alone.
+func lateOnly() recovery.DetectionConfig {
+	c := recovery.DefaultDetection()
+	c.DefaultStall, c.PickupLimit = 0, 0
+	return c
+}

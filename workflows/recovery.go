@@ -16,6 +16,15 @@ type RecoveryInput struct {
 	Incident recovery.Incident
 	// Order is a snapshot of the order when the incident opened.
 	Order recovery.OrderData
+	// Settle is how long to wait before contacting the customer, so that
+	// evidence which goes away on its own closes the incident silently.
+	Settle time.Duration
+	// FollowUpOnHeal sends an "all is well" note when the incident heals
+	// after the customer was contacted.
+	FollowUpOnHeal bool
+	// HealWindow is how long after contact the incident still listens for
+	// a heal.
+	HealWindow time.Duration
 }
 
 // RecoveryResult is what the incident came to.
@@ -23,6 +32,9 @@ type RecoveryResult struct {
 	IncidentID string
 	Offer      recovery.Offer
 	Contact    recovery.Contact
+	// Healed is the reason the incident healed, if it did.
+	Healed   string
+	FollowUp *recovery.Contact
 }
 
 // activityOptions are the defaults for the recovery activities: retried
@@ -37,15 +49,23 @@ var activityOptions = workflow.ActivityOptions{
 	},
 }
 
-// RecoveryWorkflow handles one incident, first version: record it, decide
-// the default remedy (auto-approved), send one apology, record the contact.
+// RecoveryWorkflow handles one incident: record it, let it settle if its
+// kind is configured to, decide the default remedy (auto-approved), send
+// one apology, record the contact; then listen for a heal for a while. A
+// heal before contact closes the incident without a word to the customer;
+// a heal after it sends a short follow-up if configured.
 func RecoveryWorkflow(ctx workflow.Context, in RecoveryInput) (RecoveryResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, activityOptions)
 	var a *activities.Activities
 	inc := in.Incident
 	res := RecoveryResult{IncidentID: inc.ID}
+	heals := workflow.GetSignalChannel(ctx, SignalHeal)
 	if err := workflow.ExecuteActivity(ctx, a.RecordIncident, activities.RecordIncidentInput{Incident: inc}).Get(ctx, nil); err != nil {
 		return res, fmt.Errorf("record incident: %w", err)
+	}
+	if h, healed := waitHeal(ctx, heals, in.Settle); healed {
+		res.Healed = h.Reason
+		return res, closeHealed(ctx, inc.ID, h)
 	}
 	offerIn := activities.DecideOfferInput{IncidentID: inc.ID, Currency: in.Order.Currency, TotalMinor: in.Order.TotalMinor}
 	if err := workflow.ExecuteActivity(ctx, a.DecideOffer, offerIn).Get(ctx, &res.Offer); err != nil {
@@ -59,5 +79,46 @@ func RecoveryWorkflow(ctx workflow.Context, in RecoveryInput) (RecoveryResult, e
 	if err := workflow.ExecuteActivity(ctx, a.SendApology, apology).Get(ctx, &res.Contact); err != nil {
 		return res, fmt.Errorf("send apology: %w", err)
 	}
-	return res, nil
+	h, healed := waitHeal(ctx, heals, in.HealWindow)
+	if !healed {
+		return res, nil
+	}
+	res.Healed = h.Reason
+	if in.FollowUpOnHeal {
+		const followStep = step + 1
+		var c recovery.Contact
+		err := workflow.ExecuteActivity(ctx, a.SendFollowUp, activities.SendFollowUpInput{
+			Incident: inc, Offer: res.Offer, Customer: in.Order.Customer, Channel: res.Contact.Channel, To: res.Contact.To,
+			Healed: h.Reason, Step: followStep,
+			IdempotencyKey: fmt.Sprintf("%s/step-%d", workflow.GetInfo(ctx).WorkflowExecution.ID, followStep),
+		}).Get(ctx, &c)
+		if err != nil {
+			return res, fmt.Errorf("send follow-up: %w", err)
+		}
+		res.FollowUp = &c
+	}
+	return res, closeHealed(ctx, inc.ID, h)
+}
+
+// waitHeal waits up to d for a heal signal (d <= 0: only one already sent).
+func waitHeal(ctx workflow.Context, heals workflow.ReceiveChannel, d time.Duration) (HealSignal, bool) {
+	var h HealSignal
+	if heals.ReceiveAsync(&h) {
+		return h, true
+	}
+	if d <= 0 {
+		return h, false
+	}
+	ok, _ := heals.ReceiveWithTimeout(ctx, d, &h)
+	return h, ok
+}
+
+func closeHealed(ctx workflow.Context, incidentID string, h HealSignal) error {
+	var a *activities.Activities
+	err := workflow.ExecuteActivity(ctx, a.CloseIncident, activities.CloseIncidentInput{
+		IncidentID: incidentID, Status: recovery.IncidentHealed, Resolution: "healed: " + h.Reason}).Get(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("close incident: %w", err)
+	}
+	return nil
 }

@@ -35,7 +35,7 @@ func quietSuite() *testsuite.WorkflowTestSuite {
 
 func recoveryInput(locale string) RecoveryInput {
 	return RecoveryInput{
-		Incident: recovery.Incident{ID: IncidentID("1001", "s-1", recovery.KindMisrouted), OrderID: "1001",
+		Incident: recovery.Incident{ID: IncidentID("1001", "s-1", recovery.KindMisrouted, 1), OrderID: "1001",
 			ShipmentID: "s-1", Kind: recovery.KindMisrouted, Status: recovery.IncidentOpen,
 			DetectedAt: t0, Evidence: []string{"scan-pl"}, WorkflowID: "incident/1001/s-1/misrouted"},
 		Order: recovery.OrderData{OrderID: "1001", Currency: "EUR", TotalMinor: 8999,

@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"encoding/json"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
@@ -16,18 +18,34 @@ type Scan struct {
 	Time          time.Time
 	Status        string
 	Country       string
+	Region        string
 	PostalCode    string
+	Lat, Lng      *float64
 	ExceptionCode string
 	Description   string
 }
 
 // Shipment is what the workflow knows of one shipment.
 type Shipment struct {
-	ID        string
-	Origin    *recovery.Location
-	Lines     []recovery.ShipmentLine
-	Scans     []Scan
-	Delivered bool
+	ID      string
+	Carrier string
+	Service string
+	Origin  *recovery.Location
+	Lines   []recovery.ShipmentLine
+	// CreatedEvent is the shipment.created event, evidence for wrong_item
+	// and for a missed pickup.
+	CreatedEvent string
+	// LabelAt is when the label was created (shipment.created or the
+	// label_created scan), the start of the pickup limit.
+	LabelAt *time.Time
+	// Scans are kept in event-time order, whatever order they arrived in.
+	Scans []Scan
+	// LastScanAt is the newest scan's time: the start of the stall limit.
+	LastScanAt *time.Time
+	PickedUp   bool
+	Delivered  bool
+	// Terminal is set by returned_to_sender (nothing more will move).
+	Terminal bool
 }
 
 // OrderState is everything OrderWorkflow keeps; it is carried across
@@ -40,8 +58,16 @@ type OrderState struct {
 	Shipments map[string]*Shipment
 	// Seen holds the keys (source + "\x00" + id) of applied events.
 	Seen map[string]bool
-	// Opened maps "shipment\x00kind" to the incident id started for it.
-	Opened map[string]string
+	// Incidents maps "shipment\x00kind" to the latest incident of that key.
+	Incidents map[string]*IncidentRef
+	// Fired maps a timer key ("kind\x00shipment") to the deadline it last
+	// fired for, so that a deadline fires once.
+	Fired map[string]time.Time
+	// Stock is the latest available quantity per SKU reported for this
+	// order by inventory.changed, with the event that said so.
+	Stock map[string]StockLevel
+	// Config is read once per run and carried across continue-as-new.
+	Config *recovery.DetectionConfig
 	// Pending holds findings waiting for the order (and so the customer).
 	Pending []Finding
 	// LateFiredFor is the promise a late timer already fired for.
@@ -69,8 +95,48 @@ type OrderSummary struct {
 	Cancelled     bool
 }
 
+// IncidentRef is what OrderWorkflow remembers of an incident it started.
+type IncidentRef struct {
+	ID         string
+	WorkflowID string
+	Kind       recovery.Kind
+	ShipmentID string
+	// N counts the incidents of this key: a healed incident can be followed
+	// by a new one if the problem comes back.
+	N    int
+	Open bool
+	// Code is the exception code that opened a carrier_exception.
+	Code string
+	// EvidenceAt is the event time of the newest evidence; ClosedAt the
+	// event time of what healed it. Evidence older than ClosedAt cannot
+	// reopen it (events can arrive out of order).
+	EvidenceAt time.Time
+	ClosedAt   time.Time
+}
+
+// StockLevel is one SKU's availability for this order.
+type StockLevel struct {
+	Available int64
+	EventID   string
+	Time      time.Time
+}
+
 func newState(orderID string) *OrderState {
-	return &OrderState{OrderID: orderID, Shipments: map[string]*Shipment{}, Seen: map[string]bool{}, Opened: map[string]string{}}
+	return &OrderState{OrderID: orderID, Shipments: map[string]*Shipment{}, Seen: map[string]bool{},
+		Incidents: map[string]*IncidentRef{}, Fired: map[string]time.Time{}, Stock: map[string]StockLevel{}}
+}
+
+// init fills maps that a state carried from an older run may lack.
+func (s *OrderState) init() {
+	if s.Incidents == nil {
+		s.Incidents = map[string]*IncidentRef{}
+	}
+	if s.Fired == nil {
+		s.Fired = map[string]time.Time{}
+	}
+	if s.Stock == nil {
+		s.Stock = map[string]StockLevel{}
+	}
 }
 
 func (s *OrderState) shipment(id string) *Shipment {
@@ -85,9 +151,10 @@ func (s *OrderState) shipment(id string) *Shipment {
 func (s *OrderState) summary() OrderSummary {
 	out := OrderSummary{OrderID: s.OrderID, OrderKnown: s.Order != nil, AppliedEvents: s.Applied,
 		Shipments: len(s.Shipments), Cancelled: s.Cancelled, Incidents: []string{}}
-	for _, id := range s.Opened {
-		out.Incidents = append(out.Incidents, id)
+	for _, ref := range s.Incidents {
+		out.Incidents = append(out.Incidents, ref.ID)
 	}
+	sort.Strings(out.Incidents)
 	return out
 }
 
@@ -119,6 +186,18 @@ func (s *OrderState) apply(e recovery.Event) (shipmentID string, scan *Scan, ok 
 			if len(d.Lines) > 0 {
 				sh.Lines = d.Lines
 			}
+			if d.Carrier != "" {
+				sh.Carrier = d.Carrier
+			}
+			if d.Service != "" {
+				sh.Service = d.Service
+			}
+			sh.CreatedEvent = e.ID
+			if sh.LabelAt == nil || e.Time.Before(*sh.LabelAt) {
+				t := e.Time
+				sh.LabelAt = &t
+			}
+			return d.ShipmentID, nil, true
 		}
 	case recovery.TypeShipmentTracking:
 		var d recovery.TrackingData
@@ -127,17 +206,22 @@ func (s *OrderState) apply(e recovery.Event) (shipmentID string, scan *Scan, ok 
 		}
 		sc := Scan{EventID: e.ID, Time: e.Time, Status: d.Status, ExceptionCode: d.ExceptionCode, Description: d.Description}
 		if d.Location != nil {
-			sc.Country, sc.PostalCode = d.Location.Country, d.Location.PostalCode
+			sc.Country, sc.Region, sc.PostalCode = d.Location.Country, d.Location.Region, d.Location.PostalCode
+			sc.Lat, sc.Lng = d.Location.Lat, d.Location.Lng
 		}
 		sh := s.shipment(d.ShipmentID)
-		sh.Scans = append(sh.Scans, sc)
-		if len(sh.Scans) > maxScans {
-			sh.Scans = sh.Scans[len(sh.Scans)-maxScans:]
+		if d.Carrier != "" && sh.Carrier == "" {
+			sh.Carrier = d.Carrier
 		}
-		if d.Status == recovery.StatusDelivered {
-			sh.Delivered = true
-		}
+		sh.addScan(sc)
 		return d.ShipmentID, &sc, true
+	case recovery.TypeInventoryChanged:
+		var d recovery.InventoryData
+		if json.Unmarshal(e.Data, &d) == nil && d.SKU != "" {
+			if old, ok := s.Stock[d.SKU]; !ok || !e.Time.Before(old.Time) {
+				s.Stock[d.SKU] = StockLevel{Available: d.Available, EventID: e.ID, Time: e.Time}
+			}
+		}
 	}
 	return "", nil, true
 }
@@ -198,4 +282,42 @@ func (s *OrderState) promise() *time.Time {
 		return nil
 	}
 	return s.Order.PromisedDelivery
+}
+
+// addScan inserts a scan in event-time order and updates the shipment's
+// summary fields. An older scan arriving late changes history, not the
+// present: LastScanAt only moves forward.
+func (sh *Shipment) addScan(sc Scan) {
+	i := sort.Search(len(sh.Scans), func(i int) bool { return sh.Scans[i].Time.After(sc.Time) })
+	sh.Scans = slices.Insert(sh.Scans, i, sc)
+	if len(sh.Scans) > maxScans {
+		sh.Scans = sh.Scans[len(sh.Scans)-maxScans:]
+	}
+	switch sc.Status {
+	case recovery.StatusLabelCreated:
+		if sh.LabelAt == nil || sc.Time.Before(*sh.LabelAt) {
+			t := sc.Time
+			sh.LabelAt = &t
+		}
+		return // a label is not a carrier scan: it neither picks up nor resets the stall
+	case recovery.StatusDelivered:
+		sh.Delivered = true
+	case recovery.StatusReturnedToSender:
+		sh.Terminal = true
+	}
+	sh.PickedUp = true
+	if sh.LastScanAt == nil || sc.Time.After(*sh.LastScanAt) {
+		t := sc.Time
+		sh.LastScanAt = &t
+	}
+}
+
+// latest returns the newest carrier scan (not a label), if any.
+func (sh *Shipment) latest() (Scan, bool) {
+	for i := len(sh.Scans) - 1; i >= 0; i-- {
+		if sh.Scans[i].Status != recovery.StatusLabelCreated {
+			return sh.Scans[i], true
+		}
+	}
+	return Scan{}, false
 }

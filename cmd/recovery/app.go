@@ -74,6 +74,7 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 			Messenger: &messaging.Capture{Sink: s.store},
 			Remedy: recovery.RemedyConfig{Remedy: recovery.RemedyDiscount,
 				DiscountPercent: cfg.DiscountPercent, MaxMinor: cfg.DiscountMax},
+			Detection: cfg.Detection,
 		}
 		workflows.Register(s.worker, acts)
 		if err := s.worker.Start(); err != nil {

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"time"
+
 	"fmt"
+	"github.com/recoveryhq/recovery/internal/recovery"
 	"io"
 	"log/slog"
 	"net/url"
@@ -22,10 +25,18 @@ type Config struct {
 	DataDir         string   // RECOVERY_DATA_DIR
 	TemporalPort    int      // RECOVERY_TEMPORAL_PORT
 	LogLevel        slog.Level
-	DiscountPercent int64  // RECOVERY_DISCOUNT_PERCENT
-	DiscountMax     int64  // RECOVERY_DISCOUNT_MAX_MINOR
-	URL             string // RECOVERY_URL (client commands)
-	ClientKey       string // RECOVERY_API_KEY (client commands)
+	DiscountPercent int64 // RECOVERY_DISCOUNT_PERCENT
+	DiscountMax     int64 // RECOVERY_DISCOUNT_MAX_MINOR
+	// Detection: RECOVERY_STALL_LIMITS, RECOVERY_STALL_DEFAULT,
+	// RECOVERY_PICKUP_LIMIT, RECOVERY_MOVE_AWAY_KM, RECOVERY_SETTLE,
+	// RECOVERY_FOLLOW_UP, RECOVERY_HEAL_WINDOW.
+	Detection recovery.DetectionConfig
+	// Webhook secrets per integration (comma-separated, two during
+	// rotation): RECOVERY_EVENTS_SIGNING_SECRETS for Standard Webhooks on
+	// /v1/events, and EASYPOST_, SHIPPO_, AFTERSHIP_, SHOPIFY_WEBHOOK_SECRETS.
+	WebhookSecrets map[string][]string
+	URL            string // RECOVERY_URL (client commands)
+	ClientKey      string // RECOVERY_API_KEY (client commands)
 }
 
 // loadConfig reads the environment through getenv (os.Getenv in main).
@@ -66,9 +77,64 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(get("RECOVERY_LOG_LEVEL", "info"))); err != nil {
 		return c, fmt.Errorf("RECOVERY_LOG_LEVEL: %w", err)
 	}
+	if c.Detection, err = loadDetection(get); err != nil {
+		return c, err
+	}
+	c.WebhookSecrets = map[string][]string{}
+	for name, env := range map[string]string{"events": "RECOVERY_EVENTS_SIGNING_SECRETS",
+		"easypost": "EASYPOST_WEBHOOK_SECRETS", "shippo": "SHIPPO_WEBHOOK_SECRETS",
+		"aftership": "AFTERSHIP_WEBHOOK_SECRETS", "shopify": "SHOPIFY_WEBHOOK_SECRETS"} {
+		for _, sec := range strings.Split(getenv(env), ",") {
+			if sec = strings.TrimSpace(sec); sec != "" {
+				c.WebhookSecrets[name] = append(c.WebhookSecrets[name], sec)
+			}
+		}
+		if len(c.WebhookSecrets[name]) > 2 {
+			return c, fmt.Errorf("%s: at most two secrets (the current one and, during rotation, the next)", env)
+		}
+	}
 	c.URL = get("RECOVERY_URL", "http://"+c.Addr)
 	c.ClientKey = get("RECOVERY_API_KEY", c.DevAPIKey)
 	return c, nil
+}
+
+// loadDetection reads the detection limits over their defaults.
+func loadDetection(get func(k, def string) string) (recovery.DetectionConfig, error) {
+	d := recovery.DefaultDetection()
+	var err error
+	if d.Stall, err = recovery.ParseStallLimits(get("RECOVERY_STALL_LIMITS", "")); err != nil {
+		return d, fmt.Errorf("RECOVERY_STALL_LIMITS: %w", err)
+	}
+	for _, v := range []struct {
+		env string
+		dst *time.Duration
+	}{{"RECOVERY_STALL_DEFAULT", &d.DefaultStall}, {"RECOVERY_PICKUP_LIMIT", &d.PickupLimit}, {"RECOVERY_HEAL_WINDOW", &d.HealWindow}} {
+		if raw := get(v.env, ""); raw != "" {
+			x, err := recovery.ParseDays(raw)
+			if err != nil || x < 0 {
+				return d, fmt.Errorf("%s: %q is not a duration such as 72h or 3d (0 turns it off)", v.env, raw)
+			}
+			*v.dst = x
+		}
+	}
+	if raw := get("RECOVERY_MOVE_AWAY_KM", ""); raw != "" {
+		km, err := strconv.ParseFloat(raw, 64)
+		if err != nil || km < 0 {
+			return d, fmt.Errorf("RECOVERY_MOVE_AWAY_KM: %q is not a distance in km (0 turns it off)", raw)
+		}
+		d.MoveAwayKm = km
+	}
+	if d.Settle, err = recovery.ParseSettle(get("RECOVERY_SETTLE", "")); err != nil {
+		return d, fmt.Errorf("RECOVERY_SETTLE: %w", err)
+	}
+	if raw := get("RECOVERY_FOLLOW_UP", "true"); raw != "" {
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return d, fmt.Errorf("RECOVERY_FOLLOW_UP: %q is not true or false", raw)
+		}
+		d.FollowUpOnHeal = b
+	}
+	return d, nil
 }
 
 func atoi(s, name string, lo, hi int) (int, error) {

@@ -125,6 +125,9 @@ func checkCustomer(c *checker, cust obj, path string, needContact bool) {
 
 func checkShipment(c *checker, d obj) {
 	c.str(d, "shipment_id", "data.shipment_id", true)
+	for _, k := range []string{"carrier", "service", "tracking_number"} {
+		c.str(d, k, "data."+k, false)
+	}
 	if origin, ok := c.child(d, "origin", "data.origin"); ok {
 		c.location(origin, "data.origin", true, false)
 	}

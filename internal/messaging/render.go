@@ -42,6 +42,49 @@ type ApologyData struct {
 	Amount string
 }
 
+// FollowUpData is what an "all is well again" note says.
+type FollowUpData struct {
+	Name    string
+	OrderID string
+	Kind    recovery.Kind
+	Offer   recovery.Offer
+	// Healed is the engine's plain reason, e.g. "delivered"; the template
+	// turns it into the customer's language.
+	Healed string
+	// Resolution is Healed in the language; RenderFollowUp fills it.
+	Resolution string
+}
+
+// RenderFollowUp writes the note that tells a customer who received an
+// apology that the problem went away.
+func RenderFollowUp(locale string, d FollowUpData) (Rendered, error) {
+	lang := Language(locale)
+	t := textTemplates[lang]
+	var res bytes.Buffer
+	if err := t.ExecuteTemplate(&res, "resolution", d.Healed); err != nil {
+		return Rendered{}, fmt.Errorf("render %s resolution: %w", lang, err)
+	}
+	d.Resolution = strings.TrimSpace(res.String())
+	out := Rendered{Locale: lang}
+	for _, part := range []struct {
+		name string
+		dst  *string
+	}{{"healed_subject", &out.Subject}, {"healed_text", &out.Text}, {"healed_sms", &out.SMS}} {
+		var b bytes.Buffer
+		if err := t.ExecuteTemplate(&b, part.name, d); err != nil {
+			return Rendered{}, fmt.Errorf("render %s follow-up %s: %w", lang, part.name, err)
+		}
+		*part.dst = strings.TrimSpace(b.String())
+	}
+	var html bytes.Buffer
+	if err := layout.Execute(&html, map[string]any{"Lang": lang, "Subject": out.Subject,
+		"Paragraphs": strings.Split(out.Text, "\n\n")}); err != nil {
+		return Rendered{}, fmt.Errorf("render %s follow-up html: %w", lang, err)
+	}
+	out.HTML = html.String()
+	return out, nil
+}
+
 // Rendered is an apology in one language, for each channel.
 type Rendered struct {
 	Locale  string

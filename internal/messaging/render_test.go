@@ -75,3 +75,19 @@ func TestFormatMoney(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderFollowUpEveryLanguage(t *testing.T) {
+	want := map[string]string{"en": "delivered to the right address", "de": "richtige Adresse",
+		"fr": "bonne adresse", "es": "dirección correcta"}
+	for lang, phrase := range want {
+		r, err := RenderFollowUp(lang, FollowUpData{Name: "Ada", OrderID: "1001", Kind: recovery.KindMisrouted,
+			Offer: recovery.Offer{Code: "SORRY-X"}, Healed: "delivered to the right address"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(r.Text, phrase) || !strings.Contains(r.Text, "1001") && !strings.Contains(r.Subject, "1001") ||
+			!strings.Contains(r.Text, "SORRY-X") || !strings.Contains(r.SMS, phrase) || r.Locale != lang {
+			t.Fatalf("%s follow-up lacks %q, the order or the code:\n%s\n%s", lang, phrase, r.Subject, r.Text)
+		}
+	}
+}

@@ -159,6 +159,7 @@ type ShipmentData struct {
 	OrderID        string         `json:"order_id"`
 	ShipmentID     string         `json:"shipment_id"`
 	Carrier        string         `json:"carrier,omitempty"`
+	Service        string         `json:"service,omitempty"` // the carrier's service level, e.g. express
 	TrackingNumber string         `json:"tracking_number,omitempty"`
 	Origin         *Location      `json:"origin,omitempty"`
 	Lines          []ShipmentLine `json:"lines,omitempty"`

@@ -65,10 +65,13 @@ type Incident struct {
 	DetectedAt time.Time `json:"detected_at"`
 	Evidence   []string  `json:"evidence"`
 	// Reason says in plain words what the detector saw.
-	Reason     string    `json:"reason,omitempty"`
-	WorkflowID string    `json:"workflow_id,omitempty"`
-	Offer      *Offer    `json:"offer,omitempty"`
-	Contacts   []Contact `json:"contacts"`
+	Reason     string `json:"reason,omitempty"`
+	WorkflowID string `json:"workflow_id,omitempty"`
+	// Resolution says how a closed incident ended, e.g. "healed: delivered".
+	Resolution string     `json:"resolution,omitempty"`
+	ClosedAt   *time.Time `json:"closed_at,omitempty"`
+	Offer      *Offer     `json:"offer,omitempty"`
+	Contacts   []Contact  `json:"contacts"`
 }
 
 // Offer is the remedy put on the table for an incident.

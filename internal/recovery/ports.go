@@ -28,6 +28,9 @@ type IncidentStore interface {
 	// any provider request. If the row already exists it is returned with
 	// found set, and the caller must not send again.
 	BeginContact(ctx context.Context, c Contact) (existing Contact, found bool, err error)
+	// CloseIncident records how an incident ended (status healed or
+	// resolved, a plain-words resolution, when).
+	CloseIncident(ctx context.Context, id, status, resolution string, at time.Time) error
 	// FinishContact records the provider's answer for a ledger row.
 	FinishContact(ctx context.Context, incidentID string, step int, channel, status, providerID string, sentAt time.Time) error
 }

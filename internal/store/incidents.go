@@ -15,6 +15,21 @@ const upsertIncident = `INSERT INTO incidents (id, order_id, shipment_id, kind, 
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, updated_at = now()`
 
+const closeIncident = `UPDATE incidents SET status = $2, resolution = $3, closed_at = $4, updated_at = now()
+WHERE id = $1`
+
+// CloseIncident records how an incident ended.
+func (s *Store) CloseIncident(ctx context.Context, id, status, resolution string, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, closeIncident, id, status, resolution, at)
+	if err != nil {
+		return fmt.Errorf("close incident %s: %w", id, mapErr(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("close incident %s: %w", id, recovery.ErrNotFound)
+	}
+	return nil
+}
+
 // UpsertIncident creates the incident or, if it exists, updates its status.
 func (s *Store) UpsertIncident(ctx context.Context, inc recovery.Incident) error {
 	ev := inc.Evidence

@@ -42,6 +42,19 @@ func (m *MemStore) UpsertIncident(_ context.Context, inc recovery.Incident) erro
 	return nil
 }
 
+// CloseIncident records how the incident ended.
+func (m *MemStore) CloseIncident(_ context.Context, id, status, resolution string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inc, ok := m.Incidents[id]
+	if !ok {
+		return fmt.Errorf("incident %q: %w", id, recovery.ErrNotFound)
+	}
+	inc.Status, inc.Resolution, inc.ClosedAt = status, resolution, &at
+	m.Incidents[id] = inc
+	return nil
+}
+
 // SaveOffer stores the offer.
 func (m *MemStore) SaveOffer(_ context.Context, incidentID string, o recovery.Offer) error {
 	m.mu.Lock()
