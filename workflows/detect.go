@@ -21,6 +21,9 @@ type Finding struct {
 	EvidenceAt time.Time
 	// Code is the exception code behind a carrier_exception.
 	Code string
+	// Since is, for a stall or a loss, the time of the last scan: a scan
+	// after it heals the incident.
+	Since time.Time
 }
 
 // misrouteCodes are carrier exception codes (lower case, separators
@@ -125,7 +128,7 @@ func DetectStatus(sh *Shipment, sc Scan) (Finding, bool) {
 	case recovery.StatusReturnedToSender:
 		f.Kind, f.Reason = recovery.KindReturnedToSender, "the carrier is returning the parcel to the sender"
 	case recovery.StatusLost:
-		f.Kind, f.Reason = recovery.KindLost, "the carrier reports the parcel lost"
+		f.Kind, f.Reason, f.Since = recovery.KindLost, "the carrier reports the parcel lost", sc.Time
 	case recovery.StatusFailedAttempt, recovery.StatusException:
 		code := strings.ToLower(strings.TrimSpace(sc.ExceptionCode))
 		if misrouteCodes[normCode(code)] {
@@ -348,7 +351,7 @@ func FireDue(s *OrderState, cfg recovery.DetectionConfig, d Due) []Finding {
 		if business {
 			unit = " (business time)"
 		}
-		return []Finding{{ShipmentID: sh.ID, Kind: recovery.KindStalled, Evidence: []string{last.EventID}, EvidenceAt: *sh.LastScanAt,
+		return []Finding{{ShipmentID: sh.ID, Kind: recovery.KindStalled, Evidence: []string{last.EventID}, EvidenceAt: d.At, Since: *sh.LastScanAt,
 			Reason: fmt.Sprintf("no carrier scan since %s, longer than the %s limit%s for %s",
 				sh.LastScanAt.UTC().Format("2006-01-02 15:04 MST"), limit, unit, carrierName(sh.Carrier))}}
 	case recovery.KindNotPickedUp:
@@ -415,7 +418,7 @@ func Healed(s *OrderState, ref *IncidentRef, now time.Time) (reason, evidence st
 			return "delivered", ev, t, true
 		}
 	case recovery.KindStalled:
-		if sh != nil && sh.LastScanAt != nil && sh.LastScanAt.After(ref.EvidenceAt) {
+		if sh != nil && sh.LastScanAt != nil && sh.LastScanAt.After(ref.Since) {
 			last, _ := sh.latest()
 			return "the carrier scanned the parcel again", last.EventID, last.Time, true
 		}
@@ -425,7 +428,7 @@ func Healed(s *OrderState, ref *IncidentRef, now time.Time) (reason, evidence st
 			return "the carrier picked the parcel up", first.EventID, first.Time, true
 		}
 	case recovery.KindLost:
-		if sh != nil && sh.LastScanAt != nil && sh.LastScanAt.After(ref.EvidenceAt) {
+		if sh != nil && sh.LastScanAt != nil && sh.LastScanAt.After(ref.Since) {
 			if last, _ := sh.latest(); last.Status != recovery.StatusLost {
 				return "the carrier found the parcel", last.EventID, last.Time, true
 			}

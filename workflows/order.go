@@ -179,7 +179,7 @@ func (r *orderRun) start(f Finding, prev *IncidentRef) {
 	id := IncidentID(r.st.OrderID, f.ShipmentID, f.Kind, n)
 	wfID := RecoveryWorkflowID(r.st.OrderID, f.ShipmentID, f.Kind, n)
 	r.st.Incidents[f.ShipmentID+"\x00"+string(f.Kind)] = &IncidentRef{ID: id, WorkflowID: wfID, Kind: f.Kind,
-		ShipmentID: f.ShipmentID, N: n, Open: true, Code: f.Code, EvidenceAt: f.EvidenceAt}
+		ShipmentID: f.ShipmentID, N: n, Open: true, Code: f.Code, EvidenceAt: f.EvidenceAt, Since: f.Since}
 	in := RecoveryInput{
 		Incident: recovery.Incident{ID: id, OrderID: r.st.OrderID, ShipmentID: f.ShipmentID, Kind: f.Kind,
 			Status: recovery.IncidentOpen, DetectedAt: workflow.Now(ctx), Evidence: f.Evidence,

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -54,6 +53,7 @@ type harness struct {
 	env     *testsuite.TestWorkflowEnvironment
 	mu      sync.Mutex
 	started []started
+	heals   map[string]HealSignal
 }
 
 func newHarness(t *testing.T) *harness {
@@ -62,17 +62,24 @@ func newHarness(t *testing.T) *harness {
 
 func newHarnessWith(t *testing.T, cfg recovery.DetectionConfig) *harness {
 	var suite testsuite.WorkflowTestSuite
-	h := &harness{env: suite.NewTestWorkflowEnvironment()}
+	h := &harness{env: suite.NewTestWorkflowEnvironment(), heals: map[string]HealSignal{}}
 	h.env.SetStartTime(t0)
 	h.env.RegisterActivity(&activities.Activities{Detection: cfg})
-	h.env.RegisterWorkflow(RecoveryWorkflow)
-	h.env.OnWorkflow(RecoveryWorkflow, mock.Anything, mock.Anything).Return(
-		func(ctx workflow.Context, in RecoveryInput) (RecoveryResult, error) {
+	// A stand-in registered under RecoveryWorkflow's name records each
+	// start and, like the real one, stays open to hear of a heal.
+	h.env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in RecoveryInput) (RecoveryResult, error) {
+		id := workflow.GetInfo(ctx).WorkflowExecution.ID
+		h.mu.Lock()
+		h.started = append(h.started, started{id, in, workflow.Now(ctx)})
+		h.mu.Unlock()
+		var heal HealSignal
+		if ok, _ := workflow.GetSignalChannel(ctx, SignalHeal).ReceiveWithTimeout(ctx, 1000*time.Hour, &heal); ok {
 			h.mu.Lock()
-			defer h.mu.Unlock()
-			h.started = append(h.started, started{workflow.GetInfo(ctx).WorkflowExecution.ID, in, workflow.Now(ctx)})
-			return RecoveryResult{IncidentID: in.Incident.ID}, nil
-		})
+			h.heals[id] = heal
+			h.mu.Unlock()
+		}
+		return RecoveryResult{IncidentID: in.Incident.ID, Healed: heal.Reason}, nil
+	}, workflow.RegisterOptions{Name: "RecoveryWorkflow"})
 	return h
 }
 

@@ -112,6 +112,8 @@ type IncidentRef struct {
 	// reopen it (events can arrive out of order).
 	EvidenceAt time.Time
 	ClosedAt   time.Time
+	// Since is the last scan a stall or loss was measured from.
+	Since time.Time
 }
 
 // StockLevel is one SKU's availability for this order.
