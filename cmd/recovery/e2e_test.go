@@ -237,6 +237,9 @@ func TestDevStackEndToEnd(t *testing.T) {
 		t.Fatalf("repeat push: %d %+v", code, res)
 	}
 
+	// Every detector, each beside a journey that must open nothing.
+	t.Run("scenarios", func(t *testing.T) { runScenarios(t, base) })
+
 	// A late order whose promise falls while the stack is down: the durable
 	// timer must still fire after the restart.
 	lateID := fmt.Sprintf("late-%d", time.Now().UnixNano())
