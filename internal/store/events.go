@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -190,4 +191,21 @@ func (s *Store) wake() {
 			s.notifyMu.Unlock()
 		}
 	}()
+}
+
+const orderForTracking = `SELECT order_id, data->>'shipment_id' FROM events
+WHERE type = 'shipment.created' AND data ? 'tracking_number' AND data->>'tracking_number' = $1 AND order_id <> ''
+ORDER BY seq DESC LIMIT 1`
+
+// OrderForTracking finds the order and shipment whose shipment.created
+// carried a tracking number; ok is false when none did.
+func (s *Store) OrderForTracking(ctx context.Context, trackingNumber string) (orderID, shipmentID string, ok bool, err error) {
+	err = s.pool.QueryRow(ctx, orderForTracking, trackingNumber).Scan(&orderID, &shipmentID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, fmt.Errorf("find order for tracking number: %w", err)
+	}
+	return orderID, shipmentID, true, nil
 }

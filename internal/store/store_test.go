@@ -189,3 +189,20 @@ func TestIncidentProjectionAndLedger(t *testing.T) {
 		t.Fatal("missing incident: want not found")
 	}
 }
+
+func TestOrderForTracking(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	data, _ := json.Marshal(recovery.ShipmentData{OrderID: "o7", ShipmentID: "s-9", Carrier: "ups", TrackingNumber: "1Z999"})
+	ev := recovery.Event{ID: "sc", Source: "shop", Type: recovery.TypeShipmentCreated, Time: time.Now(), Data: data}
+	if _, err := st.InsertEvents(ctx, []recovery.Event{ev, event("a", "x", "o8")}); err != nil {
+		t.Fatal(err)
+	}
+	order, shipment, ok, err := st.OrderForTracking(ctx, "1Z999")
+	if err != nil || !ok || order != "o7" || shipment != "s-9" {
+		t.Fatalf("got %q %q %v %v, want o7 s-9", order, shipment, ok, err)
+	}
+	if _, _, ok, err := st.OrderForTracking(ctx, "1Z000"); ok || err != nil {
+		t.Fatalf("unknown number: ok %v err %v", ok, err)
+	}
+}
