@@ -2,7 +2,10 @@
 # runs exactly what it says.
 GO ?= go
 
-.PHONY: dev test vet bench postgres-bin build
+.PHONY: dev test vet bench postgres-bin build fuzz
+
+# FUZZTIME is how long each fuzz target runs in `make test` (and CI).
+FUZZTIME ?= 4s
 
 ## dev: run the whole stack locally (private Postgres, embedded Temporal, capture adapters)
 dev: postgres-bin
@@ -12,6 +15,16 @@ dev: postgres-bin
 test: postgres-bin
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 25m ./...
+	$(MAKE) --no-print-directory fuzz
+
+## fuzz: run every fuzz target (parsers and signature checks) for FUZZTIME each
+fuzz:
+	@set -e; for file in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
+	  for f in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
+	    echo "fuzz $$(dirname $$file) $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./$$(dirname $$file) >/tmp/recovery-fuzz.log 2>&1 || { cat /tmp/recovery-fuzz.log; exit 1; }; \
+	  done; \
+	done
 
 ## bench: throughput ratios against raw baselines, measured in one run
 bench: postgres-bin
