@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/recoveryhq/recovery/internal/ingest"
+	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
 var errPanic = errors.New("panic")
@@ -21,9 +22,15 @@ type EventResult struct {
 
 // EventsResponse is the 202 answer of POST /v1/events.
 type EventsResponse struct {
-	Accepted   int           `json:"accepted"`
-	Duplicates int           `json:"duplicates"`
-	Results    []EventResult `json:"results"`
+	Accepted   int `json:"accepted"`
+	Duplicates int `json:"duplicates"`
+	// Unmatched counts carrier events stored without an order: their
+	// tracking number matched no shipment (provider webhooks only).
+	Unmatched int           `json:"unmatched,omitempty"`
+	Results   []EventResult `json:"results"`
+	// Ignored says a provider webhook carried nothing the engine maps
+	// (another topic); it was verified and acknowledged.
+	Ignored bool `json:"ignored,omitempty"`
 }
 
 // postEvents validates the body, commits its events (sharing a transaction
@@ -53,6 +60,13 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeParseError(w, err)
 		return
 	}
+	s.commit(w, r, evs, nil)
+}
+
+// commit stores events (sharing a transaction with concurrent requests)
+// and answers 202 only after the commit, one result per event. unmatched
+// marks carrier events kept without an order.
+func (s *Server) commit(w http.ResponseWriter, r *http.Request, evs []recovery.Event, unmatched []bool) {
 	inserted, err := s.Inbox.Submit(r.Context(), evs)
 	if err != nil && r.Context().Err() != nil {
 		return // the client went away; its retry is safe, (source, id) dedupes
@@ -67,11 +81,15 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	resp := EventsResponse{Results: make([]EventResult, len(evs))}
 	for i, e := range evs {
 		res := EventResult{ID: e.ID, Source: e.Source, Status: "accepted"}
-		if inserted[i] {
-			resp.Accepted++
-		} else {
+		switch {
+		case !inserted[i]:
 			res.Status = "duplicate"
 			resp.Duplicates++
+		case unmatched != nil && unmatched[i]:
+			res.Status = "unmatched"
+			resp.Unmatched++
+		default:
+			resp.Accepted++
 		}
 		resp.Results[i] = res
 	}
