@@ -59,15 +59,24 @@ func (s *Server) Handler() http.Handler {
 // auth accepts a request that carries one of the API keys as a bearer token.
 func (s *Server) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || !s.validKey(strings.TrimSpace(token)) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="recovery"`)
-			writeProblem(w, http.StatusUnauthorized, "unauthorized", "Unauthorized",
-				"Send 'Authorization: Bearer <api key>'.")
+		if !s.bearerOK(r) {
+			s.unauthorized(w)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearerOK reports whether the request carries one of the API keys.
+func (s *Server) bearerOK(r *http.Request) bool {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && s.validKey(strings.TrimSpace(token))
+}
+
+func (s *Server) unauthorized(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="recovery"`)
+	writeProblem(w, http.StatusUnauthorized, "unauthorized", "Unauthorized",
+		"Send 'Authorization: Bearer <api key>'.")
 }
 
 func (s *Server) validKey(token string) bool {
