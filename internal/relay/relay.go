@@ -8,6 +8,7 @@ package relay
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -22,7 +23,13 @@ import (
 type Source interface {
 	ClaimPending(ctx context.Context, limit int) (*store.Claim, error)
 	Listen(ctx context.Context, wake func()) error
+	// OrdersWithSKU lists recent orders holding a SKU, for stock changes
+	// that name no order.
+	OrdersWithSKU(ctx context.Context, sku string, now time.Time, limit int) ([]string, error)
 }
+
+// MaxFanOut bounds how many orders one stock change reaches.
+const MaxFanOut = 10000
 
 // Signaler delivers one order's events to its workflow.
 type Signaler interface {
@@ -138,7 +145,12 @@ func (r *Relay) Pass(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	groups, order, skipped := group(claim.Events)
-	relayed := r.signalAll(ctx, groups, order)
+	copies, skipped, err := r.fanOut(ctx, claim.Events, groups, &order, skipped)
+	if err != nil {
+		claim.Abort(ctx)
+		return 0, err
+	}
+	relayed := complete(r.signalAll(ctx, groups, order), copies)
 	if err := claim.Done(ctx, relayed, skipped, "no order_id: not routed to an order workflow"); err != nil {
 		return 0, err
 	}
@@ -165,6 +177,70 @@ func group(evs []store.PendingEvent) (map[string][]store.PendingEvent, []string,
 		groups[p.OrderID] = append(groups[p.OrderID], p)
 	}
 	return groups, order, skipped
+}
+
+// fanOut hands each stock change that names no order to the recent orders
+// holding its SKU, appending it to their groups. It returns how many copies
+// of each such event went out (an event counts as relayed only when all its
+// copies were accepted) and the events left for nobody.
+func (r *Relay) fanOut(ctx context.Context, evs []store.PendingEvent, groups map[string][]store.PendingEvent,
+	order *[]string, skipped []int64) (map[int64]int, []int64, error) {
+	copies := map[int64]int{}
+	var left []int64
+	bySeq := map[int64]store.PendingEvent{}
+	for _, p := range evs {
+		bySeq[p.Seq] = p
+	}
+	for _, seq := range skipped {
+		p := bySeq[seq]
+		if p.Event.Type != recovery.TypeInventoryChanged {
+			left = append(left, seq)
+			continue
+		}
+		var d recovery.InventoryData
+		if json.Unmarshal(p.Event.Data, &d) != nil || d.SKU == "" {
+			left = append(left, seq)
+			continue
+		}
+		orders, err := r.src.OrdersWithSKU(ctx, d.SKU, time.Now(), MaxFanOut)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(orders) == 0 {
+			left = append(left, seq)
+			continue
+		}
+		for _, o := range orders {
+			if _, ok := groups[o]; !ok {
+				*order = append(*order, o)
+			}
+			groups[o] = append(groups[o], p)
+		}
+		copies[seq] = len(orders)
+	}
+	return copies, left, nil
+}
+
+// complete drops fanned-out events that not every order accepted.
+func complete(relayed []int64, copies map[int64]int) []int64 {
+	if len(copies) == 0 {
+		return relayed
+	}
+	got := map[int64]int{}
+	for _, seq := range relayed {
+		got[seq]++
+	}
+	out := relayed[:0]
+	seen := map[int64]bool{}
+	for _, seq := range relayed {
+		want, fanned := copies[seq]
+		if seen[seq] || fanned && got[seq] < want {
+			continue
+		}
+		seen[seq] = true
+		out = append(out, seq)
+	}
+	return out
 }
 
 // signalAll sends one signal per order, Parallel at a time, and returns the

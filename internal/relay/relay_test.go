@@ -131,3 +131,34 @@ func TestRunWakesOnCommit(t *testing.T) {
 	}
 	t.Fatal("relay did not deliver a committed event within 10s without polling")
 }
+
+func TestStockChangeWithoutOrderReachesOrdersWithTheSKU(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	order := func(id, sku string) recovery.Event {
+		data, _ := json.Marshal(recovery.OrderData{OrderID: id, Currency: "EUR",
+			Lines: []recovery.OrderLine{{SKU: "LAMP-01", Quantity: 1}, {SKU: sku, Quantity: 2}}})
+		return recovery.Event{ID: "o-" + id, Source: "t", Type: recovery.TypeOrderCreated, Time: time.Now(), Data: data}
+	}
+	rec := &recorder{calls: map[string][][]string{}}
+	r := relay.New(st, rec, relay.Config{}, quiet)
+	st.InsertEvents(ctx, []recovery.Event{order("a", "BULB-02"), order("b", "BULB-02"), order("c", "CHAIR-9")}) //nolint:errcheck
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st.InsertEvents(ctx, []recovery.Event{ev("stock", ""), func() recovery.Event { //nolint:errcheck
+		data, _ := json.Marshal(recovery.InventoryData{SKU: "BULB-02", Available: 0})
+		return recovery.Event{ID: "bulbs", Source: "t", Type: recovery.TypeInventoryChanged, Time: time.Now(), Data: data}
+	}()})
+	if _, err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for o, want := range map[string]string{"a": "[[o-a] [bulbs]]", "b": "[[o-b] [bulbs]]", "c": "[[o-c]]"} {
+		if got := fmt.Sprint(rec.calls[o]); got != want {
+			t.Errorf("order %s got %s, want %s", o, got, want)
+		}
+	}
+	if p, _ := st.PendingCount(ctx); p != 0 {
+		t.Fatalf("pending = %d; the stock change must be marked relayed once every order took it", p)
+	}
+}

@@ -209,3 +209,25 @@ func (s *Store) OrderForTracking(ctx context.Context, trackingNumber string) (or
 	}
 	return orderID, shipmentID, true, nil
 }
+
+// FanOutWindow is how far back OrdersWithSKU looks for orders.
+const FanOutWindow = 60 * 24 * time.Hour
+
+const ordersWithSKU = `SELECT DISTINCT order_id FROM events
+WHERE type = 'order.created' AND data->'lines' @> jsonb_build_array(jsonb_build_object('sku', $1::text))
+  AND occurred_at > $2 AND order_id <> ''
+ORDER BY order_id LIMIT $3`
+
+// OrdersWithSKU returns the orders created within FanOutWindow of now that
+// have a line of the SKU (at most limit of them).
+func (s *Store) OrdersWithSKU(ctx context.Context, sku string, now time.Time, limit int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, ordersWithSKU, sku, now.Add(-FanOutWindow), limit)
+	if err != nil {
+		return nil, fmt.Errorf("orders with sku: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("orders with sku: %w", err)
+	}
+	return ids, nil
+}
