@@ -26,6 +26,13 @@ type scenario struct {
 		ShipmentID string   `json:"shipment_id"`
 		Evidence   []string `json:"evidence"`
 	} `json:"expect"`
+	// Then is pushed once the expected incidents are there; ExpectAfter
+	// is what the (single) incident must then come to.
+	Then        []map[string]any `json:"then"`
+	ExpectAfter *struct {
+		Status   string `json:"status"`
+		Contacts int    `json:"contacts"`
+	} `json:"expect_after"`
 }
 
 var relTime = regexp.MustCompile(`\{\{t([+-]\d+[hm])\}\}`)
@@ -89,6 +96,26 @@ func runScenarios(t *testing.T, base string) {
 		"returned_to_sender", "lost", "out_of_stock", "wrong_item"} {
 		if !kinds[k] {
 			t.Errorf("no scenario exercises %s", k)
+		}
+	}
+	for _, s := range all {
+		if len(s.Then) == 0 {
+			continue
+		}
+		if code := api(t, base, "POST", "/v1/events", map[string]any{"events": s.Then}, nil); code != 202 {
+			t.Fatalf("%s: pushing the sequel answered %d", s.Name, code)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var out struct{ Incidents []incident }
+			api(t, base, "GET", "/v1/incidents?order_id="+s.Order, nil, &out)
+			if len(out.Incidents) == 1 && out.Incidents[0].Status == s.ExpectAfter.Status && len(out.Incidents[0].Contacts) == s.ExpectAfter.Contacts {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: incidents %+v, want one %s with %d contacts", s.Name, out.Incidents, s.ExpectAfter.Status, s.ExpectAfter.Contacts)
+			}
+			time.Sleep(250 * time.Millisecond)
 		}
 	}
 	// Everything was pushed before the first expected incident appeared;
