@@ -110,7 +110,8 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts, workerReady *atomic.Boo
 			return nil
 		}})
 	}
-	srv := &web.Server{Inbox: s.inbox, Incidents: s.store, APIKeys: cfg.keys(dev), Checks: checks, Logger: s.log}
+	srv := &web.Server{Inbox: s.inbox, Incidents: s.store, APIKeys: cfg.keys(dev), Checks: checks, Logger: s.log,
+		WebhookSecrets: cfg.secrets(dev), Tracking: s.store}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (set RECOVERY_ADDR to use another address): %w", cfg.Addr, err)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"time"
 
 	"github.com/recoveryhq/recovery/internal/ingest"
 	"github.com/recoveryhq/recovery/internal/recovery"
@@ -33,34 +34,74 @@ type EventsResponse struct {
 	Ignored bool `json:"ignored,omitempty"`
 }
 
-// postEvents validates the body, commits its events (sharing a transaction
-// with concurrent requests) and answers 202 only after the commit.
+// postEvents authenticates (API key, or a Standard Webhooks signature over
+// the body), parses canonical events or CloudEvents, commits them (sharing
+// a transaction with concurrent requests) and answers 202 only after the
+// commit.
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
+	cloud := ingest.IsCloudEvents(r.Header)
+	if ct := r.Header.Get("Content-Type"); ct != "" && !cloud {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && mt != "application/x-ndjson") {
 			writeProblem(w, http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
-				"Send canonical events as application/json.")
+				"Send canonical events as application/json, or CloudEvents as application/cloudevents+json, "+
+					"application/cloudevents-batch+json or in binary mode (ce-* headers).")
 			return
 		}
 	}
+	keyed := s.bearerOK(r)
+	signed := r.Header.Get("webhook-signature") != ""
+	if !keyed && !signed {
+		s.unauthorized(w)
+		return
+	}
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	if !keyed {
+		secrets := s.WebhookSecrets["events"]
+		if len(secrets) == 0 {
+			writeProblem(w, http.StatusUnauthorized, "unauthorized", "Unauthorized",
+				"Signed requests are not configured here (RECOVERY_EVENTS_SIGNING_SECRETS); send 'Authorization: Bearer <api key>'.")
+			return
+		}
+		if _, err := ingest.VerifyStandardWebhook(r.Header, body, secrets, time.Now()); err != nil {
+			s.Logger.Info("events signature rejected", "reason", err.Error())
+			writeProblem(w, http.StatusUnauthorized, "bad-signature", "Signature not valid",
+				"The webhook-signature did not verify (or webhook-timestamp is more than 5 minutes off); nothing was stored.")
+			return
+		}
+	}
+	var evs []recovery.Event
+	var err error
+	if cloud {
+		evs, err = ingest.ParseCloudEvents(r.Header, body)
+	} else {
+		evs, err = ingest.ParseBody(body)
+	}
+	if err != nil {
+		s.writeParseError(w, err)
+		return
+	}
+	s.commit(w, r, evs, nil)
+}
+
+// readBody reads a request body up to ingest.MaxBodyBytes, answering the
+// problem itself when it cannot.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, ingest.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeProblem(w, http.StatusRequestEntityTooLarge, "too-large", "Body too large",
 				fmt.Sprintf("A request body may hold at most %d bytes; split the batch.", ingest.MaxBodyBytes))
-			return
+			return nil, false
 		}
 		writeProblem(w, http.StatusBadRequest, "bad-body", "Unreadable body", "The request body could not be read.")
-		return
+		return nil, false
 	}
-	evs, err := ingest.ParseBody(body)
-	if err != nil {
-		s.writeParseError(w, err)
-		return
-	}
-	s.commit(w, r, evs, nil)
+	return body, true
 }
 
 // commit stores events (sharing a transaction with concurrent requests)

@@ -37,6 +37,12 @@ type Server struct {
 	Incidents IncidentReader
 	// APIKeys are the accepted bearer tokens.
 	APIKeys []string
+	// WebhookSecrets holds each integration's signing secrets (one, or two
+	// during rotation): "events" for Standard Webhooks on /v1/events, and
+	// one entry per provider webhook.
+	WebhookSecrets map[string][]string
+	// Tracking finds the order behind a carrier's tracking number.
+	Tracking TrackingResolver
 	// Checks decide /readyz.
 	Checks []Check
 	Logger *slog.Logger
@@ -47,7 +53,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("POST /v1/events", s.auth(http.HandlerFunc(s.postEvents)))
+	mux.HandleFunc("POST /v1/events", s.postEvents) // an API key or a Standard Webhooks signature: checked inside
 	mux.Handle("GET /v1/incidents", s.auth(http.HandlerFunc(s.listIncidents)))
 	mux.Handle("GET /v1/incidents/{id}", s.auth(http.HandlerFunc(s.getIncident)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
