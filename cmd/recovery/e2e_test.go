@@ -239,6 +239,7 @@ func TestDevStackEndToEnd(t *testing.T) {
 
 	// Every detector, each beside a journey that must open nothing.
 	t.Run("scenarios", func(t *testing.T) { runScenarios(t, base) })
+	t.Run("provider webhooks", func(t *testing.T) { runProviderStory(t, base) })
 
 	// A late order whose promise falls while the stack is down: the durable
 	// timer must still fire after the restart.

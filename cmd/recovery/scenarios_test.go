@@ -1,8 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -137,5 +143,66 @@ func runScenarios(t *testing.T, base string) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s (%s): incidents %v, want %v", s.Name, s.Description, got, want)
 		}
+	}
+}
+
+// runProviderStory sends a shop's and a carrier's native webhooks, signed
+// with the dev secret: a Shopify order and fulfillment, then an AfterShip
+// damage report that names only the tracking number. The result must be
+// the incident the canonical carrier_exception scenario opens.
+func runProviderStory(t *testing.T, base string) {
+	now := time.Now().UTC()
+	orderID := fmt.Sprint(now.UnixNano())
+	tracking := "JJD" + orderID
+	sign := func(body []byte) string {
+		m := hmac.New(sha256.New, []byte(DevWebhookSecret))
+		m.Write(body)
+		return base64.StdEncoding.EncodeToString(m.Sum(nil))
+	}
+	post := func(provider string, body []byte, h map[string]string) {
+		req, _ := http.NewRequest("POST", base+"/v1/webhooks/"+provider, bytes.NewReader(body))
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 202 {
+			b, _ := io.ReadAll(resp.Body)
+			t.Fatalf("%s webhook answered %d: %s", provider, resp.StatusCode, b)
+		}
+	}
+	ts := func(d time.Duration) string { return now.Add(d).Format(time.RFC3339) }
+	order, _ := json.Marshal(map[string]any{"id": json.Number(orderID), "email": "ada@example.com", "currency": "EUR",
+		"total_price": "89.99", "created_at": ts(-48 * time.Hour), "updated_at": ts(-48 * time.Hour), "customer_locale": "de",
+		"customer":         map[string]any{"first_name": "Ada", "last_name": "Weber"},
+		"shipping_address": map[string]any{"address1": "Invalidenstr. 1", "city": "Berlin", "zip": "10115", "country_code": "DE"},
+		"line_items":       []any{map[string]any{"sku": "LAMP-01", "title": "Desk lamp", "quantity": 1, "price": "89.99"}}})
+	shop := func(topic, id string, body []byte) map[string]string {
+		return map[string]string{"X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": id,
+			"X-Shopify-Shop-Domain": "lamps.myshopify.com", "X-Shopify-Hmac-Sha256": sign(body)}
+	}
+	post("shopify", order, shop("orders/create", "w-o-"+orderID, order))
+	fulfillment, _ := json.Marshal(map[string]any{"id": 7, "order_id": json.Number(orderID), "status": "success",
+		"created_at": ts(-40 * time.Hour), "tracking_company": "DHL", "tracking_number": tracking,
+		"line_items": []any{map[string]any{"sku": "LAMP-01", "quantity": 1}}})
+	post("shopify", fulfillment, shop("fulfillments/create", "w-f-"+orderID, fulfillment))
+	damaged, _ := json.Marshal(map[string]any{"event": "tracking_update", "msg": map[string]any{
+		"id": "as-" + orderID, "tracking_number": tracking, "slug": "dhl", "tag": "Exception", "subtag": "Exception_012",
+		"checkpoints": []any{
+			map[string]any{"checkpoint_time": ts(-30 * time.Hour), "tag": "InTransit", "subtag": "InTransit_002",
+				"message": "Picked up", "city": "Leipzig", "zip": "04103", "country_iso3": "DEU"},
+			map[string]any{"checkpoint_time": ts(-2 * time.Hour), "tag": "Exception", "subtag": "Exception_012",
+				"message": "Shipment damaged", "city": "Halle", "zip": "06108", "country_iso3": "DEU"}}}})
+	post("aftership", damaged, map[string]string{"aftership-hmac-sha256": sign(damaged)})
+
+	inc := waitIncident(t, base, orderID, "carrier_exception", 30*time.Second)
+	if len(inc.Evidence) != 1 || !strings.HasPrefix(inc.Evidence[0], "aftership/as-"+orderID) {
+		t.Fatalf("evidence %v, want the AfterShip damage scan", inc.Evidence)
+	}
+	if !strings.Contains(inc.Contacts[0].Body, "carrier") && !strings.Contains(inc.Contacts[0].Body, "Versand") {
+		t.Fatalf("apology does not name the problem: %q", inc.Contacts[0].Body)
 	}
 }

@@ -53,7 +53,8 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("POST /v1/events", s.postEvents) // an API key or a Standard Webhooks signature: checked inside
+	mux.HandleFunc("POST /v1/events", s.postEvents)               // an API key or a Standard Webhooks signature: checked inside
+	mux.HandleFunc("POST /v1/webhooks/{provider}", s.postWebhook) // verified with the provider's own scheme
 	mux.Handle("GET /v1/incidents", s.auth(http.HandlerFunc(s.listIncidents)))
 	mux.Handle("GET /v1/incidents/{id}", s.auth(http.HandlerFunc(s.getIncident)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

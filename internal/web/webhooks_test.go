@@ -1,0 +1,133 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+)
+
+type fakeTracking map[string][2]string
+
+func (f fakeTracking) OrderForTracking(_ context.Context, tn string) (string, string, bool, error) {
+	v, ok := f[tn]
+	return v[0], v[1], ok, nil
+}
+
+// recInbox keeps what was submitted.
+type recInbox struct {
+	memInbox
+	got []recovery.Event
+}
+
+func (r *recInbox) Submit(ctx context.Context, evs []recovery.Event) ([]bool, error) {
+	r.got = append(r.got, evs...)
+	return r.memInbox.Submit(ctx, evs)
+}
+
+func hookServer(inbox Inbox) *httptest.Server {
+	s := &Server{Inbox: inbox, APIKeys: []string{"k1"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		WebhookSecrets: map[string][]string{"shopify": {"shp-old", "shp-new"}, "easypost": {"ep"}, "aftership": {"as"}},
+		Tracking:       fakeTracking{"9400100000000000000001": {"1001", "s-1"}}}
+	return httptest.NewServer(s.Handler())
+}
+
+func hmacOf(secret string, body []byte) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+func postHook(t *testing.T, srv *httptest.Server, provider string, body []byte, h map[string]string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", srv.URL+"/v1/webhooks/"+provider, bytes.NewReader(body))
+	for k, v := range h {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc map[string]any
+	json.NewDecoder(resp.Body).Decode(&doc) //nolint:errcheck
+	if resp.StatusCode >= 400 && resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("%d answered as %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	return resp.StatusCode, doc
+}
+
+func readFixture(t *testing.T, name string) []byte {
+	b, err := os.ReadFile("../ingest/native/testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestShopifyWebhook(t *testing.T) {
+	inbox := &recInbox{memInbox: memInbox{seen: map[recovery.EventKey]bool{}}}
+	srv := hookServer(inbox)
+	defer srv.Close()
+	body := readFixture(t, "shopify_orders_create.json")
+	h := map[string]string{"X-Shopify-Topic": "orders/create", "X-Shopify-Webhook-Id": "hook-1",
+		"X-Shopify-Shop-Domain": "lamps.myshopify.com", "X-Shopify-Hmac-Sha256": base64.StdEncoding.EncodeToString(hmacOf("shp-new", body))}
+	if code, doc := postHook(t, srv, "shopify", body, h); code != 202 || doc["accepted"].(float64) != 1 {
+		t.Fatalf("signed order: %d %v", code, doc)
+	}
+	if code, doc := postHook(t, srv, "shopify", body, h); code != 202 || doc["duplicates"].(float64) != 1 {
+		t.Fatalf("Shopify's retry of the same delivery: %d %v", code, doc)
+	}
+	h["X-Shopify-Hmac-Sha256"] = base64.StdEncoding.EncodeToString(hmacOf("guess", body))
+	if code, _ := postHook(t, srv, "shopify", body, h); code != 401 {
+		t.Fatalf("bad signature answered %d", code)
+	}
+	delete(h, "X-Shopify-Hmac-Sha256")
+	h["X-Shopify-Webhook-Id"] = "hook-2"
+	if code, _ := postHook(t, srv, "shopify", body, h); code != 401 || len(inbox.got) != 2 {
+		t.Fatalf("missing signature answered %d, stored %d", code, len(inbox.got))
+	}
+	if code, _ := postHook(t, srv, "shippo", body, nil); code != 404 {
+		t.Fatalf("unconfigured provider answered %d", code)
+	}
+	if code, _ := postHook(t, srv, "fedex", body, nil); code != 404 {
+		t.Fatalf("unknown provider answered %d", code)
+	}
+}
+
+func TestCarrierWebhookResolvesTheOrder(t *testing.T) {
+	inbox := &recInbox{memInbox: memInbox{seen: map[recovery.EventKey]bool{}}}
+	srv := hookServer(inbox)
+	defer srv.Close()
+	body := readFixture(t, "easypost_tracker_updated.json")
+	sig := map[string]string{"X-Hmac-Signature": "hmac-sha256-hex=" + hex.EncodeToString(hmacOf("ep", body))}
+	code, doc := postHook(t, srv, "easypost", body, sig)
+	if code != 202 || doc["accepted"].(float64) != 3 {
+		t.Fatalf("easypost: %d %v", code, doc)
+	}
+	for _, e := range inbox.got {
+		var d recovery.TrackingData
+		json.Unmarshal(e.Data, &d) //nolint:errcheck
+		if e.Order() != "1001" || d.OrderID != "1001" || d.ShipmentID != "s-1" || e.Subject != "order/1001" {
+			t.Fatalf("event not resolved to order 1001 / s-1: %+v %s", e, e.Data)
+		}
+	}
+	// An unknown tracking number is kept, unmatched, not refused.
+	other := bytes.ReplaceAll(body, []byte("9400100000000000000001"), []byte("9400100000000000000999"))
+	other = bytes.ReplaceAll(other, []byte("trk_7d9a"), []byte("trk_8e0b"))
+	sig["X-Hmac-Signature"] = "hmac-sha256-hex=" + hex.EncodeToString(hmacOf("ep", other))
+	if code, doc := postHook(t, srv, "easypost", other, sig); code != 202 || doc["unmatched"].(float64) != 3 {
+		t.Fatalf("unknown tracking number: %d %v", code, doc)
+	}
+}
