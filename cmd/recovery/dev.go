@@ -59,13 +59,14 @@ func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger)
   API:       %s   (POST /v1/events, GET /v1/incidents)
   Ready:     %s/readyz
   API key:   %s   (Authorization: Bearer %s)
+  Webhooks:  %s/v1/webhooks/{easypost,shippo,aftership,shopify}   (unset secrets are %q)
   Postgres:  %s
   Temporal:  %s (namespace %s)
   Data:      %s
 Try it:      go run ./cmd/recovery events demo
 Stop:        Ctrl-C
 `, time.Since(start).Round(100*time.Millisecond), base, base, cfg.DevAPIKey, cfg.DevAPIKey,
-		maskURL(dbURL), temporalAddr, cfg.Namespace, dataDir)
+		base, DevWebhookSecret, maskURL(dbURL), temporalAddr, cfg.Namespace, dataDir)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "Stopping…")
 	s.Stop()
