@@ -131,3 +131,27 @@ func TestCarrierWebhookResolvesTheOrder(t *testing.T) {
 		t.Fatalf("unknown tracking number: %d %v", code, doc)
 	}
 }
+
+func TestEveryProviderRefusesBadSignatures(t *testing.T) {
+	inbox := &recInbox{memInbox: memInbox{seen: map[recovery.EventKey]bool{}}}
+	s := &Server{Inbox: inbox, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		WebhookSecrets: map[string][]string{"shopify": {"x"}, "easypost": {"x"}, "aftership": {"x"}, "shippo": {"x"}}}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	wrong := map[string]map[string]string{
+		"shopify":   {"X-Shopify-Hmac-Sha256": base64.StdEncoding.EncodeToString(hmacOf("y", []byte("{}"))), "X-Shopify-Topic": "orders/create"},
+		"easypost":  {"X-Hmac-Signature": "hmac-sha256-hex=" + hex.EncodeToString(hmacOf("y", []byte("{}")))},
+		"aftership": {"aftership-hmac-sha256": base64.StdEncoding.EncodeToString(hmacOf("y", []byte("{}")))},
+		"shippo":    {"Shippo-Auth-Signature": "t=1,v1=" + hex.EncodeToString(hmacOf("x", []byte("1.{}")))}, // right MAC, stale
+	}
+	for provider, h := range wrong {
+		for name, hdr := range map[string]map[string]string{"wrong or stale": h, "missing": nil} {
+			if code, doc := postHook(t, srv, provider, []byte("{}"), hdr); code != 401 || doc["title"] == nil {
+				t.Errorf("%s, %s signature: %d %v", provider, name, code, doc)
+			}
+		}
+	}
+	if len(inbox.got) != 0 {
+		t.Fatalf("stored %d events from unverified requests", len(inbox.got))
+	}
+}
