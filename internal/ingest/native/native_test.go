@@ -354,4 +354,3 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
-
