@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/recoveryhq/recovery/internal/ingest"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
@@ -63,10 +64,38 @@ var registry = map[string]Provider{}
 func register(p Provider) { registry[p.Name()] = p }
 
 func init() {
-	register(easyPost{})
-	register(shippo{})
-	register(afterShip{})
-	register(shopify{})
+	register(checked{easyPost{}})
+	register(checked{shippo{}})
+	register(checked{afterShip{}})
+	register(checked{shopify{}})
+}
+
+// checked holds every mapped event to the canonical schema, so that a
+// provider payload the engine cannot use is refused by name rather than
+// stored. Carrier events without an order are checked as they will be once
+// their tracking number names one.
+type checked struct{ Provider }
+
+func (c checked) Map(r Request) ([]recovery.Event, error) {
+	evs, err := c.Provider.Map(r)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range evs {
+		probe := e
+		if probe.Order() == "" {
+			var m map[string]any
+			if json.Unmarshal(e.Data, &m) != nil {
+				return nil, malformed("the payload maps to an unreadable event")
+			}
+			m["order_id"] = "unresolved"
+			probe.Data, _ = json.Marshal(m)
+		}
+		if errs := ingest.Validate(probe); len(errs) > 0 {
+			return nil, malformed("the payload maps to an event whose %s %s", errs[0].Field, errs[0].Message)
+		}
+	}
+	return evs, nil
 }
 
 // Lookup returns the provider of that name.

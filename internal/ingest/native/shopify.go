@@ -171,6 +171,9 @@ func shopifyOrder(topic, hookID, source string, o shOrder) ([]recovery.Event, er
 	if topic == "orders/cancelled" {
 		return []recovery.Event{refEvent(hookID, source, recovery.TypeOrderCancelled, id, at, o.CancelReason)}, nil
 	}
+	if o.ShippingAddress == nil || countryCode(o.ShippingAddress.CountryCode) == "" {
+		return nil, ErrIgnored // nothing ships (digital goods, pickup): nothing to track
+	}
 	currency := strings.ToUpper(o.Currency)
 	total, err := minorUnits(o.TotalPrice, currency)
 	if err != nil {
