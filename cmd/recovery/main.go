@@ -29,6 +29,8 @@ Usage:
   recovery events push FILE...  push canonical events (JSON or NDJSON) to RECOVERY_URL
   recovery events demo          push a scripted misroute story and print the incident
   recovery bench [flags]        measure ingest and relay throughput against raw baselines
+  recovery policy check FILE    check a remedy policy: structure, every CEL condition, each value
+  recovery policy show          print the built-in policy
 
 Configuration is read from the environment; see README.md.
 `
@@ -74,6 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runEvents(ctx, cfg, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, cfg, args[1:], stdout, log)
+	case "policy":
+		return runPolicy(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
