@@ -24,6 +24,7 @@ type recorder struct {
 	mu    sync.Mutex
 	calls map[string][][]string // order -> each call's event ids
 	fail  map[string]bool
+	last  map[string]recovery.Event // event id -> as last delivered
 }
 
 func (r *recorder) SignalOrder(_ context.Context, orderID string, evs []recovery.Event) error {
@@ -35,6 +36,10 @@ func (r *recorder) SignalOrder(_ context.Context, orderID string, evs []recovery
 	ids := make([]string, len(evs))
 	for i, e := range evs {
 		ids[i] = e.ID
+		if r.last == nil {
+			r.last = map[string]recovery.Event{}
+		}
+		r.last[e.ID] = e
 	}
 	r.calls[orderID] = append(r.calls[orderID], ids)
 	return nil
@@ -160,5 +165,36 @@ func TestStockChangeWithoutOrderReachesOrdersWithTheSKU(t *testing.T) {
 	}
 	if p, _ := st.PendingCount(ctx); p != 0 {
 		t.Fatalf("pending = %d; the stock change must be marked relayed once every order took it", p)
+	}
+}
+
+func TestScanBeforeItsShipmentIsAdopted(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	rec := &recorder{calls: map[string][][]string{}}
+	r := relay.New(st, rec, relay.Config{}, quiet)
+	orphan, _ := json.Marshal(recovery.TrackingData{ShipmentID: "JD42", TrackingNumber: "JD42", Status: "in_transit",
+		Location: &recovery.Location{Country: "DE"}})
+	st.InsertEvents(ctx, []recovery.Event{{ID: "scan", Source: "aftership", Type: recovery.TypeShipmentTracking, Time: time.Now(), Data: orphan}}) //nolint:errcheck
+	if _, err := r.Pass(ctx); err != nil || len(rec.calls) != 0 {
+		t.Fatalf("an orphan scan reached %v (%v)", rec.calls, err)
+	}
+	sh, _ := json.Marshal(recovery.ShipmentData{OrderID: "o9", ShipmentID: "s-1", TrackingNumber: "JD42"})
+	st.InsertEvents(ctx, []recovery.Event{{ID: "ship", Source: "shop", Type: recovery.TypeShipmentCreated, Time: time.Now(), Data: sh}}) //nolint:errcheck
+	for range 2 {
+		if _, err := r.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := fmt.Sprint(rec.calls["o9"]); got != "[[ship] [scan]]" {
+		t.Fatalf("order o9 got %s, want the shipment then the adopted scan", got)
+	}
+	var d recovery.TrackingData
+	json.Unmarshal(rec.last["scan"].Data, &d) //nolint:errcheck
+	if d.OrderID != "o9" || d.ShipmentID != "s-1" || d.TrackingNumber != "JD42" || rec.last["scan"].Subject != "order/o9" {
+		t.Fatalf("adopted scan %+v / %s: want order o9, shipment s-1", d, rec.last["scan"].Subject)
+	}
+	if p, _ := st.PendingCount(ctx); p != 0 {
+		t.Fatalf("pending %d", p)
 	}
 }

@@ -116,6 +116,9 @@ func (c *Claim) Done(ctx context.Context, relayed []int64, skipped []int64, note
 		if _, err := c.tx.Exec(ctx, `UPDATE events SET relayed_at = now() WHERE seq = ANY($1)`, relayed); err != nil {
 			return fmt.Errorf("mark relayed: %w", err)
 		}
+		if _, err := c.tx.Exec(ctx, adoptOrphans, relayed); err != nil {
+			return fmt.Errorf("adopt orphan scans: %w", err)
+		}
 	}
 	if len(skipped) > 0 {
 		if _, err := c.tx.Exec(ctx, `UPDATE events SET relayed_at = now(), relay_note = $2 WHERE seq = ANY($1)`,
@@ -128,6 +131,16 @@ func (c *Claim) Done(ctx context.Context, relayed []int64, skipped []int64, note
 	}
 	return nil
 }
+
+// adoptOrphans gives carrier scans that named only a tracking number (and
+// so reached no order) to the shipment that now names it, and queues them
+// again: a carrier webhook that beats the shop's shipment is not lost.
+const adoptOrphans = `UPDATE events o SET order_id = s.order_id, subject = 'order/' || s.order_id,
+  data = o.data || jsonb_build_object('order_id', s.order_id, 'shipment_id', s.data->>'shipment_id'),
+  relayed_at = NULL, relay_note = ''
+FROM events s
+WHERE s.seq = ANY($1) AND s.type = 'shipment.created' AND s.order_id <> '' AND s.data ? 'tracking_number'
+  AND o.type = 'shipment.tracking' AND o.order_id = '' AND o.data->>'tracking_number' = s.data->>'tracking_number'`
 
 // Abort releases the claim without marking anything.
 func (c *Claim) Abort(ctx context.Context) { c.tx.Rollback(ctx) } //nolint:errcheck
