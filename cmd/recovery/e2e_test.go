@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -240,6 +241,23 @@ func TestDevStackEndToEnd(t *testing.T) {
 	// Every detector, each beside a journey that must open nothing.
 	t.Run("scenarios", func(t *testing.T) { runScenarios(t, base) })
 	t.Run("provider webhooks", func(t *testing.T) { runProviderStory(t, base) })
+
+	// The built-in policy replayed over everything above.
+	t.Run("policy dry-run", func(t *testing.T) {
+		dbURL := ""
+		for _, line := range strings.Split(dev.out.String(), "\n") {
+			if u, ok := strings.CutPrefix(strings.TrimSpace(line), "Postgres:"); ok {
+				dbURL = strings.TrimSpace(u)
+			}
+		}
+		policyFile := filepath.Join(t.TempDir(), "p.yaml")
+		os.WriteFile(policyFile, []byte(runCLI(t, env, "policy", "show")), 0o600) //nolint:errcheck
+		out := runCLI(t, append(slices.Clone(env), "DATABASE_URL="+dbURL), "policy", "dry-run", policyFile)
+		if !strings.Contains(out, demo.ID) || !strings.Contains(out, "everything else") ||
+			!strings.Contains(out, "lost or damaged") || !strings.Contains(out, "EUR: offered ") {
+			t.Fatalf("dry-run output lacks the demo incident, the rules or the totals:\n%s", out)
+		}
+	})
 
 	// A late order whose promise falls while the stack is down: the durable
 	// timer must still fire after the restart.

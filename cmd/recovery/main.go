@@ -31,6 +31,7 @@ Usage:
   recovery bench [flags]        measure ingest and relay throughput against raw baselines
   recovery policy check FILE    check a remedy policy: structure, every CEL condition, each value
   recovery policy show          print the built-in policy
+  recovery policy dry-run FILE  replay a policy over stored incidents (needs DATABASE_URL)
 
 Configuration is read from the environment; see README.md.
 `
@@ -77,7 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "bench":
 		return runBench(ctx, cfg, args[1:], stdout, log)
 	case "policy":
-		return runPolicy(args[1:], stdout)
+		return runPolicy(ctx, cfg, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
