@@ -22,6 +22,8 @@ type Activities struct {
 	Store     recovery.IncidentStore
 	Messenger recovery.Messenger
 	Remedy    recovery.RemedyConfig
+	// Policy decides remedies; nil records no decision.
+	Policy recovery.PolicyEngine
 	// Detection is handed to OrderWorkflow by DetectionConfig.
 	Detection recovery.DetectionConfig
 	// Clock returns the time; nil means time.Now.
@@ -38,10 +40,15 @@ func (a *Activities) now() time.Time {
 // RecordIncidentInput is the input of RecordIncident.
 type RecordIncidentInput struct {
 	Incident recovery.Incident
+	// Customer identifies whose incident it is, for the guards.
+	Customer recovery.Customer
 }
 
 // RecordIncident writes (or updates) the incident projection.
 func (a *Activities) RecordIncident(ctx context.Context, in RecordIncidentInput) error {
+	if in.Incident.CustomerKey == "" {
+		in.Incident.CustomerKey = recovery.CustomerKey(in.Customer)
+	}
 	if in.Incident.ID == "" || in.Incident.OrderID == "" {
 		return temporal.NewNonRetryableApplicationError("incident needs an id and an order id", "invalid", nil)
 	}
@@ -208,4 +215,36 @@ func (a *Activities) SendFollowUp(ctx context.Context, in SendFollowUpInput) (re
 	}
 	return a.deliver(ctx, recovery.Contact{IncidentID: in.Incident.ID, Step: in.Step, Channel: in.Channel, To: in.To,
 		Subject: msg.Subject, Body: body, Locale: msg.Locale, Status: recovery.ContactSending}, msg.HTML, in.IdempotencyKey)
+}
+
+// DecideRemedyInput is the input of DecideRemedy.
+type DecideRemedyInput struct {
+	Incident recovery.Incident
+	Code     string
+	Order    recovery.OrderData
+}
+
+// DecideRemedy asks the policy what to offer, with the customer's history
+// for the guards, and records the decision (policy version, rule, the
+// reason each rule matched or not) on the incident. The decision is the
+// activity's result, so replays see the same one.
+func (a *Activities) DecideRemedy(ctx context.Context, in DecideRemedyInput) (recovery.RemedyDecision, error) {
+	if a.Policy == nil {
+		return recovery.RemedyDecision{}, nil
+	}
+	at := a.now().UTC()
+	h, err := a.Store.CustomerHistory(ctx, recovery.CustomerKey(in.Order.Customer), in.Order.Currency, at, in.Incident.ID)
+	if err != nil {
+		return recovery.RemedyDecision{}, err
+	}
+	d, err := a.Policy.Decide(recovery.DecisionInput{Incident: in.Incident, Code: in.Code, Order: in.Order, History: h, At: at})
+	if err != nil {
+		// No rule matched: record the trace so ops can see why, and carry on
+		// with the configured default remedy.
+		activity.GetLogger(ctx).Warn("no policy rule matched", "incident_id", in.Incident.ID, "policy", d.PolicyVersion)
+	}
+	if err := a.Store.SaveDecision(ctx, in.Incident.ID, d); err != nil {
+		return recovery.RemedyDecision{}, err
+	}
+	return d, nil
 }

@@ -3,8 +3,10 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/testsuite"
 
@@ -125,5 +127,40 @@ func TestSendApologyLanguageAndChannel(t *testing.T) {
 	in.Incident.ID, in.Customer.Phone = "inc-3", ""
 	if _, err := send(t, a, in); err == nil {
 		t.Fatal("a customer without email or phone must be a non-retryable error")
+	}
+}
+
+// engine is a PolicyEngine that remembers what it was asked.
+type engine struct{ got recovery.DecisionInput }
+
+func (e *engine) Decide(in recovery.DecisionInput) (recovery.RemedyDecision, error) {
+	e.got = in
+	return recovery.RemedyDecision{PolicyVersion: "v7", Rule: "r", Trace: []recovery.RuleTrace{{Rule: "r", Matched: true}}}, nil
+}
+
+func TestDecideRemedyRecordsTheDecisionWithHistory(t *testing.T) {
+	st := recoverytest.NewMemStore()
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	eng := &engine{}
+	a := &Activities{Store: st, Policy: eng, Clock: func() time.Time { return now }}
+	ctx := context.Background()
+	ada := recovery.Customer{Email: "Ada@Example.com"}
+	for i, at := range []time.Time{now.Add(-10 * 24 * time.Hour), now.Add(-100 * 24 * time.Hour)} {
+		id := fmt.Sprintf("old-%d", i)
+		a.RecordIncident(ctx, RecordIncidentInput{Incident: recovery.Incident{ID: id, OrderID: "o", DetectedAt: at}, Customer: ada}) //nolint:errcheck
+		st.SaveOffer(ctx, id, recovery.Offer{ValueMinor: 500, Currency: "EUR", Status: recovery.OfferApproved})                      //nolint:errcheck
+	}
+	inc := recovery.Incident{ID: "inc-new", OrderID: "o2", Kind: recovery.KindLate, DetectedAt: now}
+	a.RecordIncident(ctx, RecordIncidentInput{Incident: inc, Customer: recovery.Customer{Email: "ada@example.com"}}) //nolint:errcheck
+	d, err := a.DecideRemedy(ctx, DecideRemedyInput{Incident: inc, Order: recovery.OrderData{Currency: "EUR", Customer: ada}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only the incident ten days ago counts: the other is older than 90 days.
+	if eng.got.History.Incidents90d != 1 || eng.got.History.CompensatedMinor30d != 500 || !eng.got.At.Equal(now) {
+		t.Fatalf("history given to the policy: %+v", eng.got.History)
+	}
+	if d.PolicyVersion != "v7" || st.Incidents["inc-new"].Decision == nil || st.Incidents["inc-new"].Decision.Rule != "r" {
+		t.Fatalf("decision %+v not recorded: %+v", d, st.Incidents["inc-new"])
 	}
 }

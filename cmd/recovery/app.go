@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/recoveryhq/recovery/internal/policy"
 	"log/slog"
 	"net"
 	"net/http"
@@ -46,6 +47,13 @@ type stack struct {
 // listener is bound before it returns, so its address is known.
 func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p parts, dev bool, log *slog.Logger) (*stack, error) {
 	s := &stack{log: log}
+	pol := policy.Default()
+	if cfg.PolicyFile != "" && p.worker {
+		var err error
+		if pol, err = policy.Load(cfg.PolicyFile); err != nil {
+			return nil, fmt.Errorf("RECOVERY_POLICY_FILE:\n%w", err)
+		}
+	}
 	var err error
 	if s.store, err = store.Open(ctx, dbURL, 40); err != nil {
 		return nil, err
@@ -70,6 +78,7 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 	if p.worker {
 		s.worker = worker.New(s.temporal, workflows.TaskQueue, worker.Options{})
 		acts := &activities.Activities{
+			Policy:    pol,
 			Store:     s.store,
 			Messenger: &messaging.Capture{Sink: s.store},
 			Remedy: recovery.RemedyConfig{Remedy: recovery.RemedyDiscount,

@@ -35,6 +35,7 @@ type Config struct {
 	// rotation): RECOVERY_EVENTS_SIGNING_SECRETS for Standard Webhooks on
 	// /v1/events, and EASYPOST_, SHIPPO_, AFTERSHIP_, SHOPIFY_WEBHOOK_SECRETS.
 	WebhookSecrets map[string][]string
+	PolicyFile     string // RECOVERY_POLICY_FILE ("" = the built-in policy)
 	URL            string // RECOVERY_URL (client commands)
 	ClientKey      string // RECOVERY_API_KEY (client commands)
 }
@@ -54,6 +55,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		TemporalAddress: get("TEMPORAL_ADDRESS", ""),
 		Namespace:       get("TEMPORAL_NAMESPACE", "default"),
 		DataDir:         get("RECOVERY_DATA_DIR", ".recovery"),
+		PolicyFile:      get("RECOVERY_POLICY_FILE", ""),
 	}
 	for _, k := range strings.Split(getenv("RECOVERY_API_KEYS"), ",") {
 		if k = strings.TrimSpace(k); k != "" {

@@ -170,7 +170,16 @@ type incident struct {
 	Kind     string   `json:"kind"`
 	Status   string   `json:"status"`
 	Evidence []string `json:"evidence"`
-	Offer    *struct {
+	Decision *struct {
+		PolicyVersion string `json:"policy_version"`
+		Rule          string `json:"rule"`
+		Trace         []struct {
+			Rule    string `json:"rule"`
+			Matched bool   `json:"matched"`
+			Why     string `json:"why"`
+		} `json:"trace"`
+	} `json:"decision"`
+	Offer *struct {
 		Remedy     string `json:"remedy"`
 		ValueMinor int64  `json:"value_minor"`
 		Currency   string `json:"currency"`
@@ -252,6 +261,10 @@ func TestDevStackEndToEnd(t *testing.T) {
 	c := demo.Contacts[0]
 	if c.Channel != "email" || c.To != "ada@example.com" || c.SentAt == nil || !strings.Contains(c.Body, "13,50") && !strings.Contains(c.Body, "13.50") {
 		t.Fatalf("apology contact = %+v", c)
+	}
+	if d := demo.Decision; d == nil || d.PolicyVersion == "" || d.Rule != "everything else" || len(d.Trace) != 4 ||
+		d.Trace[0].Matched || d.Trace[0].Why == "" || !d.Trace[3].Matched {
+		t.Fatalf("decision = %+v, want the built-in policy's catch-all with a reason for each rule before it", demo.Decision)
 	}
 	if len(demo.Evidence) != 1 || !strings.HasSuffix(demo.Evidence[0], "-scan-2") {
 		t.Fatalf("evidence = %v, want the Poznań scan", demo.Evidence)

@@ -2,17 +2,13 @@ package policy
 
 import (
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
 // History is what the guards know of a customer before an incident.
-type History struct {
-	Incidents90d        int64
-	CompensatedMinor30d int64
-}
+type History = recovery.CustomerHistory
 
 // InputsFor builds the values a policy sees for an incident of an order.
 func InputsFor(inc recovery.Incident, code string, o recovery.OrderData, h History, now time.Time) Inputs {
@@ -21,7 +17,7 @@ func InputsFor(inc recovery.Incident, code string, o recovery.OrderData, h Histo
 			EvidenceCount: int64(len(inc.Evidence)), Code: code},
 		Order: Order{ID: o.OrderID, Currency: o.Currency, TotalMinor: o.TotalMinor, Country: o.ShippingAddress.Country,
 			LineCount: int64(len(o.Lines)), Categories: []string{}, SKUs: []string{}},
-		Customer: Customer{ID: customerKey(o.Customer), Locale: o.Customer.Locale,
+		Customer: Customer{ID: recovery.CustomerKey(o.Customer), Locale: o.Customer.Locale,
 			Incidents90d: h.Incidents90d, CompensatedMinor30d: h.CompensatedMinor30d},
 		Shipment: Shipment{ID: inc.ShipmentID},
 	}
@@ -35,20 +31,6 @@ func InputsFor(inc recovery.Incident, code string, o recovery.OrderData, h Histo
 		in.Order.HoursLate = int64(now.Sub(*p) / time.Hour)
 	}
 	return in
-}
-
-// customerKey identifies a customer across orders: the shop's id, else
-// the email, else the phone.
-func customerKey(c recovery.Customer) string {
-	switch {
-	case c.ID != "":
-		return "id:" + c.ID
-	case c.Email != "":
-		return "email:" + strings.ToLower(c.Email)
-	case c.Phone != "":
-		return "phone:" + c.Phone
-	}
-	return ""
 }
 
 // Past is an incident as it happened.
@@ -101,7 +83,7 @@ func DryRun(p *Policy, past []Past) ([]Comparison, Totals) {
 			out = append(out, c)
 			continue
 		}
-		key, at := customerKey(ps.Order.Customer), ps.Incident.DetectedAt
+		key, at := recovery.CustomerKey(ps.Order.Customer), ps.Incident.DetectedAt
 		var h History
 		for _, g := range seen[key] {
 			if at.Sub(g.at) <= 90*24*time.Hour {

@@ -55,47 +55,18 @@ type RemedySpec struct {
 	PriceBandPercent int64
 }
 
-// Approval says who approves a rule's offer and what happens if nobody does.
-type Approval struct {
-	// AutoUpToMinor approves offers worth at most this without a person;
-	// -1 (unset) approves everything automatically.
-	AutoUpToMinor int64
-	Role          string
-	EscalateAfter time.Duration
-	Deadline      time.Duration
-	// OnDeadline is apply_default or reject.
-	OnDeadline string
-}
-
-// Offer is a remedy as it would be put on the table, with its value.
-type Offer struct {
-	Remedy    recovery.Remedy `json:"remedy"`
-	Value     recovery.Money  `json:"value"`
-	Expedited bool            `json:"expedited,omitempty"`
-	ExpiresIn time.Duration   `json:"expires_in,omitempty"`
-}
-
-// Trace says, per rule tried, whether it matched and why not.
-type Trace struct {
-	Rule    string `json:"rule"`
-	Matched bool   `json:"matched"`
-	Why     string `json:"why,omitempty"`
-}
-
-// Decision is what the policy says for one incident.
-type Decision struct {
-	PolicyVersion   string          `json:"policy_version"`
-	Rule            string          `json:"rule"`
-	Offers          []Offer         `json:"offers"`
-	NeedsApproval   bool            `json:"needs_approval"`
-	Approval        Approval        `json:"approval"`
-	CustomerChooses bool            `json:"customer_chooses"`
-	Default         recovery.Remedy `json:"default"`
-	ChoiceTimeout   time.Duration   `json:"choice_timeout,omitempty"`
-	Ladder          []string        `json:"ladder"`
-	Template        string          `json:"template"`
-	Trace           []Trace         `json:"trace"`
-}
+// The decision types live in the domain package, where the workflow and
+// its activities see them.
+type (
+	// Approval says who approves a rule's offer and what happens if nobody does.
+	Approval = recovery.ApprovalRule
+	// Offer is a remedy as it would be put on the table, with its value.
+	Offer = recovery.RemedyOffer
+	// Trace says, per rule tried, whether it matched and why not.
+	Trace = recovery.RuleTrace
+	// Decision is what the policy says for one incident.
+	Decision = recovery.RemedyDecision
+)
 
 // ErrNoRule says no rule matched; a policy should end with a catch-all.
 var ErrNoRule = fmt.Errorf("no rule matched")
@@ -126,13 +97,18 @@ func (p *Policy) Evaluate(in Inputs) (Decision, error) {
 		if d.Default == "" && len(d.Offers) > 0 {
 			d.Default = d.Offers[0].Remedy
 		}
-		d.NeedsApproval = r.Approval.AutoUpToMinor >= 0 && d.maxValue() > r.Approval.AutoUpToMinor
+		d.NeedsApproval = r.Approval.AutoUpToMinor >= 0 && maxValue(d) > r.Approval.AutoUpToMinor
 		return d, nil
 	}
 	return d, ErrNoRule
 }
 
-func (d Decision) maxValue() int64 {
+// Decide evaluates the policy for an incident (recovery.PolicyEngine).
+func (p *Policy) Decide(in recovery.DecisionInput) (recovery.RemedyDecision, error) {
+	return p.Evaluate(InputsFor(in.Incident, in.Code, in.Order, in.History, in.At))
+}
+
+func maxValue(d Decision) int64 {
 	var m int64
 	for _, o := range d.Offers {
 		m = max(m, o.Value.Minor)

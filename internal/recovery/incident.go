@@ -67,6 +67,12 @@ type Incident struct {
 	// Reason says in plain words what the detector saw.
 	Reason     string `json:"reason,omitempty"`
 	WorkflowID string `json:"workflow_id,omitempty"`
+	// CustomerKey identifies the customer for the guards (see CustomerKey);
+	// not shown.
+	CustomerKey string `json:"-"`
+	// Decision is what the remedy policy decided, with its version and the
+	// reason each rule matched or not.
+	Decision *RemedyDecision `json:"decision,omitempty"`
 	// Resolution says how a closed incident ended, e.g. "healed: delivered".
 	Resolution string     `json:"resolution,omitempty"`
 	ClosedAt   *time.Time `json:"closed_at,omitempty"`

@@ -31,6 +31,11 @@ type IncidentStore interface {
 	// CloseIncident records how an incident ended (status healed or
 	// resolved, a plain-words resolution, when).
 	CloseIncident(ctx context.Context, id, status, resolution string, at time.Time) error
+	// SaveDecision records the policy's decision on an incident.
+	SaveDecision(ctx context.Context, id string, d RemedyDecision) error
+	// CustomerHistory counts a customer's other incidents (90 days) and
+	// sums their approved compensation in a currency (30 days) before at.
+	CustomerHistory(ctx context.Context, customerKey, currency string, at time.Time, exceptIncident string) (CustomerHistory, error)
 	// FinishContact records the provider's answer for a ledger row.
 	FinishContact(ctx context.Context, incidentID string, step int, channel, status, providerID string, sentAt time.Time) error
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
-const upsertIncident = `INSERT INTO incidents (id, order_id, shipment_id, kind, status, detected_at, evidence, reason, workflow_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+const upsertIncident = `INSERT INTO incidents (id, order_id, shipment_id, kind, status, detected_at, evidence, reason, workflow_id, customer_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, updated_at = now()`
 
 const closeIncident = `UPDATE incidents SET status = $2, resolution = $3, closed_at = $4, updated_at = now()
@@ -30,6 +30,44 @@ func (s *Store) CloseIncident(ctx context.Context, id, status, resolution string
 	return nil
 }
 
+// SaveDecision records the policy's decision on an incident.
+func (s *Store) SaveDecision(ctx context.Context, id string, d recovery.RemedyDecision) error {
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("save decision for %s: %w", id, err)
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE incidents SET decision = $2, policy_version = $3, updated_at = now() WHERE id = $1`,
+		id, raw, d.PolicyVersion)
+	if err != nil {
+		return fmt.Errorf("save decision for %s: %w", id, mapErr(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("save decision for %s: %w", id, recovery.ErrNotFound)
+	}
+	return nil
+}
+
+const customerHistory = `SELECT
+  (SELECT count(*) FROM incidents WHERE customer_key = $1 AND id <> $4
+     AND detected_at > $3::timestamptz - interval '90 days' AND detected_at <= $3),
+  (SELECT coalesce(sum(o.value_minor), 0) FROM offers o JOIN incidents i ON i.id = o.incident_id
+     WHERE i.customer_key = $1 AND i.id <> $4 AND o.status = 'approved' AND o.currency = $2
+       AND o.created_at > $3::timestamptz - interval '30 days' AND o.created_at <= $3)`
+
+// CustomerHistory counts a customer's other incidents in the 90 days
+// before at, and sums what they were given in the 30 days before it.
+func (s *Store) CustomerHistory(ctx context.Context, customerKey, currency string, at time.Time, exceptIncident string) (recovery.CustomerHistory, error) {
+	var h recovery.CustomerHistory
+	if customerKey == "" {
+		return h, nil
+	}
+	err := s.pool.QueryRow(ctx, customerHistory, customerKey, currency, at, exceptIncident).Scan(&h.Incidents90d, &h.CompensatedMinor30d)
+	if err != nil {
+		return h, fmt.Errorf("customer history: %w", err)
+	}
+	return h, nil
+}
+
 // UpsertIncident creates the incident or, if it exists, updates its status.
 func (s *Store) UpsertIncident(ctx context.Context, inc recovery.Incident) error {
 	ev := inc.Evidence
@@ -38,7 +76,7 @@ func (s *Store) UpsertIncident(ctx context.Context, inc recovery.Incident) error
 	}
 	evidence, _ := json.Marshal(ev)
 	_, err := s.pool.Exec(ctx, upsertIncident, inc.ID, inc.OrderID, inc.ShipmentID, string(inc.Kind),
-		inc.Status, inc.DetectedAt, evidence, inc.Reason, inc.WorkflowID)
+		inc.Status, inc.DetectedAt, evidence, inc.Reason, inc.WorkflowID, inc.CustomerKey)
 	if err != nil {
 		return fmt.Errorf("upsert incident %s: %w", inc.ID, mapErr(err))
 	}

@@ -15,6 +15,7 @@ type incidentRow struct {
 	ID, OrderID, ShipmentID, Kind, Status, Reason, WorkflowID string
 	Resolution                                                string
 	ClosedAt                                                  *time.Time
+	Decision                                                  *recovery.RemedyDecision
 	DetectedAt                                                time.Time
 	Evidence                                                  []string
 	Remedy, Currency, OfferStatus, Code, ApprovedBy           *string
@@ -23,7 +24,7 @@ type incidentRow struct {
 }
 
 const selectIncidents = `SELECT i.id, i.order_id, i.shipment_id, i.kind, i.status, i.reason, i.workflow_id,
-  i.resolution, i.closed_at, i.detected_at, i.evidence, o.remedy, o.currency, o.status, o.code, o.approved_by, o.value_minor, o.created_at
+  i.resolution, i.closed_at, i.decision, i.detected_at, i.evidence, o.remedy, o.currency, o.status, o.code, o.approved_by, o.value_minor, o.created_at
 FROM incidents i LEFT JOIN offers o ON o.incident_id = i.id
 WHERE ($1 = '' OR i.id = $1) AND ($2 = '' OR i.order_id = $2) AND ($3 = '' OR i.status = $3) AND ($4 = '' OR i.kind = $4)
 ORDER BY i.detected_at DESC, i.id LIMIT $5`
@@ -62,7 +63,7 @@ func (s *Store) incidents(ctx context.Context, id string, f recovery.IncidentFil
 	var out []recovery.Incident
 	index := map[string]int{}
 	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.OrderID, &r.ShipmentID, &r.Kind, &r.Status, &r.Reason,
-		&r.WorkflowID, &r.Resolution, &r.ClosedAt, &r.DetectedAt, &r.Evidence, &r.Remedy, &r.Currency, &r.OfferStatus, &r.Code,
+		&r.WorkflowID, &r.Resolution, &r.ClosedAt, &r.Decision, &r.DetectedAt, &r.Evidence, &r.Remedy, &r.Currency, &r.OfferStatus, &r.Code,
 		&r.ApprovedBy, &r.ValueMinor, &r.OfferCreated}, func() error {
 		index[r.ID] = len(out)
 		out = append(out, r.toDomain())
@@ -99,7 +100,7 @@ func (r incidentRow) toDomain() recovery.Incident {
 	inc := recovery.Incident{
 		ID: r.ID, OrderID: r.OrderID, ShipmentID: r.ShipmentID, Kind: recovery.Kind(r.Kind),
 		Status: r.Status, DetectedAt: r.DetectedAt, Evidence: r.Evidence, Reason: r.Reason,
-		WorkflowID: r.WorkflowID, Resolution: r.Resolution, ClosedAt: r.ClosedAt, Contacts: []recovery.Contact{},
+		WorkflowID: r.WorkflowID, Resolution: r.Resolution, ClosedAt: r.ClosedAt, Decision: r.Decision, Contacts: []recovery.Contact{},
 	}
 	if inc.Evidence == nil {
 		inc.Evidence = []string{}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -204,5 +205,39 @@ func TestOrderForTracking(t *testing.T) {
 	}
 	if _, _, ok, err := st.OrderForTracking(ctx, "1Z000"); ok || err != nil {
 		t.Fatalf("unknown number: ok %v err %v", ok, err)
+	}
+}
+
+func TestDecisionAndCustomerHistory(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	for i, ago := range []time.Duration{5 * 24 * time.Hour, 40 * 24 * time.Hour, 200 * 24 * time.Hour} {
+		id := fmt.Sprintf("inc-old-%d", i)
+		if err := st.UpsertIncident(ctx, recovery.Incident{ID: id, OrderID: "o", Kind: recovery.KindLate, Status: "open",
+			DetectedAt: now.Add(-ago), CustomerKey: "email:ada@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		st.SaveOffer(ctx, id, recovery.Offer{Remedy: "discount", ValueMinor: 700, Currency: "EUR", Status: "approved"}) //nolint:errcheck
+	}
+	h, err := st.CustomerHistory(ctx, "email:ada@example.com", "EUR", now.Add(time.Minute), "inc-new")
+	if err != nil || h.Incidents90d != 2 {
+		t.Fatalf("history %+v, %v: want 2 incidents within 90 days", h, err)
+	}
+	// Offers were all created just now, so all three count within 30 days.
+	if h.CompensatedMinor30d != 2100 {
+		t.Fatalf("compensated %d, want 2100", h.CompensatedMinor30d)
+	}
+	d := recovery.RemedyDecision{PolicyVersion: "v3", Rule: "everything else",
+		Trace: []recovery.RuleTrace{{Rule: "lost", Why: "condition is false"}, {Rule: "everything else", Matched: true}}}
+	if err := st.SaveDecision(ctx, "inc-old-0", d); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetIncident(ctx, "inc-old-0")
+	if err != nil || got.Decision == nil || got.Decision.PolicyVersion != "v3" || len(got.Decision.Trace) != 2 || got.Decision.Trace[0].Why == "" {
+		t.Fatalf("incident decision %+v, %v", got.Decision, err)
+	}
+	if err := st.SaveDecision(ctx, "nope", d); !errors.Is(err, recovery.ErrNotFound) {
+		t.Fatalf("unknown incident: %v", err)
 	}
 }

@@ -55,6 +55,43 @@ func (m *MemStore) CloseIncident(_ context.Context, id, status, resolution strin
 	return nil
 }
 
+// SaveDecision stores the policy's decision on the incident.
+func (m *MemStore) SaveDecision(_ context.Context, id string, d recovery.RemedyDecision) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inc, ok := m.Incidents[id]
+	if !ok {
+		return fmt.Errorf("incident %q: %w", id, recovery.ErrNotFound)
+	}
+	inc.Decision = &d
+	m.Incidents[id] = inc
+	return nil
+}
+
+// CustomerHistory counts the customer's other incidents in the 90 days
+// before at and sums their approved offers in the currency over 30 days.
+func (m *MemStore) CustomerHistory(_ context.Context, key, currency string, at time.Time, except string) (recovery.CustomerHistory, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var h recovery.CustomerHistory
+	if key == "" {
+		return h, nil
+	}
+	for id, inc := range m.Incidents {
+		if id == except || inc.CustomerKey != key || inc.DetectedAt.After(at) {
+			continue
+		}
+		if at.Sub(inc.DetectedAt) < 90*24*time.Hour {
+			h.Incidents90d++
+		}
+		if o, ok := m.Offers[id]; ok && o.Status == recovery.OfferApproved && o.Currency == currency &&
+			at.Sub(inc.DetectedAt) < 30*24*time.Hour {
+			h.CompensatedMinor30d += o.ValueMinor
+		}
+	}
+	return h, nil
+}
+
 // SaveOffer stores the offer.
 func (m *MemStore) SaveOffer(_ context.Context, incidentID string, o recovery.Offer) error {
 	m.mu.Lock()
