@@ -188,6 +188,7 @@ func (r *orderRun) start(f Finding, prev *IncidentRef) {
 		Settle:         r.cfg.Settle[f.Kind],
 		FollowUpOnHeal: r.cfg.FollowUpOnHeal,
 		HealWindow:     r.cfg.HealWindow,
+		Code:           f.Code,
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            wfID,

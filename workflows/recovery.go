@@ -25,13 +25,21 @@ type RecoveryInput struct {
 	// HealWindow is how long after contact the incident still listens for
 	// a heal.
 	HealWindow time.Duration
+	// Code is the carrier's exception code behind a carrier_exception.
+	Code string
 }
+
+// changePolicyDecision marks the workflow change that asks the remedy
+// policy for a decision (recorded on the incident; acting on it follows).
+const changePolicyDecision = "policy-decision"
 
 // RecoveryResult is what the incident came to.
 type RecoveryResult struct {
 	IncidentID string
 	Offer      recovery.Offer
 	Contact    recovery.Contact
+	// Decision is what the remedy policy decided.
+	Decision recovery.RemedyDecision
 	// Healed is the reason the incident healed, if it did.
 	Healed   string
 	FollowUp *recovery.Contact
@@ -60,12 +68,21 @@ func RecoveryWorkflow(ctx workflow.Context, in RecoveryInput) (RecoveryResult, e
 	inc := in.Incident
 	res := RecoveryResult{IncidentID: inc.ID}
 	heals := workflow.GetSignalChannel(ctx, SignalHeal)
-	if err := workflow.ExecuteActivity(ctx, a.RecordIncident, activities.RecordIncidentInput{Incident: inc}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(ctx, a.RecordIncident, activities.RecordIncidentInput{Incident: inc,
+		Customer: in.Order.Customer}).Get(ctx, nil); err != nil {
 		return res, fmt.Errorf("record incident: %w", err)
 	}
 	if h, healed := waitHeal(ctx, heals, in.Settle); healed {
 		res.Healed = h.Reason
 		return res, closeHealed(ctx, inc.ID, h)
+	}
+	// Versioned: histories recorded before policies existed replay without it.
+	if workflow.GetVersion(ctx, changePolicyDecision, workflow.DefaultVersion, 1) >= 1 {
+		err := workflow.ExecuteActivity(ctx, a.DecideRemedy, activities.DecideRemedyInput{Incident: inc, Code: in.Code,
+			Order: in.Order}).Get(ctx, &res.Decision)
+		if err != nil {
+			return res, fmt.Errorf("decide remedy: %w", err)
+		}
 	}
 	offerIn := activities.DecideOfferInput{IncidentID: inc.ID, Currency: in.Order.Currency, TotalMinor: in.Order.TotalMinor}
 	if err := workflow.ExecuteActivity(ctx, a.DecideOffer, offerIn).Get(ctx, &res.Offer); err != nil {
