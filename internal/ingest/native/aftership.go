@@ -55,8 +55,9 @@ var asTag = map[string]string{
 	"Delivered": recovery.StatusDelivered, "Exception": recovery.StatusException, "Expired": recovery.StatusException,
 }
 
-// asException maps the Exception subtags (AfterShip's documented list).
-var asException = map[string][2]string{
+// asSubtag maps the subtags that say more than their tag (AfterShip's
+// documented list).
+var asSubtag = map[string][2]string{
 	"Exception_001": {recovery.StatusException, recovery.ExceptionOther},   // exception, unspecified
 	"Exception_002": {recovery.StatusException, recovery.ExceptionAddress}, // customer moved
 	"Exception_003": {recovery.StatusException, recovery.ExceptionRefused}, // customer refused delivery
@@ -70,10 +71,15 @@ var asException = map[string][2]string{
 	"Exception_011": {recovery.StatusReturnedToSender, ""},                 // returned to sender
 	"Exception_012": {recovery.StatusException, recovery.ExceptionDamaged}, // shipment damaged
 	"Exception_013": {recovery.StatusLost, ""},                             // shipment lost
+	"Exception_017": {recovery.StatusException, recovery.ExceptionWeather}, // delayed: weather or natural disaster
+	"Exception_018": {recovery.StatusException, recovery.ExceptionCustoms}, // held at customs
+	"Exception_021": {recovery.StatusLost, ""},                             // lost (newer code)
+	"InTransit_002": {recovery.StatusPickedUp, ""},                         // acceptance scan: the carrier has it
 }
 
 func asMap(tag, subtag string) (string, string) {
-	if m, ok := asException[subtag]; ok {
+	// A subtag counts only under its own tag.
+	if m, ok := asSubtag[subtag]; ok && strings.HasPrefix(subtag, tag+"_") {
 		return m[0], m[1]
 	}
 	st := asTag[tag]

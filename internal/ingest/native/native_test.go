@@ -205,7 +205,7 @@ func TestShippo(t *testing.T) {
 
 func TestAfterShip(t *testing.T) {
 	got := trackings(t, mapFixture(t, "aftership", Request{Body: fixture(t, fixtures["aftership"])}))
-	want := []tracking{{Status: "in_transit"}, {Status: "exception", Code: "address_problem"}, {Status: "returned_to_sender"}}
+	want := []tracking{{Status: "picked_up"}, {Status: "exception", Code: "address_problem"}, {Status: "returned_to_sender"}}
 	if len(got) != 3 {
 		t.Fatalf("got %+v", got)
 	}
@@ -215,13 +215,17 @@ func TestAfterShip(t *testing.T) {
 		}
 	}
 	for sub, want := range map[string][2]string{"Exception_012": {"exception", "damaged"}, "Exception_013": {"lost", ""},
-		"Exception_004": {"exception", "customs_hold"}, "Exception_003": {"exception", "refused"}} {
+		"Exception_004": {"exception", "customs_hold"}, "Exception_003": {"exception", "refused"},
+		"Exception_017": {"exception", "weather"}, "Exception_021": {"lost", ""}} {
 		if s, c := asMap("Exception", sub); s != want[0] || c != want[1] {
 			t.Errorf("%s = %s/%s, want %v", sub, s, c, want)
 		}
 	}
 	if s, c := asMap("AttemptFail", "AttemptFail_001"); s != "failed_attempt" || c != "failed_attempt" {
 		t.Errorf("AttemptFail = %s/%s", s, c)
+	}
+	if s, _ := asMap("Delivered", "Exception_013"); s != "delivered" {
+		t.Errorf("a subtag under another tag must not count: got %s", s)
 	}
 }
 

@@ -86,6 +86,8 @@ var shStatus = map[string][2]string{
 	"label_purchased":    {recovery.StatusLabelCreated, ""},
 	"confirmed":          {recovery.StatusLabelCreated, ""},
 	"in_transit":         {recovery.StatusInTransit, ""},
+	"carrier_picked_up":  {recovery.StatusPickedUp, ""},
+	"delayed":            {recovery.StatusException, recovery.ExceptionDelayed},
 	"out_for_delivery":   {recovery.StatusOutForDelivery, ""},
 	"ready_for_pickup":   {recovery.StatusOutForDelivery, ""},
 	"attempted_delivery": {recovery.StatusFailedAttempt, recovery.ExceptionFailedAttempt},
