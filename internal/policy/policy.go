@@ -117,12 +117,13 @@ func maxValue(d Decision) int64 {
 }
 
 // offer values a remedy against the order: percentages of the total
-// (rounded down, capped), fixed amounts, or the order's value for a reship
+// (rounded half up, capped), fixed amounts, or the order's value for a reship
 // or a substitute.
 func (s RemedySpec) offer(o Order) Offer {
 	v := s.AmountMinor
 	if s.Percent > 0 {
-		v = o.TotalMinor * s.Percent / 100
+		// The same rounding as every other percentage in the engine.
+		v = recovery.Money{Minor: o.TotalMinor, Currency: o.Currency}.Percent(s.Percent).Minor
 		if s.MaxMinor > 0 {
 			v = min(v, s.MaxMinor)
 		}

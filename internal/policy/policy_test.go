@@ -24,7 +24,7 @@ func TestDefaultPolicyDecides(t *testing.T) {
 		chooses  bool
 	}{
 		{"misroute: 15% discount, automatic", inputs("misrouted", 8999), "everything else",
-			[]recovery.Remedy{"discount"}, []int64{1349}, false, false},
+			[]recovery.Remedy{"discount"}, []int64{1350}, false, false},
 		{"lost, cheap: reship or refund, automatic", inputs("lost", 8999), "lost or damaged",
 			[]recovery.Remedy{"reship", "refund"}, []int64{8999, 8999}, false, true},
 		{"lost, dear: a person approves", inputs("lost", 25000), "lost or damaged",
