@@ -72,12 +72,15 @@ func TestRecoveryWorkflowRecordsOffersAndApologises(t *testing.T) {
 // a change is meant to alter history (and put that change behind
 // workflow.GetVersion so that running workflows still replay).
 const (
-	recoveryHistory = "testdata/recovery_workflow_history.json"
-	orderHistory    = "testdata/order_workflow_history.json"
+	// recoveryHistory predates the policy decision (workflow.GetVersion
+	// keeps it replaying); it is kept, not re-recorded.
+	recoveryHistory       = "testdata/recovery_workflow_history.json"
+	recoveryPolicyHistory = "testdata/recovery_workflow_policy_history.json"
+	orderHistory          = "testdata/order_workflow_history.json"
 )
 
 func TestWorkflowsReplayRecordedHistories(t *testing.T) {
-	for _, f := range []string{recoveryHistory, orderHistory} {
+	for _, f := range []string{recoveryHistory, recoveryPolicyHistory, orderHistory} {
 		replayer := worker.NewWorkflowReplayer()
 		replayer.RegisterWorkflow(RecoveryWorkflow)
 		replayer.RegisterWorkflow(OrderWorkflow)
@@ -104,7 +107,7 @@ func TestRecordHistories(t *testing.T) {
 	if err := run.Get(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	writeHistory(t, c, run.GetID(), run.GetRunID(), recoveryHistory)
+	writeHistory(t, c, run.GetID(), run.GetRunID(), recoveryPolicyHistory)
 
 	orderID := "rec-" + queue
 	evs := []recovery.Event{orderCreated(time.Now().Add(time.Hour)), shipmentCreated(),
@@ -144,7 +147,7 @@ func recordingWorker(t *testing.T) (client.Client, string) {
 	w.RegisterWorkflow(RecoveryWorkflow)
 	w.RegisterWorkflow(OrderWorkflow)
 	w.RegisterActivity(&activities.Activities{Store: recoverytest.NewMemStore(),
-		Messenger: &messaging.Capture{Sink: &messaging.MemorySink{}}})
+		Messenger: &messaging.Capture{Sink: &messaging.MemorySink{}}, Policy: fixedPolicy{}})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -174,4 +177,12 @@ func writeHistory(t *testing.T, c client.Client, id, runID, file string) {
 		t.Fatal(err)
 	}
 	t.Logf("recorded %d events to %s", len(hist.Events), file)
+}
+
+// fixedPolicy decides the same for every incident.
+type fixedPolicy struct{}
+
+func (fixedPolicy) Decide(recovery.DecisionInput) (recovery.RemedyDecision, error) {
+	return recovery.RemedyDecision{PolicyVersion: "test", Rule: "all",
+		Trace: []recovery.RuleTrace{{Rule: "all", Matched: true}}}, nil
 }
