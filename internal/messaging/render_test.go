@@ -91,3 +91,33 @@ func TestRenderFollowUpEveryLanguage(t *testing.T) {
 		}
 	}
 }
+
+func TestApologyStatesEachRemedy(t *testing.T) {
+	want := map[string]map[recovery.Remedy]string{
+		"en": {"discount": "SORRY-X", "store_credit": "store credit", "reship": "replacement", "refund": "refunding", "substitute": "similar item"},
+		"de": {"discount": "SORRY-X", "store_credit": "Guthaben", "reship": "Ersatz", "refund": "erstatten", "substitute": "ähnlichen Artikel"},
+		"fr": {"discount": "SORRY-X", "store_credit": "avoir", "reship": "remplacement", "refund": "remboursons", "substitute": "article similaire"},
+		"es": {"discount": "SORRY-X", "store_credit": "saldo", "reship": "reemplazo", "refund": "reembolsamos", "substitute": "artículo similar"},
+	}
+	for lang, byRemedy := range want {
+		for remedy, phrase := range byRemedy {
+			offer := recovery.Offer{Remedy: remedy, ValueMinor: 2500, Currency: "EUR"}
+			if remedy == recovery.RemedyDiscount {
+				offer.Code = "SORRY-X"
+			}
+			r, err := Render(lang, ApologyData{Name: "Ada", OrderID: "1001", Kind: recovery.KindLost, Offer: offer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(r.Text, phrase) {
+				t.Errorf("%s %s apology lacks %q:\n%s", lang, remedy, phrase, r.Text)
+			}
+			if remedy != recovery.RemedyDiscount && strings.Contains(r.Text+r.SMS, "SORRY") {
+				t.Errorf("%s %s apology mentions a code it does not have", lang, remedy)
+			}
+			if r.SMS == "" || len(r.SMS) > 320 {
+				t.Errorf("%s %s SMS is %d characters", lang, remedy, len(r.SMS))
+			}
+		}
+	}
+}
