@@ -7,7 +7,6 @@ package workflows
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"sort"
 	"strconv"
 
 	"go.temporal.io/sdk/worker"
@@ -65,8 +64,6 @@ func IncidentID(orderID, shipmentID string, kind recovery.Kind, n int) string {
 	sum := sha256.Sum256([]byte(key))
 	return "inc-" + hex.EncodeToString(sum[:10])
 }
-
-func sortStrings(s []string) { sort.Strings(s) }
 
 // Register registers the workflows and the activities on a worker.
 func Register(r worker.Registry, a *activities.Activities) {

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"sort"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -217,7 +218,7 @@ func (r *orderRun) heal() {
 			keys = append(keys, k)
 		}
 	}
-	sortStrings(keys)
+	sort.Strings(keys)
 	for _, k := range keys {
 		ref := r.st.Incidents[k]
 		reason, evidence, at, ok := Healed(r.st, ref, now)

@@ -80,19 +80,11 @@ func checkOrder(c *checker, d obj, full bool) {
 		c.add("data.lines", "must be an array with at least one order line")
 		return
 	}
-	for i, l := range list {
-		path := fmt.Sprintf("data.lines[%d]", i)
-		line, ok := l.(map[string]any)
-		if !ok {
-			c.add(path, "must be an object")
-			continue
-		}
-		c.str(line, "sku", path+".sku", true)
-		c.integer(line, "quantity", path+".quantity", true, 1)
+	c.eachLine(list, func(line obj, path string) {
 		c.integer(line, "unit_price_minor", path+".unit_price_minor", true, 0)
 		c.str(line, "name", path+".name", false)
 		c.str(line, "category", path+".category", false)
-	}
+	})
 }
 
 // checkCustomer validates contact details; needContact demands an email or
@@ -144,6 +136,12 @@ func checkShipmentLines(c *checker, d obj) {
 		c.add("data.lines", "must be an array")
 		return
 	}
+	c.eachLine(list, func(obj, string) {})
+}
+
+// eachLine checks what every order or shipment line needs (an object with
+// a SKU and a positive quantity) and hands each line to more checks.
+func (c *checker) eachLine(list []any, more func(line obj, path string)) {
 	for i, l := range list {
 		path := fmt.Sprintf("data.lines[%d]", i)
 		line, ok := l.(map[string]any)
@@ -153,6 +151,7 @@ func checkShipmentLines(c *checker, d obj) {
 		}
 		c.str(line, "sku", path+".sku", true)
 		c.integer(line, "quantity", path+".quantity", true, 1)
+		more(line, path)
 	}
 }
 

@@ -65,24 +65,7 @@ func RenderFollowUp(locale string, d FollowUpData) (Rendered, error) {
 		return Rendered{}, fmt.Errorf("render %s resolution: %w", lang, err)
 	}
 	d.Resolution = strings.TrimSpace(res.String())
-	out := Rendered{Locale: lang}
-	for _, part := range []struct {
-		name string
-		dst  *string
-	}{{"healed_subject", &out.Subject}, {"healed_text", &out.Text}, {"healed_sms", &out.SMS}} {
-		var b bytes.Buffer
-		if err := t.ExecuteTemplate(&b, part.name, d); err != nil {
-			return Rendered{}, fmt.Errorf("render %s follow-up %s: %w", lang, part.name, err)
-		}
-		*part.dst = strings.TrimSpace(b.String())
-	}
-	var html bytes.Buffer
-	if err := layout.Execute(&html, map[string]any{"Lang": lang, "Subject": out.Subject,
-		"Paragraphs": strings.Split(out.Text, "\n\n")}); err != nil {
-		return Rendered{}, fmt.Errorf("render %s follow-up html: %w", lang, err)
-	}
-	out.HTML = html.String()
-	return out, nil
+	return render(lang, "follow-up", [3]string{"healed_subject", "healed_text", "healed_sms"}, d)
 }
 
 // Rendered is an apology in one language, for each channel.
@@ -111,23 +94,25 @@ func Language(locale string) string {
 func Render(locale string, d ApologyData) (Rendered, error) {
 	lang := Language(locale)
 	d.Amount = FormatMoney(lang, d.Offer.Money())
+	return render(lang, "apology", [3]string{"subject", "text", "sms"}, d)
+}
+
+// render executes a message's subject, text and SMS templates and wraps
+// the text in the HTML layout.
+func render(lang, what string, names [3]string, data any) (Rendered, error) {
 	t := textTemplates[lang]
 	out := Rendered{Locale: lang}
-	for _, part := range []struct {
-		name string
-		dst  *string
-	}{{"subject", &out.Subject}, {"text", &out.Text}, {"sms", &out.SMS}} {
+	for i, dst := range []*string{&out.Subject, &out.Text, &out.SMS} {
 		var b bytes.Buffer
-		if err := t.ExecuteTemplate(&b, part.name, d); err != nil {
-			return Rendered{}, fmt.Errorf("render %s apology %s: %w", lang, part.name, err)
+		if err := t.ExecuteTemplate(&b, names[i], data); err != nil {
+			return Rendered{}, fmt.Errorf("render %s %s %s: %w", lang, what, names[i], err)
 		}
-		*part.dst = strings.TrimSpace(b.String())
+		*dst = strings.TrimSpace(b.String())
 	}
 	var html bytes.Buffer
-	err := layout.Execute(&html, map[string]any{"Lang": lang, "Subject": out.Subject,
-		"Paragraphs": strings.Split(out.Text, "\n\n")})
-	if err != nil {
-		return Rendered{}, fmt.Errorf("render %s apology html: %w", lang, err)
+	if err := layout.Execute(&html, map[string]any{"Lang": lang, "Subject": out.Subject,
+		"Paragraphs": strings.Split(out.Text, "\n\n")}); err != nil {
+		return Rendered{}, fmt.Errorf("render %s %s html: %w", lang, what, err)
 	}
 	out.HTML = html.String()
 	return out, nil

@@ -185,6 +185,9 @@ func group(evs []store.PendingEvent) (map[string][]store.PendingEvent, []string,
 // copies were accepted) and the events left for nobody.
 func (r *Relay) fanOut(ctx context.Context, evs []store.PendingEvent, groups map[string][]store.PendingEvent,
 	order *[]string, skipped []int64) (map[int64]int, []int64, error) {
+	if len(skipped) == 0 {
+		return nil, nil, nil
+	}
 	copies := map[int64]int{}
 	var left []int64
 	bySeq := map[int64]store.PendingEvent{}

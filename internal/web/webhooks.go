@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/recoveryhq/recovery/internal/ingest"
 	"github.com/recoveryhq/recovery/internal/ingest/native"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
@@ -55,8 +54,10 @@ func (s *Server) postWebhook(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusUnprocessableEntity, "unmappable", "Payload not understood", "The payload could not be mapped.")
 		return
 	}
+	// Every mapped event already passed the canonical validator (the
+	// adapters check their output, standing in an order id where the
+	// tracking number will supply one), so resolution is all that is left.
 	unmatched := make([]bool, len(evs))
-	var fields []FieldError
 	for i := range evs {
 		if evs[i].Order() == "" {
 			matched, err := s.resolveTracking(r.Context(), &evs[i])
@@ -67,19 +68,8 @@ func (s *Server) postWebhook(w http.ResponseWriter, r *http.Request) {
 					"The events could not be stored; nothing was accepted. Retry the same request.")
 				return
 			}
-			if !matched {
-				unmatched[i] = true
-				continue
-			}
+			unmatched[i] = !matched
 		}
-		for _, fe := range ingest.Validate(evs[i]) {
-			fields = append(fields, FieldError{Field: fmt.Sprintf("events[%d].%s", i, fe.Field), Message: fe.Message})
-		}
-	}
-	if len(fields) > 0 {
-		writeProblem(w, http.StatusUnprocessableEntity, "validation", "Mapped events are invalid",
-			fmt.Sprintf("The %s payload maps to events with %d invalid field(s); nothing was stored.", name, len(fields)), fields...)
-		return
 	}
 	s.commit(w, r, evs, unmatched)
 }

@@ -96,17 +96,6 @@ var shStatus = map[string][2]string{
 	"failure":            {recovery.StatusException, recovery.ExceptionOther},
 }
 
-// currencyExponent is the number of minor-unit digits; ISO 4217.
-func currencyExponent(c string) int {
-	switch c {
-	case "JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF", "PYG", "RWF", "KMF", "GNF", "DJF", "VUV", "XPF", "BIF":
-		return 0
-	case "KWD", "BHD", "OMR", "JOD", "TND", "LYD", "IQD":
-		return 3
-	}
-	return 2
-}
-
 var decimal = regexp.MustCompile(`^\d{1,15}(\.\d{1,6})?$`)
 
 // minorUnits converts a decimal price string to integer minor units
@@ -120,7 +109,7 @@ func minorUnits(price, currency string) (int64, error) {
 	if !ok {
 		return 0, fmt.Errorf("not a decimal amount")
 	}
-	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(currencyExponent(currency))), nil)))
+	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(recovery.MinorDigits(currency))), nil)))
 	if !r.IsInt() {
 		return 0, fmt.Errorf("has more decimals than %s allows", currency)
 	}
