@@ -24,6 +24,14 @@ type Activities struct {
 	Remedy    recovery.RemedyConfig
 	// Policy decides remedies; nil records no decision.
 	Policy recovery.PolicyEngine
+	// Remedies keeps the catalog, reservations, codes, the audit trail and
+	// the daily spend.
+	Remedies recovery.RemedyStore
+	// Outbox delivers the webhooks that ask the commerce platform to carry
+	// out a remedy; nil delivers nothing (unit tests).
+	Outbox recovery.Outbox
+	// Settings tune remedies: the daily budget, webhook retries.
+	Settings RemedySettings
 	// Detection is handed to OrderWorkflow by DetectionConfig.
 	Detection recovery.DetectionConfig
 	// Clock returns the time; nil means time.Now.
@@ -109,6 +117,12 @@ type SendApologyInput struct {
 	Step int
 	// IdempotencyKey is derived in the workflow and stable across retries.
 	IdempotencyKey string
+	// Options, when set, are the remedies the customer chooses from within
+	// ChoiceWithin, the default first.
+	Options      []recovery.Offer
+	ChoiceWithin time.Duration
+	// Confirm sends the confirmation of a choice instead of the apology.
+	Confirm bool
 }
 
 // SendApology renders the apology in the customer's language and sends it
@@ -123,8 +137,12 @@ func (a *Activities) SendApology(ctx context.Context, in SendApologyInput) (reco
 	if to == "" {
 		return recovery.Contact{}, temporal.NewNonRetryableApplicationError("customer has no email or phone", "no-contact", nil)
 	}
-	msg, err := messaging.Render(in.Customer.Locale, messaging.ApologyData{
-		Name: in.Customer.Name, OrderID: in.Incident.OrderID, Kind: in.Incident.Kind, Offer: in.Offer})
+	render := messaging.Render
+	if in.Confirm {
+		render = messaging.RenderConfirmation
+	}
+	msg, err := render(in.Customer.Locale, messaging.ApologyData{Name: in.Customer.Name, OrderID: in.Incident.OrderID,
+		Kind: in.Incident.Kind, Offer: in.Offer, Options: in.Options, Within: in.ChoiceWithin})
 	if err != nil {
 		return recovery.Contact{}, temporal.NewNonRetryableApplicationError("render apology", "template", err)
 	}
@@ -232,7 +250,18 @@ func (a *Activities) DecideRemedy(ctx context.Context, in DecideRemedyInput) (re
 	if a.Policy == nil {
 		return recovery.RemedyDecision{}, nil
 	}
-	at := a.now().UTC()
+	d, err := a.decide(ctx, in, a.now().UTC())
+	if err != nil {
+		return d, err
+	}
+	if err := a.Store.SaveDecision(ctx, in.Incident.ID, d); err != nil {
+		return recovery.RemedyDecision{}, err
+	}
+	return d, nil
+}
+
+// decide asks the policy, with the customer's history for the guards.
+func (a *Activities) decide(ctx context.Context, in DecideRemedyInput, at time.Time) (recovery.RemedyDecision, error) {
 	h, err := a.Store.CustomerHistory(ctx, recovery.CustomerKey(in.Order.Customer), in.Order.Currency, at, in.Incident.ID)
 	if err != nil {
 		return recovery.RemedyDecision{}, err
@@ -242,9 +271,6 @@ func (a *Activities) DecideRemedy(ctx context.Context, in DecideRemedyInput) (re
 		// No rule matched: record the trace so ops can see why, and carry on
 		// with the configured default remedy.
 		activity.GetLogger(ctx).Warn("no policy rule matched", "incident_id", in.Incident.ID, "policy", d.PolicyVersion)
-	}
-	if err := a.Store.SaveDecision(ctx, in.Incident.ID, d); err != nil {
-		return recovery.RemedyDecision{}, err
 	}
 	return d, nil
 }

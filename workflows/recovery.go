@@ -43,6 +43,8 @@ type RecoveryResult struct {
 	// Healed is the reason the incident healed, if it did.
 	Healed   string
 	FollowUp *recovery.Contact
+	// Confirmation thanks the customer for a choice.
+	Confirmation *recovery.Contact
 }
 
 // activityOptions are the defaults for the recovery activities: retried
@@ -78,6 +80,11 @@ func RecoveryWorkflow(ctx workflow.Context, in RecoveryInput) (RecoveryResult, e
 	}
 	// Versioned: histories recorded before policies existed replay without it.
 	if workflow.GetVersion(ctx, changePolicyDecision, workflow.DefaultVersion, 1) >= 1 {
+		// Versioned again: acting on the decision (approval, choice, saga).
+		if workflow.GetVersion(ctx, changeRemedySaga, workflow.DefaultVersion, 1) >= 1 {
+			err := runRemedy(ctx, in, &res, heals)
+			return res, err
+		}
 		err := workflow.ExecuteActivity(ctx, a.DecideRemedy, activities.DecideRemedyInput{Incident: inc, Code: in.Code,
 			Order: in.Order}).Get(ctx, &res.Decision)
 		if err != nil {

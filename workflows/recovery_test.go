@@ -46,7 +46,7 @@ func recoveryInput(locale string) RecoveryInput {
 func TestRecoveryWorkflowRecordsOffersAndApologises(t *testing.T) {
 	env := quietSuite().NewTestWorkflowEnvironment()
 	st, sink := recoverytest.NewMemStore(), &messaging.MemorySink{}
-	env.RegisterActivity(&activities.Activities{Store: st, Messenger: &messaging.Capture{Sink: sink}})
+	env.RegisterActivity(&activities.Activities{Store: st, Remedies: st, Messenger: &messaging.Capture{Sink: sink}})
 	in := recoveryInput("de-DE")
 	env.ExecuteWorkflow(RecoveryWorkflow, in)
 	if err := env.GetWorkflowError(); err != nil {
@@ -54,7 +54,7 @@ func TestRecoveryWorkflowRecordsOffersAndApologises(t *testing.T) {
 	}
 	var res RecoveryResult
 	env.GetWorkflowResult(&res) //nolint:errcheck
-	if res.Offer.ValueMinor != 1350 || res.Offer.Status != recovery.OfferApproved || res.Contact.Status != recovery.ContactSent {
+	if res.Offer.ValueMinor != 1350 || res.Offer.Status != recovery.OfferApplied || res.Contact.Status != recovery.ContactSent {
 		t.Fatalf("result = %+v", res)
 	}
 	if inc, ok := st.Incidents[in.Incident.ID]; !ok || inc.Evidence[0] != "scan-pl" {

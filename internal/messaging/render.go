@@ -10,6 +10,7 @@ import (
 	htmltemplate "html/template"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
@@ -26,9 +27,11 @@ var (
 	layout        = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/layout.html"))
 )
 
+var funcs = template.FuncMap{"inc": func(i int) int { return i + 1 }}
+
 func init() {
 	for _, lang := range Languages {
-		textTemplates[lang] = template.Must(template.ParseFS(templateFS, "templates/"+lang+".tmpl"))
+		textTemplates[lang] = template.Must(template.New(lang+".tmpl").Funcs(funcs).ParseFS(templateFS, "templates/"+lang+".tmpl"))
 	}
 }
 
@@ -38,8 +41,17 @@ type ApologyData struct {
 	OrderID string
 	Kind    recovery.Kind
 	Offer   recovery.Offer
-	// Amount is the offer's value formatted for the language; Render fills it.
-	Amount string
+	// Options, when set, are the remedies the customer chooses from, the
+	// default first; ChoiceWithin says how long they have (e.g. "48 hours").
+	Options []recovery.Offer
+	Within  time.Duration
+	// ChoiceWithin is Within in words; Render fills it.
+	ChoiceWithin string
+	// Amount is the offer's value formatted for the language; Render fills
+	// it, and Choices and ChoicesSMS (one sentence per option).
+	Amount     string
+	Choices    []string
+	ChoicesSMS []string
 }
 
 // FollowUpData is what an "all is well again" note says.
@@ -94,20 +106,61 @@ func Language(locale string) string {
 func Render(locale string, d ApologyData) (Rendered, error) {
 	lang := Language(locale)
 	d.Amount = FormatMoney(lang, d.Offer.Money())
+	if d.Within > 0 {
+		d.ChoiceWithin = within(lang, d.Within)
+	}
+	for _, o := range d.Options {
+		od := ApologyData{Offer: o, Amount: FormatMoney(lang, o.Money())}
+		long, err := execute(lang, "offer", od)
+		if err != nil {
+			return Rendered{}, err
+		}
+		short, err := execute(lang, "offer_sms", od)
+		if err != nil {
+			return Rendered{}, err
+		}
+		d.Choices, d.ChoicesSMS = append(d.Choices, long), append(d.ChoicesSMS, short)
+	}
 	return render(lang, "apology", [3]string{"subject", "text", "sms"}, d)
+}
+
+// within names a waiting time in whole days (from two days) or hours, in
+// the language, as it reads after "within".
+func within(lang string, d time.Duration) string {
+	words := map[string][2]string{"en": {"hours", "days"}, "de": {"Stunden", "Tagen"},
+		"fr": {"heures", "jours"}, "es": {"horas", "días"}}[lang]
+	h := int64(d / time.Hour)
+	if h%24 == 0 && h >= 48 {
+		return fmt.Sprintf("%d %s", h/24, words[1])
+	}
+	return fmt.Sprintf("%d %s", max(h, 1), words[0])
+}
+
+// RenderConfirmation thanks the customer for a choice and says what
+// happens now.
+func RenderConfirmation(locale string, d ApologyData) (Rendered, error) {
+	lang := Language(locale)
+	d.Amount = FormatMoney(lang, d.Offer.Money())
+	return render(lang, "confirmation", [3]string{"confirm_subject", "confirm_text", "confirm_sms"}, d)
+}
+
+func execute(lang, name string, data any) (string, error) {
+	var b bytes.Buffer
+	if err := textTemplates[lang].ExecuteTemplate(&b, name, data); err != nil {
+		return "", fmt.Errorf("render %s %s: %w", lang, name, err)
+	}
+	return strings.TrimSpace(b.String()), nil
 }
 
 // render executes a message's subject, text and SMS templates and wraps
 // the text in the HTML layout.
 func render(lang, what string, names [3]string, data any) (Rendered, error) {
-	t := textTemplates[lang]
 	out := Rendered{Locale: lang}
 	for i, dst := range []*string{&out.Subject, &out.Text, &out.SMS} {
-		var b bytes.Buffer
-		if err := t.ExecuteTemplate(&b, names[i], data); err != nil {
-			return Rendered{}, fmt.Errorf("render %s %s %s: %w", lang, what, names[i], err)
+		var err error
+		if *dst, err = execute(lang, names[i], data); err != nil {
+			return Rendered{}, fmt.Errorf("%s: %w", what, err)
 		}
-		*dst = strings.TrimSpace(b.String())
 	}
 	var html bytes.Buffer
 	if err := layout.Execute(&html, map[string]any{"Lang": lang, "Subject": out.Subject,

@@ -132,7 +132,7 @@ func (s RemedySpec) offer(o Order) Offer {
 		v = o.TotalMinor
 	}
 	return Offer{Remedy: s.Type, Value: recovery.Money{Minor: v, Currency: o.Currency},
-		Expedited: s.Expedited, ExpiresIn: s.ExpiresIn}
+		Expedited: s.Expedited, ExpiresIn: s.ExpiresIn, PriceBandPercent: s.PriceBandPercent}
 }
 
 // String names the policy for logs.

@@ -11,6 +11,8 @@ type RemedyOffer struct {
 	Value     Money         `json:"value"`
 	Expedited bool          `json:"expedited,omitempty"`
 	ExpiresIn time.Duration `json:"expires_in,omitempty"`
+	// PriceBandPercent bounds a substitute's price against the original.
+	PriceBandPercent int64 `json:"price_band_percent,omitempty"`
 }
 
 // ApprovalRule says who approves an offer and what happens if nobody does.
@@ -46,6 +48,9 @@ type RemedyDecision struct {
 	Ladder          []string      `json:"ladder"`
 	Template        string        `json:"template"`
 	Trace           []RuleTrace   `json:"trace"`
+	// Guards says which guard (the daily budget) sent the offer to a
+	// person, and why; the customer's own guards are policy rules.
+	Guards []string `json:"guards,omitempty"`
 }
 
 // CustomerHistory is what the guards know of a customer before an

@@ -78,6 +78,9 @@ type Incident struct {
 	ClosedAt   *time.Time `json:"closed_at,omitempty"`
 	Offer      *Offer     `json:"offer,omitempty"`
 	Contacts   []Contact  `json:"contacts"`
+	// Audit lists who did what to the remedy, oldest first (one incident
+	// read only).
+	Audit []AuditEntry `json:"audit,omitempty"`
 }
 
 // Offer is the remedy put on the table for an incident.
@@ -90,6 +93,19 @@ type Offer struct {
 	Code       string    `json:"code,omitempty"`
 	ApprovedBy string    `json:"approved_by,omitempty"`
 	CreatedAt  time.Time `json:"created_at,omitempty"`
+	// ExpiresAt bounds a code or store credit.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Expedited asks for faster shipping on a reship.
+	Expedited bool `json:"expedited,omitempty"`
+	// SubstituteSKU and SubstituteName name the product offered instead of
+	// the one ordered.
+	SubstituteSKU  string `json:"substitute_sku,omitempty"`
+	SubstituteName string `json:"substitute_name,omitempty"`
+	// Options are the remedies the customer chooses from.
+	Options []Offer `json:"options,omitempty"`
+	// Note says in plain words what happened to the offer (who rejected it,
+	// which remedy failed and what was done instead).
+	Note string `json:"note,omitempty"`
 }
 
 // Money returns the offer's value with its currency.

@@ -126,6 +126,11 @@ func (c *Claim) Done(ctx context.Context, relayed []int64, skipped []int64, note
 			return fmt.Errorf("mark skipped: %w", err)
 		}
 	}
+	if c.hasInventory() {
+		if _, err := c.tx.Exec(ctx, applyStock, append(relayed, skipped...)); err != nil {
+			return fmt.Errorf("apply stock changes: %w", err)
+		}
+	}
 	if err := c.tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit relay batch: %w", err)
 	}
@@ -141,6 +146,23 @@ const adoptOrphans = `UPDATE events o SET order_id = s.order_id, subject = 'orde
 FROM events s
 WHERE s.seq = ANY($1) AND s.type = 'shipment.created' AND s.order_id <> '' AND s.data ? 'tracking_number'
   AND o.type = 'shipment.tracking' AND o.order_id = '' AND o.data->>'tracking_number' = s.data->>'tracking_number'`
+
+// applyStock keeps the catalog's stock at what the last relayed
+// inventory.changed of each SKU said was available; a SKU the catalog does
+// not know yet is added with no category (no substitute comes from it).
+const applyStock = `INSERT INTO products (sku, stock)
+SELECT DISTINCT ON (upper(data->>'sku')) upper(data->>'sku'), (data->>'available')::bigint FROM events
+WHERE seq = ANY($1) AND type = 'inventory.changed' ORDER BY upper(data->>'sku'), seq DESC
+ON CONFLICT (sku) DO UPDATE SET stock = EXCLUDED.stock, updated_at = now()`
+
+func (c *Claim) hasInventory() bool {
+	for _, p := range c.Events {
+		if p.Event.Type == recovery.TypeInventoryChanged {
+			return true
+		}
+	}
+	return false
+}
 
 // Abort releases the claim without marking anything.
 func (c *Claim) Abort(ctx context.Context) { c.tx.Rollback(ctx) } //nolint:errcheck

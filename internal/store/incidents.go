@@ -51,7 +51,7 @@ const customerHistory = `SELECT
   (SELECT count(*) FROM incidents WHERE customer_key = $1 AND id <> $4
      AND detected_at > $3::timestamptz - interval '90 days' AND detected_at <= $3),
   (SELECT coalesce(sum(o.value_minor), 0) FROM offers o JOIN incidents i ON i.id = o.incident_id
-     WHERE i.customer_key = $1 AND i.id <> $4 AND o.status = 'approved' AND o.currency = $2
+     WHERE i.customer_key = $1 AND i.id <> $4 AND o.status IN ('approved', 'applied') AND o.currency = $2
        AND o.created_at > $3::timestamptz - interval '30 days' AND o.created_at <= $3)`
 
 // CustomerHistory counts a customer's other incidents in the 90 days
@@ -83,16 +83,24 @@ func (s *Store) UpsertIncident(ctx context.Context, inc recovery.Incident) error
 	return nil
 }
 
-const upsertOffer = `INSERT INTO offers (incident_id, remedy, value_minor, currency, status, code, approved_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+// upsertOffer keeps the first approval time: the daily budget counts an
+// offer on the day it was approved.
+const upsertOffer = `INSERT INTO offers (incident_id, remedy, value_minor, currency, status, code, approved_by, details, approved_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $5 IN ('approved', 'applied') THEN now() END)
 ON CONFLICT (incident_id) DO UPDATE SET remedy = EXCLUDED.remedy, value_minor = EXCLUDED.value_minor,
   currency = EXCLUDED.currency, status = EXCLUDED.status, code = EXCLUDED.code,
-  approved_by = EXCLUDED.approved_by, updated_at = now()`
+  approved_by = EXCLUDED.approved_by, details = EXCLUDED.details,
+  approved_at = CASE WHEN EXCLUDED.status IN ('approved', 'applied') THEN coalesce(offers.approved_at, now()) END,
+  updated_at = now()`
 
 // SaveOffer records or replaces the offer of an incident.
 func (s *Store) SaveOffer(ctx context.Context, incidentID string, o recovery.Offer) error {
-	_, err := s.pool.Exec(ctx, upsertOffer, incidentID, string(o.Remedy), o.ValueMinor, o.Currency,
-		o.Status, o.Code, o.ApprovedBy)
+	details, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Errorf("save offer for %s: %w", incidentID, err)
+	}
+	_, err = s.pool.Exec(ctx, upsertOffer, incidentID, string(o.Remedy), o.ValueMinor, o.Currency,
+		o.Status, o.Code, o.ApprovedBy, details)
 	if err != nil {
 		return fmt.Errorf("save offer for %s: %w", incidentID, mapErr(err))
 	}

@@ -21,10 +21,11 @@ type incidentRow struct {
 	Remedy, Currency, OfferStatus, Code, ApprovedBy           *string
 	ValueMinor                                                *int64
 	OfferCreated                                              *time.Time
+	OfferDetails                                              *recovery.Offer
 }
 
 const selectIncidents = `SELECT i.id, i.order_id, i.shipment_id, i.kind, i.status, i.reason, i.workflow_id,
-  i.resolution, i.closed_at, i.decision, i.detected_at, i.evidence, o.remedy, o.currency, o.status, o.code, o.approved_by, o.value_minor, o.created_at
+  i.resolution, i.closed_at, i.decision, i.detected_at, i.evidence, o.remedy, o.currency, o.status, o.code, o.approved_by, o.value_minor, o.created_at, o.details
 FROM incidents i LEFT JOIN offers o ON o.incident_id = i.id
 WHERE ($1 = '' OR i.id = $1) AND ($2 = '' OR i.order_id = $2) AND ($3 = '' OR i.status = $3) AND ($4 = '' OR i.kind = $4)
 ORDER BY i.detected_at DESC, i.id LIMIT $5`
@@ -51,7 +52,20 @@ func (s *Store) GetIncident(ctx context.Context, id string) (recovery.Incident, 
 	if len(list) == 0 {
 		return recovery.Incident{}, fmt.Errorf("incident %q: %w", id, recovery.ErrNotFound)
 	}
-	return list[0], nil
+	inc := list[0]
+	rows, err := s.pool.Query(ctx, `SELECT actor, action, at, before, after, note FROM audit WHERE incident_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return inc, fmt.Errorf("read audit of %s: %w", id, err)
+	}
+	var e recovery.AuditEntry
+	_, err = pgx.ForEachRow(rows, []any{&e.Actor, &e.Action, &e.At, &e.Before, &e.After, &e.Note}, func() error {
+		inc.Audit = append(inc.Audit, e)
+		return nil
+	})
+	if err != nil {
+		return inc, fmt.Errorf("read audit of %s: %w", id, err)
+	}
+	return inc, nil
 }
 
 func (s *Store) incidents(ctx context.Context, id string, f recovery.IncidentFilter) ([]recovery.Incident, error) {
@@ -64,7 +78,7 @@ func (s *Store) incidents(ctx context.Context, id string, f recovery.IncidentFil
 	index := map[string]int{}
 	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.OrderID, &r.ShipmentID, &r.Kind, &r.Status, &r.Reason,
 		&r.WorkflowID, &r.Resolution, &r.ClosedAt, &r.Decision, &r.DetectedAt, &r.Evidence, &r.Remedy, &r.Currency, &r.OfferStatus, &r.Code,
-		&r.ApprovedBy, &r.ValueMinor, &r.OfferCreated}, func() error {
+		&r.ApprovedBy, &r.ValueMinor, &r.OfferCreated, &r.OfferDetails}, func() error {
 		index[r.ID] = len(out)
 		out = append(out, r.toDomain())
 		return nil
@@ -106,10 +120,13 @@ func (r incidentRow) toDomain() recovery.Incident {
 		inc.Evidence = []string{}
 	}
 	if r.Remedy != nil {
-		inc.Offer = &recovery.Offer{
-			Remedy: recovery.Remedy(*r.Remedy), Currency: *r.Currency, Status: *r.OfferStatus,
-			Code: *r.Code, ApprovedBy: *r.ApprovedBy, ValueMinor: *r.ValueMinor, CreatedAt: *r.OfferCreated,
+		o := recovery.Offer{}
+		if r.OfferDetails != nil {
+			o = *r.OfferDetails
 		}
+		o.Remedy, o.Currency, o.Status, o.Code = recovery.Remedy(*r.Remedy), *r.Currency, *r.OfferStatus, *r.Code
+		o.ApprovedBy, o.ValueMinor, o.CreatedAt = *r.ApprovedBy, *r.ValueMinor, *r.OfferCreated
+		inc.Offer = &o
 	}
 	return inc
 }

@@ -17,12 +17,21 @@ type MemStore struct {
 	Incidents map[string]recovery.Incident
 	Offers    map[string]recovery.Offer
 	Contacts  map[string]recovery.Contact
+
+	// The remedy side (recovery.RemedyStore).
+	Products     map[string]recovery.Product
+	Reservations map[string]string // incident/sku -> held, released, consumed
+	reserved     map[string]int64  // incident/sku -> quantity
+	Codes        map[string]recovery.IssuedCode
+	AuditLog     []recovery.AuditEntry
+	Webhooks     []recovery.OutboundWebhook
 }
 
 // NewMemStore returns an empty store.
 func NewMemStore() *MemStore {
 	return &MemStore{Incidents: map[string]recovery.Incident{}, Offers: map[string]recovery.Offer{},
-		Contacts: map[string]recovery.Contact{}}
+		Contacts: map[string]recovery.Contact{}, Products: map[string]recovery.Product{},
+		Reservations: map[string]string{}, reserved: map[string]int64{}, Codes: map[string]recovery.IssuedCode{}}
 }
 
 func contactKey(incidentID string, step int, channel string) string {
@@ -84,7 +93,7 @@ func (m *MemStore) CustomerHistory(_ context.Context, key, currency string, at t
 		if at.Sub(inc.DetectedAt) < 90*24*time.Hour {
 			h.Incidents90d++
 		}
-		if o, ok := m.Offers[id]; ok && o.Status == recovery.OfferApproved && o.Currency == currency &&
+		if o, ok := m.Offers[id]; ok && (o.Status == recovery.OfferApproved || o.Status == recovery.OfferApplied) && o.Currency == currency &&
 			at.Sub(inc.DetectedAt) < 30*24*time.Hour {
 			h.CompensatedMinor30d += o.ValueMinor
 		}
@@ -123,5 +132,164 @@ func (m *MemStore) FinishContact(_ context.Context, incidentID string, step int,
 	}
 	c.Status, c.ProviderID, c.SentAt = status, providerID, &sentAt
 	m.Contacts[k] = c
+	return nil
+}
+
+// Product returns a catalog entry.
+func (m *MemStore) Product(_ context.Context, sku string) (recovery.Product, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.Products[sku]
+	if !ok {
+		return p, recovery.ErrNotFound
+	}
+	return p, nil
+}
+
+// ProductsInCategory lists a category's products in a currency.
+func (m *MemStore) ProductsInCategory(_ context.Context, category, currency string) ([]recovery.Product, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []recovery.Product
+	for _, p := range m.Products {
+		if p.Category == category && p.Currency == currency {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// Reserve holds stock for an incident.
+func (m *MemStore) Reserve(_ context.Context, incidentID, sku string, qty int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := incidentID + "/" + sku
+	if st, ok := m.Reservations[k]; ok {
+		if st == "held" {
+			return nil
+		}
+		return recovery.ErrConflict
+	}
+	p, ok := m.Products[sku]
+	if !ok || p.Available() < qty {
+		return recovery.ErrConflict
+	}
+	p.Reserved += qty
+	m.Products[sku] = p
+	m.Reservations[k], m.reserved[k] = "held", qty
+	return nil
+}
+
+func (m *MemStore) endReservation(incidentID, sku, status string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := incidentID + "/" + sku
+	if m.Reservations[k] != "held" {
+		return
+	}
+	p := m.Products[sku]
+	p.Reserved -= m.reserved[k]
+	if status == "consumed" {
+		p.Stock -= m.reserved[k]
+	}
+	m.Products[sku] = p
+	m.Reservations[k] = status
+}
+
+// ReleaseReservation gives a hold back.
+func (m *MemStore) ReleaseReservation(_ context.Context, incidentID, sku string) error {
+	m.endReservation(incidentID, sku, "released")
+	return nil
+}
+
+// ConsumeReservation turns a hold into a sale.
+func (m *MemStore) ConsumeReservation(_ context.Context, incidentID, sku string) error {
+	m.endReservation(incidentID, sku, "consumed")
+	return nil
+}
+
+// IssueCode keeps the first code per incident and remedy.
+func (m *MemStore) IssueCode(_ context.Context, c recovery.IssuedCode) (recovery.IssuedCode, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, old := range m.Codes {
+		if old.IncidentID == c.IncidentID && old.Remedy == c.Remedy {
+			return old, nil
+		}
+	}
+	c.Status = recovery.CodeActive
+	m.Codes[c.Code] = c
+	return c, nil
+}
+
+// VoidCode voids an active code.
+func (m *MemStore) VoidCode(_ context.Context, incidentID string, remedy recovery.Remedy) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, c := range m.Codes {
+		if c.IncidentID == incidentID && c.Remedy == remedy && c.Status == recovery.CodeActive {
+			c.Status = recovery.CodeVoid
+			m.Codes[k] = c
+		}
+	}
+	return nil
+}
+
+// RedeemCode uses an active, unexpired code once.
+func (m *MemStore) RedeemCode(_ context.Context, code, orderID string, at time.Time) (recovery.IssuedCode, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.Codes[code]
+	if !ok {
+		return c, recovery.ErrNotFound
+	}
+	if c.Status != recovery.CodeActive || (c.ExpiresAt != nil && !c.ExpiresAt.After(at)) {
+		return c, recovery.ErrConflict
+	}
+	c.Status, c.RedeemedAt, c.OrderID = recovery.CodeRedeemed, &at, orderID
+	m.Codes[code] = c
+	return c, nil
+}
+
+// Audit appends to the trail.
+func (m *MemStore) Audit(_ context.Context, e recovery.AuditEntry) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.AuditLog = append(m.AuditLog, e)
+	return nil
+}
+
+// ApprovedSince sums approved offers in a currency (all of them: the
+// fake does not track approval times).
+func (m *MemStore) ApprovedSince(_ context.Context, currency string, _ time.Time) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var sum int64
+	for _, o := range m.Offers {
+		if o.Currency == currency && (o.Status == recovery.OfferApproved || o.Status == recovery.OfferApplied) {
+			sum += o.ValueMinor
+		}
+	}
+	return sum, nil
+}
+
+// SetIncidentStatus changes an incident's status.
+func (m *MemStore) SetIncidentStatus(_ context.Context, id, status string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inc, ok := m.Incidents[id]
+	if !ok {
+		return recovery.ErrNotFound
+	}
+	inc.Status = status
+	m.Incidents[id] = inc
+	return nil
+}
+
+// Deliver records an outbound webhook (a recovery.Outbox).
+func (m *MemStore) Deliver(_ context.Context, w recovery.OutboundWebhook) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.Webhooks = append(m.Webhooks, w)
 	return nil
 }

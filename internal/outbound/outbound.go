@@ -1,0 +1,73 @@
+// Package outbound delivers the engine's own webhooks to the commerce
+// platform (reship, refund, substitute, codes) and to ops (escalations),
+// signed with Standard Webhooks. Retrying is the workflow's business:
+// Deliver makes one attempt and says whether another could succeed.
+package outbound
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/recoveryhq/recovery/internal/ingest"
+	"github.com/recoveryhq/recovery/internal/recovery"
+)
+
+// Sender posts signed webhooks to one URL.
+type Sender struct {
+	URL string
+	// Secret signs each request ("whsec_" and base64, or raw bytes).
+	Secret string
+	Client *http.Client
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Deliver posts the webhook once. A 2xx is success; 408, 429 and 5xx (and
+// network errors) are worth retrying; any other answer is a permanent
+// refusal wrapped in recovery.ErrInvalid.
+func (s *Sender) Deliver(ctx context.Context, w recovery.OutboundWebhook) error {
+	body, err := json.Marshal(w)
+	if err != nil {
+		return fmt.Errorf("encode webhook %s: %w", w.ID, err)
+	}
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	ts := now()
+	sig, err := ingest.SignStandardWebhook(s.Secret, w.ID, ts, body)
+	if err != nil {
+		return fmt.Errorf("sign webhook: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("webhook request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("webhook-id", w.ID)
+	req.Header.Set("webhook-timestamp", fmt.Sprint(ts.Unix()))
+	req.Header.Set("webhook-signature", sig)
+	c := s.Client
+	if c == nil {
+		c = &http.Client{Timeout: 20 * time.Second}
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("post webhook %s: %w", w.Type, err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) //nolint:errcheck
+	switch code := resp.StatusCode; {
+	case code >= 200 && code < 300:
+		return nil
+	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
+		return fmt.Errorf("webhook %s: receiver answered %s", w.Type, resp.Status)
+	default:
+		return fmt.Errorf("webhook %s: receiver refused it with %s: %w", w.Type, resp.Status, recovery.ErrInvalid)
+	}
+}
