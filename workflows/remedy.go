@@ -140,6 +140,7 @@ func (st *remedyState) checkLimit(by Approver, offers []recovery.RemedyOffer) er
 func (st *remedyState) register(ctx workflow.Context) error {
 	audit := func(ctx workflow.Context, actor, action, note string, before, after any) {
 		var a *activities.Activities
+		ctx = workflow.WithActivityOptions(ctx, activityOptions)
 		e := recovery.AuditEntry{IncidentID: st.inc.ID, Actor: actor, Action: action, Note: note,
 			Before: mustJSON(before), After: mustJSON(after)}
 		// The audit row is best effort only in the sense that a failure after

@@ -111,15 +111,11 @@ func Render(locale string, d ApologyData) (Rendered, error) {
 	}
 	for _, o := range d.Options {
 		od := ApologyData{Offer: o, Amount: FormatMoney(lang, o.Money())}
-		long, err := execute(lang, "offer", od)
+		line, err := execute(lang, "option", od)
 		if err != nil {
 			return Rendered{}, err
 		}
-		short, err := execute(lang, "offer_sms", od)
-		if err != nil {
-			return Rendered{}, err
-		}
-		d.Choices, d.ChoicesSMS = append(d.Choices, long), append(d.ChoicesSMS, short)
+		d.Choices, d.ChoicesSMS = append(d.Choices, line), append(d.ChoicesSMS, line)
 	}
 	return render(lang, "apology", [3]string{"subject", "text", "sms"}, d)
 }
