@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/recoveryhq/recovery/internal/policy"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,7 +15,10 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/recoveryhq/recovery/activities"
+	"github.com/recoveryhq/recovery/internal/catalog"
 	"github.com/recoveryhq/recovery/internal/messaging"
+	"github.com/recoveryhq/recovery/internal/outbound"
+	"github.com/recoveryhq/recovery/internal/policy"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/relay"
 	"github.com/recoveryhq/recovery/internal/store"
@@ -64,6 +66,10 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 	} else if n > 0 {
 		log.Info("applied migrations", "count", n)
 	}
+	if err := loadCatalog(ctx, s.store, cfg, dev, log); err != nil {
+		s.store.Close()
+		return nil, err
+	}
 	if p.relay || p.worker {
 		s.temporal, err = client.Dial(client.Options{HostPort: temporalAddr, Namespace: cfg.Namespace,
 			Logger: quietTemporalLogger(log)})
@@ -77,9 +83,17 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 	var workerReady atomic.Bool
 	if p.worker {
 		s.worker = worker.New(s.temporal, workflows.TaskQueue, worker.Options{})
+		var outbox recovery.Outbox = s.store // capture: kept in captured_webhooks
+		if cfg.OutboundURL != "" {
+			outbox = &outbound.Sender{URL: cfg.OutboundURL, Secret: cfg.OutboundSecret}
+		}
 		acts := &activities.Activities{
-			Policy:    pol,
-			Store:     s.store,
+			Policy:   pol,
+			Store:    s.store,
+			Remedies: s.store,
+			Outbox:   outbox,
+			Settings: activities.RemedySettings{DailyBudget: cfg.DailyBudget, WebhookAttempts: cfg.WebhookAttempts,
+				WebhookInterval: cfg.WebhookRetry},
 			Messenger: &messaging.Capture{Sink: s.store},
 			Remedy: recovery.RemedyConfig{Remedy: recovery.RemedyDiscount,
 				DiscountPercent: cfg.DiscountPercent, MaxMinor: cfg.DiscountMax},
@@ -120,7 +134,10 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts, workerReady *atomic.Boo
 		}})
 	}
 	srv := &web.Server{Inbox: s.inbox, Incidents: s.store, APIKeys: cfg.keys(dev), Checks: checks, Logger: s.log,
-		WebhookSecrets: cfg.secrets(dev), Tracking: s.store}
+		WebhookSecrets: cfg.secrets(dev), Tracking: s.store, Approvers: cfg.approvers(dev), Codes: s.store}
+	if s.temporal != nil {
+		srv.Remedies = workflows.RemedyClient{Client: s.temporal}
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (set RECOVERY_ADDR to use another address): %w", cfg.Addr, err)
@@ -133,6 +150,31 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts, workerReady *atomic.Boo
 			s.log.Error("http server stopped", "err", err)
 		}
 	})
+	return nil
+}
+
+// loadCatalog loads RECOVERY_CATALOG_FILE, or in dev the seed catalog
+// (only into an empty catalog, so stock changes survive restarts).
+func loadCatalog(ctx context.Context, st *store.Store, cfg Config, dev bool, log *slog.Logger) error {
+	var ps []recovery.Product
+	switch {
+	case cfg.CatalogFile != "":
+		var err error
+		if ps, err = catalog.Load(cfg.CatalogFile); err != nil {
+			return fmt.Errorf("RECOVERY_CATALOG_FILE: %w", err)
+		}
+	case dev:
+		if n, err := st.ProductCount(ctx); err != nil || n > 0 {
+			return err
+		}
+		ps = catalog.DevSeed()
+	default:
+		return nil
+	}
+	if err := st.UpsertProducts(ctx, ps); err != nil {
+		return err
+	}
+	log.Info("loaded catalog", "products", len(ps))
 	return nil
 }
 

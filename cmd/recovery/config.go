@@ -1,16 +1,17 @@
 package main
 
 import (
-	"time"
-
 	"fmt"
-	"github.com/recoveryhq/recovery/internal/recovery"
 	"io"
 	"log/slog"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/web"
 )
 
 // Config is every setting of the binary, read once from the environment.
@@ -36,6 +37,14 @@ type Config struct {
 	// /v1/events, and EASYPOST_, SHIPPO_, AFTERSHIP_, SHOPIFY_WEBHOOK_SECRETS.
 	WebhookSecrets map[string][]string
 	PolicyFile     string // RECOVERY_POLICY_FILE ("" = the built-in policy)
+	// Remedies.
+	Approvers       []web.Approver   // RECOVERY_APPROVERS: name:limit:key,...
+	DailyBudget     map[string]int64 // RECOVERY_DAILY_BUDGET: EUR:50000,... (minor units)
+	OutboundURL     string           // RECOVERY_OUTBOUND_URL ("" = capture in the database)
+	OutboundSecret  string           // RECOVERY_OUTBOUND_SECRET
+	WebhookAttempts int32            // RECOVERY_WEBHOOK_ATTEMPTS
+	WebhookRetry    time.Duration    // RECOVERY_WEBHOOK_RETRY (the first retry delay)
+	CatalogFile     string           // RECOVERY_CATALOG_FILE ("" = the dev seed in dev)
 	URL            string // RECOVERY_URL (client commands)
 	ClientKey      string // RECOVERY_API_KEY (client commands)
 }
@@ -95,9 +104,84 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("%s: at most two secrets (the current one and, during rotation, the next)", env)
 		}
 	}
+	if err := c.loadRemedies(get); err != nil {
+		return c, err
+	}
 	c.URL = get("RECOVERY_URL", "http://"+c.Addr)
 	c.ClientKey = get("RECOVERY_API_KEY", c.DevAPIKey)
 	return c, nil
+}
+
+// loadRemedies reads the approvers, the budget, the outbound webhook and
+// the catalog settings.
+func (c *Config) loadRemedies(get func(k, def string) string) error {
+	for _, entry := range splitList(get("RECOVERY_APPROVERS", "")) {
+		parts := strings.SplitN(entry, ":", 3)
+		if len(parts) != 3 || parts[0] == "" || len(parts[2]) < 8 {
+			return fmt.Errorf("RECOVERY_APPROVERS: %q is not name:limit:key (limit in whole currency units, -1 for none; a key of 8 characters or more)",
+				redact(entry))
+		}
+		limit, err := strconv.ParseInt(parts[1], 10, 64)
+		if err != nil || limit < -1 {
+			return fmt.Errorf("RECOVERY_APPROVERS: %s's limit %q is not a whole number (-1 for none)", parts[0], parts[1])
+		}
+		c.Approvers = append(c.Approvers, web.Approver{Name: parts[0], LimitMajor: limit, Key: parts[2]})
+	}
+	c.DailyBudget = map[string]int64{}
+	for _, entry := range splitList(get("RECOVERY_DAILY_BUDGET", "")) {
+		cur, amount, ok := strings.Cut(entry, ":")
+		n, err := strconv.ParseInt(amount, 10, 64)
+		if !ok || !recovery.ValidCurrency(cur) || err != nil || n < 0 {
+			return fmt.Errorf("RECOVERY_DAILY_BUDGET: %q is not CURRENCY:minor-units, e.g. EUR:50000", entry)
+		}
+		c.DailyBudget[cur] = n
+	}
+	c.OutboundURL, c.OutboundSecret = get("RECOVERY_OUTBOUND_URL", ""), get("RECOVERY_OUTBOUND_SECRET", "")
+	if c.OutboundURL != "" {
+		if u, err := url.Parse(c.OutboundURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("RECOVERY_OUTBOUND_URL: %q is not an http(s) URL", c.OutboundURL)
+		}
+		if c.OutboundSecret == "" {
+			return fmt.Errorf("RECOVERY_OUTBOUND_SECRET: required with RECOVERY_OUTBOUND_URL (whsec_ and base64, as Standard Webhooks)")
+		}
+	}
+	attempts, err := atoi(get("RECOVERY_WEBHOOK_ATTEMPTS", "8"), "RECOVERY_WEBHOOK_ATTEMPTS", 1, 1000)
+	if err != nil {
+		return err
+	}
+	c.WebhookAttempts = int32(attempts)
+	if c.WebhookRetry, err = time.ParseDuration(get("RECOVERY_WEBHOOK_RETRY", "2s")); err != nil || c.WebhookRetry <= 0 {
+		return fmt.Errorf("RECOVERY_WEBHOOK_RETRY: %q is not a positive duration such as 2s", get("RECOVERY_WEBHOOK_RETRY", ""))
+	}
+	c.CatalogFile = get("RECOVERY_CATALOG_FILE", "")
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// redact keeps the name of a name:limit:key entry and hides the rest.
+func redact(entry string) string {
+	name, _, _ := strings.Cut(entry, ":")
+	return name + ":…"
+}
+
+// DevApprover approves offers in dev when no approver is configured.
+var DevApprover = web.Approver{Name: "ops", LimitMajor: 1000, Key: "dev-ops-key"}
+
+// approvers returns the approvers; in dev, DevApprover when none is set.
+func (c Config) approvers(dev bool) []web.Approver {
+	if dev && len(c.Approvers) == 0 {
+		return []web.Approver{DevApprover}
+	}
+	return c.Approvers
 }
 
 // loadDetection reads the detection limits over their defaults.

@@ -60,13 +60,15 @@ func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger)
   Ready:     %s/readyz
   API key:   %s   (Authorization: Bearer %s)
   Webhooks:  %s/v1/webhooks/{easypost,shippo,aftership,shopify}   (unset secrets are %q)
+  Approvals: POST %s/v1/incidents/{id}/approve|reject|offer   (%s)
+  Outbound:  %s
   Postgres:  %s
   Temporal:  %s (namespace %s)
   Data:      %s
 Try it:      go run ./cmd/recovery events demo
 Stop:        Ctrl-C
 `, time.Since(start).Round(100*time.Millisecond), base, base, cfg.DevAPIKey, cfg.DevAPIKey,
-		base, DevWebhookSecret, maskURL(dbURL), temporalAddr, cfg.Namespace, dataDir)
+		base, DevWebhookSecret, base, approverHint(cfg), outboundHint(cfg), maskURL(dbURL), temporalAddr, cfg.Namespace, dataDir)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "Stopping…")
 	s.Stop()
@@ -113,4 +115,18 @@ func stopLogged(log *slog.Logger, what string, stop func() error) {
 	if err := stop(); err != nil {
 		log.Warn("stop "+what, "err", err)
 	}
+}
+
+func approverHint(cfg Config) string {
+	if len(cfg.Approvers) > 0 {
+		return fmt.Sprintf("%d approvers from RECOVERY_APPROVERS", len(cfg.Approvers))
+	}
+	return fmt.Sprintf("approver %q, limit %d, key %s", DevApprover.Name, DevApprover.LimitMajor, DevApprover.Key)
+}
+
+func outboundHint(cfg Config) string {
+	if cfg.OutboundURL != "" {
+		return "remedy webhooks signed to " + cfg.OutboundURL
+	}
+	return "remedy webhooks captured in the captured_webhooks table (set RECOVERY_OUTBOUND_URL to send them)"
 }

@@ -14,6 +14,9 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrInvalid means the input is malformed or breaks a rule.
 	ErrInvalid = errors.New("invalid input")
+	// ErrForbidden means the caller may not do this (an approval over
+	// their limit).
+	ErrForbidden = errors.New("forbidden")
 )
 
 // IncidentStore keeps the projections people query: incidents, offers and

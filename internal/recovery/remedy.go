@@ -27,15 +27,15 @@ const (
 
 // Product is one catalog entry: what a substitute is chosen from.
 type Product struct {
-	SKU        string            `json:"sku"`
-	Name       string            `json:"name"`
-	Category   string            `json:"category"`
-	Attributes map[string]string `json:"attributes,omitempty"`
-	PriceMinor int64             `json:"price_minor"`
-	Currency   string            `json:"currency"`
-	Stock      int64             `json:"stock"`
+	SKU        string            `json:"sku" yaml:"sku"`
+	Name       string            `json:"name" yaml:"name"`
+	Category   string            `json:"category" yaml:"category"`
+	Attributes map[string]string `json:"attributes,omitempty" yaml:"attributes"`
+	PriceMinor int64             `json:"price_minor" yaml:"price_minor"`
+	Currency   string            `json:"currency" yaml:"currency"`
+	Stock      int64             `json:"stock" yaml:"stock"`
 	// Reserved is held for offers not yet taken or declined.
-	Reserved int64 `json:"reserved"`
+	Reserved int64 `json:"reserved" yaml:"-"`
 }
 
 // Available is what can still be promised.

@@ -63,10 +63,12 @@ func (s *Store) UpsertProducts(ctx context.Context, ps []recovery.Product) error
 	return nil
 }
 
-// setStock is run in the events transaction for each inventory.changed
-// event: a SKU's stock is what the integration says is available.
-const setStock = `INSERT INTO products (sku, stock) VALUES ($1, $2)
-ON CONFLICT (sku) DO UPDATE SET stock = EXCLUDED.stock, updated_at = now()`
+// ProductCount counts the catalog's products.
+func (s *Store) ProductCount(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM products WHERE category <> ''`).Scan(&n)
+	return n, err
+}
 
 // Reserve holds qty of sku for an incident, only if that much is available.
 func (s *Store) Reserve(ctx context.Context, incidentID, sku string, qty int64) error {

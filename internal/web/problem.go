@@ -44,6 +44,8 @@ func writeError(w http.ResponseWriter, err error) {
 		writeProblem(w, http.StatusNotFound, "not-found", "Not found", err.Error())
 	case errors.Is(err, recovery.ErrConflict):
 		writeProblem(w, http.StatusConflict, "conflict", "Conflict", err.Error())
+	case errors.Is(err, recovery.ErrForbidden):
+		writeProblem(w, http.StatusForbidden, "forbidden", "Forbidden", err.Error())
 	case errors.Is(err, recovery.ErrInvalid):
 		writeProblem(w, http.StatusUnprocessableEntity, "validation", "Invalid request", err.Error())
 	default:

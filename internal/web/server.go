@@ -43,6 +43,11 @@ type Server struct {
 	WebhookSecrets map[string][]string
 	// Tracking finds the order behind a carrier's tracking number.
 	Tracking TrackingResolver
+	// Remedies drives approvals and choices; Approvers may approve.
+	Remedies  Remedies
+	Approvers []Approver
+	// Codes redeems issued codes.
+	Codes Codes
 	// Checks decide /readyz.
 	Checks []Check
 	Logger *slog.Logger
@@ -57,6 +62,12 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/webhooks/{provider}", s.postWebhook) // verified with the provider's own scheme
 	mux.Handle("GET /v1/incidents", s.auth(http.HandlerFunc(s.listIncidents)))
 	mux.Handle("GET /v1/incidents/{id}", s.auth(http.HandlerFunc(s.getIncident)))
+	// Approvals: an approver's key, checked inside.
+	mux.HandleFunc("POST /v1/incidents/{id}/approve", s.remedyAction("approve"))
+	mux.HandleFunc("POST /v1/incidents/{id}/reject", s.remedyAction("reject"))
+	mux.HandleFunc("POST /v1/incidents/{id}/offer", s.remedyAction("offer"))
+	mux.Handle("POST /v1/incidents/{id}/choice", s.authOrApprover(http.HandlerFunc(s.postChoice)))
+	mux.Handle("POST /v1/codes/{code}/redeem", s.auth(http.HandlerFunc(s.redeemCode)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, "not-found", "Not found", "No such endpoint: "+r.Method+" "+r.URL.Path)
 	})
@@ -67,6 +78,17 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.bearerOK(r) {
+			s.unauthorized(w)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authOrApprover accepts an API key or an approver's key.
+func (s *Server) authOrApprover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.approver(r); !ok && !s.bearerOK(r) {
 			s.unauthorized(w)
 			return
 		}

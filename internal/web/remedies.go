@@ -1,0 +1,200 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/workflows"
+)
+
+// Remedies sends remedy updates to incident workflows (see
+// workflows.RemedyClient).
+type Remedies interface {
+	Update(ctx context.Context, workflowID, name string, arg any) (workflows.RemedyView, error)
+}
+
+// Codes redeems discount codes and store credit for the commerce platform.
+type Codes interface {
+	RedeemCode(ctx context.Context, code, orderID string, at time.Time) (recovery.IssuedCode, error)
+}
+
+// Approver is a person who may approve offers, with their key and limit.
+type Approver struct {
+	Name string
+	Key  string
+	// LimitMajor is their limit in whole units of the incident's currency;
+	// negative: none.
+	LimitMajor int64
+}
+
+// approver returns the approver whose key the request carries.
+func (s *Server) approver(r *http.Request) (Approver, bool) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return Approver{}, false
+	}
+	token = strings.TrimSpace(token)
+	var found Approver
+	hit := 0
+	for _, a := range s.Approvers {
+		if a.Key != "" && subtle.ConstantTimeCompare([]byte(token), []byte(a.Key)) == 1 {
+			found, hit = a, 1
+		}
+	}
+	return found, hit == 1
+}
+
+// decodeStrict reads a small JSON body into v, refusing unknown fields; an
+// empty body leaves v as it is.
+func decodeStrict(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, ok := readBody(w, r)
+	if !ok {
+		return false
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return true
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeProblem(w, http.StatusBadRequest, "bad-json", "Malformed JSON", "The body is not the expected JSON object: "+
+			strings.TrimPrefix(err.Error(), "json: "))
+		return false
+	}
+	return true
+}
+
+// remedyAction answers POST /v1/incidents/{id}/{approve,reject,offer}: an
+// approver's key is required, and their name and limit, never the body's,
+// go to the workflow. The answer is the incident after the action.
+func (s *Server) remedyAction(action string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		who, ok := s.approver(r)
+		if !ok {
+			if s.bearerOK(r) {
+				writeProblem(w, http.StatusForbidden, "not-an-approver", "Not an approver",
+					"This key may read incidents but not approve, reject or change offers; use an approver's key (RECOVERY_APPROVERS).")
+				return
+			}
+			s.unauthorized(w)
+			return
+		}
+		var body struct {
+			Note   string `json:"note"`
+			Reason string `json:"reason"`
+			Offers []struct {
+				Remedy     recovery.Remedy `json:"remedy"`
+				ValueMinor int64           `json:"value_minor"`
+				Expedited  bool            `json:"expedited"`
+			} `json:"offers"`
+		}
+		if !decodeStrict(w, r, &body) {
+			return
+		}
+		inc, err := s.Incidents.GetIncident(r.Context(), r.PathValue("id"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		by := workflows.Approver{Name: who.Name, LimitMajor: who.LimitMajor}
+		var name string
+		var arg any
+		switch action {
+		case "approve":
+			name, arg = workflows.UpdateApprove, workflows.ApproveRequest{By: by, Note: body.Note}
+		case "reject":
+			if strings.TrimSpace(body.Reason) == "" {
+				writeProblem(w, http.StatusUnprocessableEntity, "validation", "Invalid request", "A rejection needs a reason.",
+					FieldError{Field: "reason", Message: "required"})
+				return
+			}
+			name, arg = workflows.UpdateReject, workflows.RejectRequest{By: by, Reason: body.Reason}
+		case "offer":
+			if len(body.Offers) == 0 || inc.Offer == nil {
+				writeProblem(w, http.StatusUnprocessableEntity, "validation", "Invalid request",
+					"Send the new offer as {\"offers\": [{\"remedy\": \"discount\", \"value_minor\": 2500}]}.",
+					FieldError{Field: "offers", Message: "required"})
+				return
+			}
+			req := workflows.OfferRequest{By: by, Note: body.Note}
+			for _, o := range body.Offers {
+				req.Offers = append(req.Offers, recovery.RemedyOffer{Remedy: o.Remedy, Expedited: o.Expedited,
+					Value: recovery.Money{Minor: o.ValueMinor, Currency: inc.Offer.Currency}})
+			}
+			name, arg = workflows.UpdateOffer, req
+		}
+		s.update(w, r, inc, name, arg)
+	}
+}
+
+// postChoice answers POST /v1/incidents/{id}/choice: the customer's choice,
+// passed on by an integration or by ops (the choice page comes with the
+// contact channels).
+func (s *Server) postChoice(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Remedy recovery.Remedy `json:"remedy"`
+	}
+	if !decodeStrict(w, r, &body) {
+		return
+	}
+	if body.Remedy == "" {
+		writeProblem(w, http.StatusUnprocessableEntity, "validation", "Invalid request", "Name the remedy chosen.",
+			FieldError{Field: "remedy", Message: "required"})
+		return
+	}
+	inc, err := s.Incidents.GetIncident(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	by := "customer"
+	if who, ok := s.approver(r); ok {
+		by = "customer via " + who.Name
+	}
+	s.update(w, r, inc, workflows.UpdateChoose, workflows.ChooseRequest{Remedy: body.Remedy, By: by})
+}
+
+func (s *Server) update(w http.ResponseWriter, r *http.Request, inc recovery.Incident, name string, arg any) {
+	if inc.WorkflowID == "" || inc.ClosedAt != nil {
+		writeProblem(w, http.StatusConflict, "conflict", "Conflict", fmt.Sprintf("The incident is %s.", inc.Status))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	view, err := s.Remedies.Update(ctx, inc.WorkflowID, name, arg)
+	if err != nil {
+		s.Logger.Warn("remedy update refused", "incident_id", inc.ID, "update", name, "err", err)
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, view)
+}
+
+// redeemCode answers POST /v1/codes/{code}/redeem for the commerce
+// platform: a code works once, before it expires, unless it was voided.
+func (s *Server) redeemCode(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		OrderID string `json:"order_id"`
+	}
+	if !decodeStrict(w, r, &body) {
+		return
+	}
+	if body.OrderID == "" {
+		writeProblem(w, http.StatusUnprocessableEntity, "validation", "Invalid request", "Name the order the code is used on.",
+			FieldError{Field: "order_id", Message: "required"})
+		return
+	}
+	c, err := s.Codes.RedeemCode(r.Context(), r.PathValue("code"), body.OrderID, time.Now().UTC())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
