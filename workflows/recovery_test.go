@@ -76,11 +76,14 @@ const (
 	// keeps it replaying); it is kept, not re-recorded.
 	recoveryHistory       = "testdata/recovery_workflow_history.json"
 	recoveryPolicyHistory = "testdata/recovery_workflow_policy_history.json"
+	// recoveryRemedyHistory acts on the decision: held for approval, then
+	// approved through an update, the discount issued, the webhook sent.
+	recoveryRemedyHistory = "testdata/recovery_workflow_remedy_history.json"
 	orderHistory          = "testdata/order_workflow_history.json"
 )
 
 func TestWorkflowsReplayRecordedHistories(t *testing.T) {
-	for _, f := range []string{recoveryHistory, recoveryPolicyHistory, orderHistory} {
+	for _, f := range []string{recoveryHistory, recoveryPolicyHistory, recoveryRemedyHistory, orderHistory} {
 		replayer := worker.NewWorkflowReplayer()
 		replayer.RegisterWorkflow(RecoveryWorkflow)
 		replayer.RegisterWorkflow(OrderWorkflow)
@@ -104,10 +107,26 @@ func TestRecordHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for {
+		v, err := c.QueryWorkflow(ctx, run.GetID(), "", QueryRemedy)
+		var view RemedyView
+		if err == nil && v.Get(&view) == nil && view.Stage == StageAwaitingApproval {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: run.GetID(), UpdateName: UpdateApprove,
+		Args: []any{ApproveRequest{By: Approver{Name: "alice", LimitMajor: 100}}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
 	if err := run.Get(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	writeHistory(t, c, run.GetID(), run.GetRunID(), recoveryPolicyHistory)
+	writeHistory(t, c, run.GetID(), run.GetRunID(), recoveryRemedyHistory)
 
 	orderID := "rec-" + queue
 	evs := []recovery.Event{orderCreated(time.Now().Add(time.Hour)), shipmentCreated(),
@@ -146,7 +165,8 @@ func recordingWorker(t *testing.T) (client.Client, string) {
 	w := worker.New(c, queue, worker.Options{})
 	w.RegisterWorkflow(RecoveryWorkflow)
 	w.RegisterWorkflow(OrderWorkflow)
-	w.RegisterActivity(&activities.Activities{Store: recoverytest.NewMemStore(),
+	st := recoverytest.NewMemStore()
+	w.RegisterActivity(&activities.Activities{Store: st, Remedies: st, Outbox: st,
 		Messenger: &messaging.Capture{Sink: &messaging.MemorySink{}}, Policy: fixedPolicy{}})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -179,10 +199,13 @@ func writeHistory(t *testing.T, c client.Client, id, runID, file string) {
 	t.Logf("recorded %d events to %s", len(hist.Events), file)
 }
 
-// fixedPolicy decides the same for every incident.
+// fixedPolicy decides the same for every incident: a discount that needs
+// approval.
 type fixedPolicy struct{}
 
-func (fixedPolicy) Decide(recovery.DecisionInput) (recovery.RemedyDecision, error) {
-	return recovery.RemedyDecision{PolicyVersion: "test", Rule: "all",
-		Trace: []recovery.RuleTrace{{Rule: "all", Matched: true}}}, nil
+func (fixedPolicy) Decide(in recovery.DecisionInput) (recovery.RemedyDecision, error) {
+	return recovery.RemedyDecision{PolicyVersion: "test", Rule: "all", NeedsApproval: true, Default: recovery.RemedyDiscount,
+		Offers:   []recovery.RemedyOffer{{Remedy: recovery.RemedyDiscount, Value: recovery.Money{Minor: 900, Currency: "EUR"}}},
+		Approval: recovery.ApprovalRule{AutoUpToMinor: 0, Role: "ops", EscalateAfter: time.Hour, Deadline: 2 * time.Hour},
+		Trace:    []recovery.RuleTrace{{Rule: "all", Matched: true}}}, nil
 }

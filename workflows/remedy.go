@@ -157,8 +157,11 @@ func (st *remedyState) register(ctx workflow.Context) error {
 	}
 	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove,
 		func(ctx workflow.Context, r ApproveRequest) (RemedyView, error) {
-			st.stage, st.approvedBy, st.decided = StageApplying, r.By.Name, true
+			// The stage turns first, so that no second action passes the
+			// validator; the decision lands after its audit row.
+			st.stage = StageApplying
 			audit(ctx, r.By.Name, "approve", r.Note, st.candidates, st.candidates)
+			st.approvedBy, st.decided = r.By.Name, true
 			return st.view(), nil
 		}, workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, r ApproveRequest) error {
 			if err := awaiting(); err != nil {
@@ -171,8 +174,9 @@ func (st *remedyState) register(ctx workflow.Context) error {
 	}
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateReject,
 		func(ctx workflow.Context, r RejectRequest) (RemedyView, error) {
-			st.stage, st.rejected, st.decided = StageDone, &r, true
+			st.stage = StageDone
 			audit(ctx, r.By.Name, "reject", r.Reason, st.candidates, nil)
+			st.rejected, st.decided = &r, true
 			return st.view(), nil
 		}, workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, r RejectRequest) error {
 			if r.Reason == "" {
@@ -185,9 +189,9 @@ func (st *remedyState) register(ctx workflow.Context) error {
 	}
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateOffer,
 		func(ctx workflow.Context, r OfferRequest) (RemedyView, error) {
-			before := st.candidates
-			st.stage, st.candidates, st.approvedBy, st.decided = StageApplying, r.Offers, r.By.Name, true
-			audit(ctx, r.By.Name, "edit", r.Note, before, r.Offers)
+			st.stage = StageApplying
+			audit(ctx, r.By.Name, "edit", r.Note, st.candidates, r.Offers)
+			st.candidates, st.approvedBy, st.decided = r.Offers, r.By.Name, true
 			return st.view(), nil
 		}, workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, r OfferRequest) error {
 			if err := awaiting(); err != nil {
@@ -203,8 +207,9 @@ func (st *remedyState) register(ctx workflow.Context) error {
 	}
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateChoose,
 		func(ctx workflow.Context, r ChooseRequest) (RemedyView, error) {
-			st.stage, st.chosen = StageApplying, r.Remedy
+			st.stage = StageApplying
 			audit(ctx, r.By, "choose", "", nil, r.Remedy)
+			st.chosen = r.Remedy
 			return st.view(), nil
 		}, workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, r ChooseRequest) error {
 			if st.stage != StageAwaitingChoice {
@@ -382,7 +387,8 @@ func (st *remedyState) awaitApproval(ctx workflow.Context, in RecoveryInput, rul
 	if err := saveOffer(ctx, st.inc.ID, pending, recovery.IncidentAwaitingApproval, ""); err != nil {
 		return err
 	}
-	done := func() bool { return st.decided || st.heal != nil }
+	// A heal ends the wait unless an approver's action is under way.
+	done := func() bool { return st.decided || (st.heal != nil && st.stage == StageAwaitingApproval) }
 	waited := time.Duration(0)
 	if rule.EscalateAfter > 0 {
 		if ok, _ := workflow.AwaitWithTimeout(ctx, rule.EscalateAfter, done); !ok {
@@ -457,7 +463,9 @@ func (st *remedyState) awaitChoice(ctx workflow.Context, in RecoveryInput, res *
 		return nil, false, false, err
 	}
 	res.Contact = c
-	ok, _ := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return st.chosen != "" || st.heal != nil })
+	ok, _ := workflow.AwaitWithTimeout(ctx, timeout, func() bool {
+		return st.chosen != "" || (st.heal != nil && st.stage == StageAwaitingChoice)
+	})
 	if st.chosen == "" && st.heal != nil {
 		st.stage = StageDone
 		for _, o := range st.options {

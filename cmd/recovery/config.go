@@ -45,8 +45,8 @@ type Config struct {
 	WebhookAttempts int32            // RECOVERY_WEBHOOK_ATTEMPTS
 	WebhookRetry    time.Duration    // RECOVERY_WEBHOOK_RETRY (the first retry delay)
 	CatalogFile     string           // RECOVERY_CATALOG_FILE ("" = the dev seed in dev)
-	URL            string // RECOVERY_URL (client commands)
-	ClientKey      string // RECOVERY_API_KEY (client commands)
+	URL             string           // RECOVERY_URL (client commands)
+	ClientKey       string           // RECOVERY_API_KEY (client commands)
 }
 
 // loadConfig reads the environment through getenv (os.Getenv in main).

@@ -255,8 +255,8 @@ func TestDevStackEndToEnd(t *testing.T) {
 	}
 	orderID := strings.TrimSuffix(strings.Fields(strings.SplitN(out, "Pushed order ", 2)[1])[0], ":")
 	demo := waitIncident(t, base, orderID, "misrouted", 10*time.Second)
-	if demo.Offer == nil || demo.Offer.ValueMinor != 1350 || demo.Offer.Currency != "EUR" || demo.Offer.Status != "approved" {
-		t.Fatalf("demo offer = %+v, want an approved 1350 EUR discount", demo.Offer)
+	if demo.Offer == nil || demo.Offer.ValueMinor != 1350 || demo.Offer.Currency != "EUR" || demo.Offer.Status != "applied" {
+		t.Fatalf("demo offer = %+v, want an applied 1350 EUR discount", demo.Offer)
 	}
 	c := demo.Contacts[0]
 	if c.Channel != "email" || c.To != "ada@example.com" || c.SentAt == nil || !strings.Contains(c.Body, "13,50") && !strings.Contains(c.Body, "13.50") {
@@ -292,17 +292,17 @@ func TestDevStackEndToEnd(t *testing.T) {
 		policyFile := filepath.Join(t.TempDir(), "p.yaml")
 		os.WriteFile(policyFile, []byte(runCLI(t, env, "policy", "show")), 0o600) //nolint:errcheck
 		out := runCLI(t, append(slices.Clone(env), "DATABASE_URL="+dbURL), "policy", "dry-run", policyFile)
-		// The demo came first: the catch-all rule. Every story above is
-		// Ada's, so from her fourth incident on she is a repeat claimant.
+		// The demo came first: the catch-all rule; a lost parcel is the
+		// "lost or damaged" rule's.
 		demoLine := ""
 		for _, line := range strings.Split(out, "\n") {
 			if strings.HasPrefix(line, demo.ID) {
 				demoLine = line
 			}
 		}
-		if !strings.HasSuffix(demoLine, "everything else") || !strings.Contains(out, "repeat claimant") ||
+		if !strings.HasSuffix(demoLine, "everything else") || !strings.Contains(out, "lost or damaged") ||
 			!strings.Contains(out, "EUR: offered ") {
-			t.Fatalf("dry-run output lacks the demo's rule, the repeat-claimant guard or the totals:\n%s", out)
+			t.Fatalf("dry-run output lacks the demo's rule, the lost-parcel rule or the totals:\n%s", out)
 		}
 	})
 

@@ -125,7 +125,7 @@ const (
 // AuditEntry records one action on an incident's remedy: who, when, what
 // it was before and after.
 type AuditEntry struct {
-	IncidentID string          `json:"-"`
+	IncidentID string          `json:"incident_id,omitempty"`
 	Actor      string          `json:"actor"`
 	Action     string          `json:"action"`
 	At         time.Time       `json:"at"`

@@ -150,9 +150,12 @@ WHERE s.seq = ANY($1) AND s.type = 'shipment.created' AND s.order_id <> '' AND s
 // applyStock keeps the catalog's stock at what the last relayed
 // inventory.changed of each SKU said was available; a SKU the catalog does
 // not know yet is added with no category (no substitute comes from it).
+// Malformed payloads are skipped here rather than failing the relay.
 const applyStock = `INSERT INTO products (sku, stock)
 SELECT DISTINCT ON (upper(data->>'sku')) upper(data->>'sku'), (data->>'available')::bigint FROM events
-WHERE seq = ANY($1) AND type = 'inventory.changed' ORDER BY upper(data->>'sku'), seq DESC
+WHERE seq = ANY($1) AND type = 'inventory.changed' AND coalesce(data->>'sku', '') <> ''
+  AND (data->>'available') ~ '^-?[0-9]{1,18}$'
+ORDER BY upper(data->>'sku'), seq DESC
 ON CONFLICT (sku) DO UPDATE SET stock = EXCLUDED.stock, updated_at = now()`
 
 func (c *Claim) hasInventory() bool {

@@ -99,8 +99,8 @@ func TestApprovalCarriesTheApproverFromTheKey(t *testing.T) {
 func TestRefusedUpdatesAreProblems(t *testing.T) {
 	for err, want := range map[error]int{
 		fmt.Errorf("over: %w", recovery.ErrForbidden): 403,
-		fmt.Errorf("stage: %w", recovery.ErrConflict):  409,
-		fmt.Errorf("bad: %w", recovery.ErrInvalid):     422,
+		fmt.Errorf("stage: %w", recovery.ErrConflict): 409,
+		fmt.Errorf("bad: %w", recovery.ErrInvalid):    422,
 	} {
 		h := remedyServer(&memRemedies{err: err}).Handler()
 		if code, body := post(t, h, "/v1/incidents/inc-1/approve", "alice-key", ``); code != want ||
