@@ -1,0 +1,182 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+)
+
+func TestReservationsHoldStockOnce(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	if err := st.UpsertProducts(ctx, []recovery.Product{{SKU: "lamp-2", Name: "Lamp", Category: "lighting", PriceMinor: 9400,
+		Currency: "EUR", Stock: 3, Attributes: map[string]string{"colour": "brass"}}}); err != nil {
+		t.Fatal(err)
+	}
+	// Five incidents race for three lamps: exactly three get one.
+	var wg sync.WaitGroup
+	errs := make([]error, 5)
+	for i := range errs {
+		wg.Go(func() { errs[i] = st.Reserve(ctx, "inc-"+string(rune('a'+i)), "LAMP-2", 1) })
+	}
+	wg.Wait()
+	held := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			held++
+		case !errors.Is(err, recovery.ErrConflict):
+			t.Fatal(err)
+		}
+	}
+	p, err := st.Product(ctx, "LAMP-2")
+	if err != nil || held != 3 || p.Reserved != 3 || p.Available() != 0 || p.Attributes["colour"] != "brass" {
+		t.Fatalf("held %d, product %+v, err %v", held, p, err)
+	}
+	// Again for the same incident: a no-op, not a second hold.
+	var winner string
+	for i, err := range errs {
+		if err == nil {
+			winner = "inc-" + string(rune('a'+i))
+			break
+		}
+	}
+	if err := st.Reserve(ctx, winner, "LAMP-2", 1); err != nil {
+		t.Fatalf("repeat reserve: %v", err)
+	}
+	if err := st.ReleaseReservation(ctx, winner, "LAMP-2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ReleaseReservation(ctx, winner, "LAMP-2"); err != nil { // twice: harmless
+		t.Fatal(err)
+	}
+	if err := st.Reserve(ctx, winner, "LAMP-2", 1); !errors.Is(err, recovery.ErrConflict) {
+		t.Fatalf("reserving a released reservation again: %v, want a conflict", err)
+	}
+	for i, err := range errs {
+		if id := "inc-" + string(rune('a'+i)); err == nil && id != winner {
+			if err := st.ConsumeReservation(ctx, id, "LAMP-2"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if p, _ = st.Product(ctx, "LAMP-2"); p.Stock != 1 || p.Reserved != 0 {
+		t.Fatalf("after one release and two sales: %+v, want stock 1, none reserved", p)
+	}
+}
+
+func TestCodesAreSingleUse(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	exp := now.Add(time.Hour)
+	c, err := st.IssueCode(ctx, recovery.IssuedCode{Code: "SORRY-AAAA", IncidentID: "inc-1", Remedy: recovery.RemedyDiscount,
+		ValueMinor: 500, Currency: "EUR", ExpiresAt: &exp})
+	if err != nil || c.Code != "SORRY-AAAA" || c.Status != recovery.CodeActive {
+		t.Fatalf("issue: %+v %v", c, err)
+	}
+	// A retried activity with a fresh random code keeps the first.
+	if again, err := st.IssueCode(ctx, recovery.IssuedCode{Code: "SORRY-BBBB", IncidentID: "inc-1", Remedy: recovery.RemedyDiscount,
+		ValueMinor: 500, Currency: "EUR"}); err != nil || again.Code != "SORRY-AAAA" {
+		t.Fatalf("re-issue: %+v %v", again, err)
+	}
+	if _, err := st.RedeemCode(ctx, "SORRY-AAAA", "o-2", now.Add(2*time.Hour)); !errors.Is(err, recovery.ErrConflict) {
+		t.Fatalf("redeeming after expiry: %v, want a conflict", err)
+	}
+	if r, err := st.RedeemCode(ctx, "SORRY-AAAA", "o-2", now); err != nil || r.Status != recovery.CodeRedeemed || r.OrderID != "o-2" {
+		t.Fatalf("redeem: %+v %v", r, err)
+	}
+	if _, err := st.RedeemCode(ctx, "SORRY-AAAA", "o-3", now); !errors.Is(err, recovery.ErrConflict) {
+		t.Fatalf("second redemption: %v, want a conflict", err)
+	}
+	if _, err := st.RedeemCode(ctx, "SORRY-NONE", "o-3", now); !errors.Is(err, recovery.ErrNotFound) {
+		t.Fatalf("unknown code: %v, want not found", err)
+	}
+	st.IssueCode(ctx, recovery.IssuedCode{Code: "CREDIT-CCCC", IncidentID: "inc-2", Remedy: recovery.RemedyStoreCredit, //nolint:errcheck
+		ValueMinor: 500, Currency: "EUR"})
+	if err := st.VoidCode(ctx, "inc-2", recovery.RemedyStoreCredit); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RedeemCode(ctx, "CREDIT-CCCC", "o-4", now); !errors.Is(err, recovery.ErrConflict) {
+		t.Fatalf("redeeming a void code: %v, want a conflict", err)
+	}
+}
+
+func TestOfferDetailsAuditAndBudget(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	for i, status := range []string{recovery.OfferApplied, recovery.OfferPending, recovery.OfferApplied} {
+		inc := recovery.Incident{ID: "inc-" + string(rune('a'+i)), OrderID: "o", Kind: recovery.KindLate, Status: recovery.IncidentOpen,
+			DetectedAt: time.Now()}
+		if err := st.UpsertIncident(ctx, inc); err != nil {
+			t.Fatal(err)
+		}
+		cur := "EUR"
+		if i == 2 {
+			cur = "USD"
+		}
+		if err := st.SaveOffer(ctx, inc.ID, recovery.Offer{Remedy: recovery.RemedySubstitute, ValueMinor: 700, Currency: cur,
+			Status: status, SubstituteSKU: "LAMP-2", Note: "instead of reship"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if spent, err := st.ApprovedSince(ctx, "EUR", day); err != nil || spent != 700 {
+		t.Fatalf("spent today = %d, %v; want the one applied EUR offer, 700", spent, err)
+	}
+	if err := st.Audit(ctx, recovery.AuditEntry{IncidentID: "inc-b", Actor: "alice", Action: "edit", At: time.Now(),
+		Before: json.RawMessage(`{"v":1}`), After: json.RawMessage(`{"v":2}`), Note: "why"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetIncidentStatus(ctx, "inc-b", recovery.IncidentAwaitingApproval); err != nil {
+		t.Fatal(err)
+	}
+	inc, err := st.GetIncident(ctx, "inc-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Status != recovery.IncidentAwaitingApproval || inc.Offer.SubstituteSKU != "LAMP-2" || inc.Offer.Note != "instead of reship" ||
+		len(inc.Audit) != 1 || inc.Audit[0].Actor != "alice" || string(inc.Audit[0].After) != `{"v": 2}` {
+		t.Fatalf("incident = %+v, audit %+v", inc, inc.Audit)
+	}
+}
+
+func TestRelayedStockChangesReachTheCatalog(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	if err := st.UpsertProducts(ctx, []recovery.Product{{SKU: "BULB-2", Category: "bulbs", Currency: "EUR", Stock: 40}}); err != nil {
+		t.Fatal(err)
+	}
+	inv := func(id, sku string, available any) recovery.Event {
+		data, _ := json.Marshal(map[string]any{"sku": sku, "available": available})
+		return recovery.Event{ID: id, Source: "s", Type: recovery.TypeInventoryChanged, Time: time.Now(), Data: data}
+	}
+	if _, err := st.InsertEvents(ctx, []recovery.Event{inv("1", "bulb-2", 7), inv("2", "BULB-2", 3), inv("3", "NEW-1", 5),
+		inv("4", "BAD-1", "lots")}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.ClaimPending(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int64
+	for _, p := range c.Events {
+		seqs = append(seqs, p.Seq)
+	}
+	if err := c.Done(ctx, nil, seqs, "no order"); err != nil {
+		t.Fatalf("a malformed stock event must not stop the relay: %v", err)
+	}
+	for sku, want := range map[string]int64{"BULB-2": 3, "NEW-1": 5} {
+		if p, err := st.Product(ctx, sku); err != nil || p.Stock != want {
+			t.Errorf("%s = %+v, %v; want stock %d (the last change)", sku, p, err, want)
+		}
+	}
+	if _, err := st.Product(ctx, "BAD-1"); !errors.Is(err, recovery.ErrNotFound) {
+		t.Errorf("a stock change without a number reached the catalog: %v", err)
+	}
+}
