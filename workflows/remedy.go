@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -49,22 +48,8 @@ const (
 	ErrTypeInvalid    = "invalid"
 )
 
-// Approver is the person behind an approval; the web layer fills it from
-// the approver's key, never from the request body.
-type Approver struct {
-	Name string
-	// LimitMajor is the largest offer they may approve, in whole units of
-	// the incident's currency (500 = 500.00 EUR); negative: no limit.
-	LimitMajor int64
-}
-
-// limitMinor is the approver's limit in the currency's minor units.
-func (a Approver) limitMinor(currency string) int64 {
-	if a.LimitMajor < 0 {
-		return math.MaxInt64
-	}
-	return a.LimitMajor * int64(math.Pow10(recovery.MinorDigits(currency)))
-}
+// Approver is the person behind an approval (recovery.Approver).
+type Approver = recovery.Approver
 
 // ApproveRequest approves the offer as it stands.
 type ApproveRequest struct {
@@ -93,12 +78,21 @@ type ChooseRequest struct {
 }
 
 // RemedyView is what updates and the query answer.
-type RemedyView struct {
-	Stage      string                 `json:"stage"`
-	Candidates []recovery.RemedyOffer `json:"candidates,omitempty"`
-	Options    []recovery.Offer       `json:"options,omitempty"`
-	ApprovedBy string                 `json:"approved_by,omitempty"`
-	Chosen     recovery.Remedy        `json:"chosen,omitempty"`
+type RemedyView = recovery.RemedyView
+
+// Update maps a remedy action onto its update name and argument.
+func Update(a recovery.RemedyAction) (name string, arg any, ok bool) {
+	switch a.Action {
+	case recovery.ActionApprove:
+		return UpdateApprove, ApproveRequest{By: a.By, Note: a.Note}, true
+	case recovery.ActionReject:
+		return UpdateReject, RejectRequest{By: a.By, Reason: a.Reason}, true
+	case recovery.ActionOffer:
+		return UpdateOffer, OfferRequest{By: a.By, Offers: a.Offers, Note: a.Note}, true
+	case recovery.ActionChoose:
+		return UpdateChoose, ChooseRequest{Remedy: a.Remedy, By: a.By.Name}, true
+	}
+	return "", nil, false
 }
 
 // remedyState is the remedy part of a RecoveryWorkflow, shared by the
@@ -125,7 +119,7 @@ func wrongStage(want string, st *remedyState) error {
 }
 
 func (st *remedyState) checkLimit(by Approver, offers []recovery.RemedyOffer) error {
-	limit := by.limitMinor(st.currency)
+	limit := by.LimitMinor(st.currency)
 	for _, o := range offers {
 		if o.Value.Minor > limit {
 			return temporal.NewApplicationError(fmt.Sprintf("the %s of %s is over %s's approval limit of %s", o.Remedy, o.Value,

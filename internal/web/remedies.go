@@ -11,13 +11,12 @@ import (
 	"time"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
-	"github.com/recoveryhq/recovery/workflows"
 )
 
-// Remedies sends remedy updates to incident workflows (see
-// workflows.RemedyClient).
+// Remedies hands remedy actions to the incident's workflow and answers
+// where the remedy then stands.
 type Remedies interface {
-	Update(ctx context.Context, workflowID, name string, arg any) (workflows.RemedyView, error)
+	Act(ctx context.Context, workflowID string, a recovery.RemedyAction) (recovery.RemedyView, error)
 }
 
 // Codes redeems discount codes and store credit for the commerce platform.
@@ -103,34 +102,28 @@ func (s *Server) remedyAction(action string) http.HandlerFunc {
 			writeError(w, err)
 			return
 		}
-		by := workflows.Approver{Name: who.Name, LimitMajor: who.LimitMajor}
-		var name string
-		var arg any
+		act := recovery.RemedyAction{Action: action, By: recovery.Approver{Name: who.Name, LimitMajor: who.LimitMajor},
+			Note: body.Note, Reason: body.Reason}
 		switch action {
-		case "approve":
-			name, arg = workflows.UpdateApprove, workflows.ApproveRequest{By: by, Note: body.Note}
-		case "reject":
+		case recovery.ActionReject:
 			if strings.TrimSpace(body.Reason) == "" {
 				writeProblem(w, http.StatusUnprocessableEntity, "validation", "Invalid request", "A rejection needs a reason.",
 					FieldError{Field: "reason", Message: "required"})
 				return
 			}
-			name, arg = workflows.UpdateReject, workflows.RejectRequest{By: by, Reason: body.Reason}
-		case "offer":
+		case recovery.ActionOffer:
 			if len(body.Offers) == 0 || inc.Offer == nil {
 				writeProblem(w, http.StatusUnprocessableEntity, "validation", "Invalid request",
 					"Send the new offer as {\"offers\": [{\"remedy\": \"discount\", \"value_minor\": 2500}]}.",
 					FieldError{Field: "offers", Message: "required"})
 				return
 			}
-			req := workflows.OfferRequest{By: by, Note: body.Note}
 			for _, o := range body.Offers {
-				req.Offers = append(req.Offers, recovery.RemedyOffer{Remedy: o.Remedy, Expedited: o.Expedited,
+				act.Offers = append(act.Offers, recovery.RemedyOffer{Remedy: o.Remedy, Expedited: o.Expedited,
 					Value: recovery.Money{Minor: o.ValueMinor, Currency: inc.Offer.Currency}})
 			}
-			name, arg = workflows.UpdateOffer, req
 		}
-		s.update(w, r, inc, name, arg)
+		s.act(w, r, inc, act)
 	}
 }
 
@@ -158,19 +151,19 @@ func (s *Server) postChoice(w http.ResponseWriter, r *http.Request) {
 	if who, ok := s.approver(r); ok {
 		by = "customer via " + who.Name
 	}
-	s.update(w, r, inc, workflows.UpdateChoose, workflows.ChooseRequest{Remedy: body.Remedy, By: by})
+	s.act(w, r, inc, recovery.RemedyAction{Action: recovery.ActionChoose, Remedy: body.Remedy, By: recovery.Approver{Name: by}})
 }
 
-func (s *Server) update(w http.ResponseWriter, r *http.Request, inc recovery.Incident, name string, arg any) {
+func (s *Server) act(w http.ResponseWriter, r *http.Request, inc recovery.Incident, a recovery.RemedyAction) {
 	if inc.WorkflowID == "" || inc.ClosedAt != nil {
 		writeProblem(w, http.StatusConflict, "conflict", "Conflict", fmt.Sprintf("The incident is %s.", inc.Status))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	view, err := s.Remedies.Update(ctx, inc.WorkflowID, name, arg)
+	view, err := s.Remedies.Act(ctx, inc.WorkflowID, a)
 	if err != nil {
-		s.Logger.Warn("remedy update refused", "incident_id", inc.ID, "update", name, "err", err)
+		s.Logger.Warn("remedy action refused", "incident_id", inc.ID, "action", a.Action, "err", err)
 		writeError(w, err)
 		return
 	}

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
-	"github.com/recoveryhq/recovery/workflows"
 )
 
 // memRemedies records the updates it is sent and answers with err.
@@ -20,12 +19,12 @@ type memRemedies struct {
 	err  error
 }
 
-func (m *memRemedies) Update(_ context.Context, wid, name string, arg any) (workflows.RemedyView, error) {
+func (m *memRemedies) Act(_ context.Context, wid string, a recovery.RemedyAction) (recovery.RemedyView, error) {
 	if m.err != nil {
-		return workflows.RemedyView{}, m.err
+		return recovery.RemedyView{}, m.err
 	}
-	m.sent = append(m.sent, arg)
-	return workflows.RemedyView{Stage: workflows.StageApplying}, nil
+	m.sent = append(m.sent, a)
+	return recovery.RemedyView{Stage: "applying"}, nil
 }
 
 func remedyServer(rem *memRemedies) *Server {
@@ -85,11 +84,12 @@ func TestApprovalCarriesTheApproverFromTheKey(t *testing.T) {
 	if code, body := post(t, h, "/v1/incidents/inc-1/choice", "api", `{"remedy":"refund"}`); code != 200 {
 		t.Fatalf("choice: %d %s", code, body)
 	}
+	alice := recovery.Approver{Name: "alice", LimitMajor: 100}
 	want := fmt.Sprint([]any{
-		workflows.ApproveRequest{By: workflows.Approver{Name: "alice", LimitMajor: 100}, Note: "ok"},
-		workflows.OfferRequest{By: workflows.Approver{Name: "alice", LimitMajor: 100},
+		recovery.RemedyAction{Action: "approve", By: alice, Note: "ok"},
+		recovery.RemedyAction{Action: "offer", By: alice,
 			Offers: []recovery.RemedyOffer{{Remedy: recovery.RemedyDiscount, Value: recovery.Money{Minor: 2500, Currency: "EUR"}}}},
-		workflows.ChooseRequest{Remedy: recovery.RemedyRefund, By: "customer"},
+		recovery.RemedyAction{Action: "choose", Remedy: recovery.RemedyRefund, By: recovery.Approver{Name: "customer"}},
 	})
 	if got := fmt.Sprint(rem.sent); got != want {
 		t.Fatalf("sent %s\nwant %s", got, want)

@@ -63,9 +63,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/incidents", s.auth(http.HandlerFunc(s.listIncidents)))
 	mux.Handle("GET /v1/incidents/{id}", s.auth(http.HandlerFunc(s.getIncident)))
 	// Approvals: an approver's key, checked inside.
-	mux.HandleFunc("POST /v1/incidents/{id}/approve", s.remedyAction("approve"))
-	mux.HandleFunc("POST /v1/incidents/{id}/reject", s.remedyAction("reject"))
-	mux.HandleFunc("POST /v1/incidents/{id}/offer", s.remedyAction("offer"))
+	mux.HandleFunc("POST /v1/incidents/{id}/approve", s.remedyAction(recovery.ActionApprove))
+	mux.HandleFunc("POST /v1/incidents/{id}/reject", s.remedyAction(recovery.ActionReject))
+	mux.HandleFunc("POST /v1/incidents/{id}/offer", s.remedyAction(recovery.ActionOffer))
 	mux.Handle("POST /v1/incidents/{id}/choice", s.authOrApprover(http.HandlerFunc(s.postChoice)))
 	mux.Handle("POST /v1/codes/{code}/redeem", s.auth(http.HandlerFunc(s.redeemCode)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

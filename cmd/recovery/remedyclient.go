@@ -1,4 +1,4 @@
-package workflows
+package main
 
 import (
 	"context"
@@ -10,19 +10,24 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/workflows"
 )
 
-// RemedyClient sends the remedy updates (approve, reject, offer, choose)
-// to incident workflows through Temporal, and maps their refusals to the
-// domain errors.
-type RemedyClient struct {
-	Client client.Client
+// remedyClient sends remedy actions (approve, reject, offer, choose) to
+// incident workflows as Temporal updates, and maps their refusals to the
+// domain errors (web.Remedies).
+type remedyClient struct {
+	client client.Client
 }
 
-// Update sends one update and waits for its result.
-func (c RemedyClient) Update(ctx context.Context, workflowID, name string, arg any) (RemedyView, error) {
-	var v RemedyView
-	h, err := c.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflowID, UpdateName: name,
+// Act sends one action and waits for the update's result.
+func (c remedyClient) Act(ctx context.Context, workflowID string, a recovery.RemedyAction) (recovery.RemedyView, error) {
+	var v recovery.RemedyView
+	name, arg, ok := workflows.Update(a)
+	if !ok {
+		return v, fmt.Errorf("unknown action %q: %w", a.Action, recovery.ErrInvalid)
+	}
+	h, err := c.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflowID, UpdateName: name,
 		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted})
 	if err == nil {
 		err = h.Get(ctx, &v)
@@ -37,11 +42,11 @@ func updateError(err error) error {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		switch appErr.Type() {
-		case ErrTypeWrongStage:
+		case workflows.ErrTypeWrongStage:
 			return fmt.Errorf("%s: %w", appErr.Message(), recovery.ErrConflict)
-		case ErrTypeOverLimit:
+		case workflows.ErrTypeOverLimit:
 			return fmt.Errorf("%s: %w", appErr.Message(), recovery.ErrForbidden)
-		case ErrTypeInvalid:
+		case workflows.ErrTypeInvalid:
 			return fmt.Errorf("%s: %w", appErr.Message(), recovery.ErrInvalid)
 		}
 	}
