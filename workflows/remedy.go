@@ -376,7 +376,9 @@ func (st *remedyState) awaitApproval(ctx workflow.Context, in RecoveryInput, rul
 	pending := offerOf(st.candidates[0], "")
 	pending.Status = recovery.OfferPending
 	for _, c := range st.candidates {
-		pending.Options = append(pending.Options, offerOf(c, ""))
+		o := offerOf(c, "")
+		o.Status = recovery.OfferPending
+		pending.Options = append(pending.Options, o)
 	}
 	if err := saveOffer(ctx, st.inc.ID, pending, recovery.IncidentAwaitingApproval, ""); err != nil {
 		return err

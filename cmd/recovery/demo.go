@@ -64,12 +64,22 @@ func runDemo(ctx context.Context, c *apiClient, stdout io.Writer) error {
 		}
 		for _, raw := range out.Incidents {
 			var inc struct {
+				ID       string                    `json:"id"`
+				Status   string                    `json:"status"`
 				Contacts []struct{ Status string } `json:"contacts"`
 			}
 			json.Unmarshal(raw, &inc) //nolint:errcheck
-			if len(inc.Contacts) > 0 && inc.Contacts[0].Status == "sent" {
+			held := inc.Status == "awaiting_approval"
+			if held || len(inc.Contacts) > 0 && inc.Contacts[0].Status == "sent" {
 				pretty, _ := json.MarshalIndent(json.RawMessage(raw), "", "  ")
 				fmt.Fprintf(stdout, "%s\n", pretty)
+				if held {
+					// The same customer again and again: the policy's repeat-claimant
+					// guard holds the offer for a person.
+					fmt.Fprintf(stdout, "The offer waits for approval. Approve it with\n"+
+						"  curl -X POST -H 'Authorization: Bearer %s' %s/v1/incidents/%s/approve\n",
+						DevApprover.Key, c.base, inc.ID)
+				}
 				return nil
 			}
 		}

@@ -43,16 +43,26 @@ func updateError(err error) error {
 	if errors.As(err, &appErr) {
 		switch appErr.Type() {
 		case workflows.ErrTypeWrongStage:
-			return fmt.Errorf("%s: %w", appErr.Message(), recovery.ErrConflict)
+			return refusal{appErr.Message(), recovery.ErrConflict}
 		case workflows.ErrTypeOverLimit:
-			return fmt.Errorf("%s: %w", appErr.Message(), recovery.ErrForbidden)
+			return refusal{appErr.Message(), recovery.ErrForbidden}
 		case workflows.ErrTypeInvalid:
-			return fmt.Errorf("%s: %w", appErr.Message(), recovery.ErrInvalid)
+			return refusal{appErr.Message(), recovery.ErrInvalid}
 		}
 	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
-		return fmt.Errorf("the incident's workflow has finished: %w", recovery.ErrConflict)
+		return refusal{"the incident's workflow has finished", recovery.ErrConflict}
 	}
 	return err
 }
+
+// refusal is the workflow's own words for a refused action, classified by
+// a domain error.
+type refusal struct {
+	msg  string
+	kind error
+}
+
+func (r refusal) Error() string { return r.msg }
+func (r refusal) Unwrap() error { return r.kind }

@@ -10,7 +10,8 @@ import (
 )
 
 // incidentStatuses are the values the status filter accepts.
-var incidentStatuses = []string{recovery.IncidentOpen, recovery.IncidentResolved, recovery.IncidentHealed}
+var incidentStatuses = []string{recovery.IncidentOpen, recovery.IncidentAwaitingApproval, recovery.IncidentAwaitingChoice,
+	recovery.IncidentNeedsAttention, recovery.IncidentResolved, recovery.IncidentHealed}
 
 // listIncidents answers GET /v1/incidents?order_id=&status=&kind=&limit=.
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
