@@ -1,0 +1,170 @@
+package messaging
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/sendgrid/sendgrid-go"
+	"github.com/sendgrid/sendgrid-go/helpers/mail"
+	twclient "github.com/twilio/twilio-go/client"
+	twapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+)
+
+// Router sends each message through its channel's provider, and through
+// Fallback (the capture adapter) when a channel has none configured.
+type Router struct {
+	SMS, Email, Voice recovery.Messenger
+	Fallback          recovery.Messenger
+}
+
+// Send delivers m by its channel.
+func (r Router) Send(ctx context.Context, m recovery.Message) (string, error) {
+	var via recovery.Messenger
+	switch m.Channel {
+	case recovery.ChannelSMS:
+		via = r.SMS
+	case recovery.ChannelEmail:
+		via = r.Email
+	case recovery.ChannelVoice:
+		via = r.Voice
+	}
+	if via == nil {
+		via = r.Fallback
+	}
+	if via == nil {
+		return "", fmt.Errorf("no provider for %s: %w", m.Channel, recovery.ErrInvalid)
+	}
+	return via.Send(ctx, m)
+}
+
+// TwilioConfig configures the Twilio adapter (TWILIO_* variables).
+type TwilioConfig struct {
+	AccountSID, AuthToken string
+	// From is the sending number (E.164) or a Messaging Service SID (MG…).
+	From string
+	// StatusCallback receives Twilio's status callbacks.
+	StatusCallback string
+	// APIBase replaces https://api.twilio.com (local stubs in tests).
+	APIBase string
+}
+
+// Twilio sends SMS through twilio-go's Messages API.
+type Twilio struct {
+	cfg TwilioConfig
+	api *twapi.ApiService
+}
+
+// NewTwilio returns the adapter; requests go to cfg.APIBase when set.
+func NewTwilio(cfg TwilioConfig) *Twilio {
+	hc := &http.Client{Timeout: 15 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if cfg.APIBase != "" {
+		hc.Transport = rebase(cfg.APIBase)
+	}
+	c := &twclient.Client{Credentials: twclient.NewCredentials(cfg.AccountSID, cfg.AuthToken), HTTPClient: hc}
+	c.SetAccountSid(cfg.AccountSID)
+	return &Twilio{cfg: cfg, api: twapi.NewApiService(twclient.NewRequestHandler(c))}
+}
+
+// Send sends an SMS and returns Twilio's message SID. Twilio's 4xx
+// answers (an invalid number, an unsubscribed recipient) are permanent
+// and wrapped in recovery.ErrInvalid; the rest may be retried.
+func (t *Twilio) Send(_ context.Context, m recovery.Message) (string, error) {
+	if m.Channel != recovery.ChannelSMS {
+		return "", fmt.Errorf("twilio sends sms, not %s: %w", m.Channel, recovery.ErrInvalid)
+	}
+	p := &twapi.CreateMessageParams{}
+	p.SetTo(m.To)
+	p.SetBody(m.Text)
+	if len(t.cfg.From) > 2 && t.cfg.From[:2] == "MG" {
+		p.SetMessagingServiceSid(t.cfg.From)
+	} else {
+		p.SetFrom(t.cfg.From)
+	}
+	if t.cfg.StatusCallback != "" {
+		p.SetStatusCallback(t.cfg.StatusCallback)
+	}
+	msg, err := t.api.CreateMessage(p)
+	if err != nil {
+		var restErr *twclient.TwilioRestError
+		if errors.As(err, &restErr) && restErr.Status >= 400 && restErr.Status < 500 && restErr.Status != 429 {
+			return "", fmt.Errorf("twilio refused the message (error %d): %w", restErr.Code, recovery.ErrInvalid)
+		}
+		return "", fmt.Errorf("twilio: %w", err)
+	}
+	if msg.Sid == nil {
+		return "", errors.New("twilio: the answer has no message sid")
+	}
+	return *msg.Sid, nil
+}
+
+// SendGridConfig configures the SendGrid adapter (SENDGRID_* variables).
+type SendGridConfig struct {
+	APIKey         string
+	From, FromName string
+	// APIBase replaces https://api.sendgrid.com (local stubs in tests).
+	APIBase string
+}
+
+// SendGrid sends email through sendgrid-go's v3 Mail Send.
+type SendGrid struct{ cfg SendGridConfig }
+
+// NewSendGrid returns the adapter.
+func NewSendGrid(cfg SendGridConfig) *SendGrid {
+	if cfg.APIBase == "" {
+		cfg.APIBase = "https://api.sendgrid.com"
+	}
+	return &SendGrid{cfg: cfg}
+}
+
+// Send sends one email with text and HTML bodies; the idempotency key goes
+// along as a custom argument, so that event webhooks name the ladder step.
+// It returns SendGrid's X-Message-Id.
+func (s *SendGrid) Send(ctx context.Context, m recovery.Message) (string, error) {
+	if m.Channel != recovery.ChannelEmail {
+		return "", fmt.Errorf("sendgrid sends email, not %s: %w", m.Channel, recovery.ErrInvalid)
+	}
+	msg := mail.NewSingleEmail(mail.NewEmail(s.cfg.FromName, s.cfg.From), m.Subject, mail.NewEmail("", m.To), m.Text, m.HTML)
+	if m.IdempotencyKey != "" {
+		msg.SetCustomArg("recovery_key", m.IdempotencyKey)
+	}
+	req := sendgrid.GetRequest(s.cfg.APIKey, "/v3/mail/send", s.cfg.APIBase)
+	req.Method = "POST"
+	req.Body = mail.GetRequestBody(msg)
+	resp, err := sendgrid.MakeRequestWithContext(ctx, req)
+	if err != nil {
+		return "", fmt.Errorf("sendgrid: %w", err)
+	}
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != 429:
+		return "", fmt.Errorf("sendgrid refused the email with %d: %w", resp.StatusCode, recovery.ErrInvalid)
+	default:
+		return "", fmt.Errorf("sendgrid answered %d", resp.StatusCode)
+	}
+	for k, v := range resp.Headers {
+		if http.CanonicalHeaderKey(k) == "X-Message-Id" && len(v) > 0 {
+			return v[0], nil
+		}
+	}
+	return "", errors.New("sendgrid: the answer has no X-Message-Id")
+}
+
+// rebase sends every request to base instead of the provider's host.
+type rebase string
+
+func (b rebase) RoundTrip(r *http.Request) (*http.Response, error) {
+	u, err := url.Parse(string(b))
+	if err != nil {
+		return nil, err
+	}
+	r = r.Clone(r.Context())
+	r.URL.Scheme, r.URL.Host, r.Host = u.Scheme, u.Host, u.Host
+	return http.DefaultTransport.RoundTrip(r)
+}

@@ -1,0 +1,85 @@
+package messaging
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/recoveryhq/recovery/internal/messaging/providerstub"
+	"github.com/recoveryhq/recovery/internal/recovery"
+)
+
+func TestTwilioSendsTheExactRequest(t *testing.T) {
+	stub := providerstub.Twilio("AC123", "tok")
+	defer stub.Close()
+	tw := NewTwilio(TwilioConfig{AccountSID: "AC123", AuthToken: "tok", From: "+15005550006",
+		StatusCallback: "https://recovery.example/v1/webhooks/twilio/status", APIBase: stub.URL})
+	id, err := tw.Send(context.Background(), recovery.Message{Channel: recovery.ChannelSMS, To: "+4915112345678", Text: "Sorry: order 1001."})
+	if err != nil || !strings.HasPrefix(id, "SM") {
+		t.Fatalf("send: %q, %v", id, err)
+	}
+	reqs := stub.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	r := reqs[0]
+	if r.Path != "/2010-04-01/Accounts/AC123/Messages.json" || !strings.HasPrefix(r.ContentType, "application/x-www-form-urlencoded") ||
+		!strings.HasPrefix(r.Auth, "Basic ") {
+		t.Fatalf("request = %+v", r)
+	}
+	if r.Form.Get("To") != "+4915112345678" || r.Form.Get("From") != "+15005550006" || r.Form.Get("Body") != "Sorry: order 1001." ||
+		r.Form.Get("StatusCallback") != "https://recovery.example/v1/webhooks/twilio/status" {
+		t.Fatalf("form = %v", r.Form)
+	}
+	// Twilio's refusal of a bad number is permanent; a 5xx is not.
+	if _, err := tw.Send(context.Background(), recovery.Message{Channel: recovery.ChannelSMS, To: "12345", Text: "x"}); !errors.Is(err, recovery.ErrInvalid) {
+		t.Fatalf("bad number: %v, want a permanent refusal", err)
+	}
+	stub.Fail = 503
+	if _, err := tw.Send(context.Background(), recovery.Message{Channel: recovery.ChannelSMS, To: "+4915112345678", Text: "x"}); err == nil || errors.Is(err, recovery.ErrInvalid) {
+		t.Fatalf("503: %v, want a retryable error", err)
+	}
+}
+
+func TestSendGridSendsTheExactRequest(t *testing.T) {
+	stub := providerstub.SendGrid("SG.key")
+	defer stub.Close()
+	sg := NewSendGrid(SendGridConfig{APIKey: "SG.key", From: "care@shop.example", FromName: "Shop care", APIBase: stub.URL})
+	id, err := sg.Send(context.Background(), recovery.Message{Channel: recovery.ChannelEmail, To: "ada@example.com",
+		Subject: "We're sorry", Text: "plain", HTML: "<p>html</p>", IdempotencyKey: "incident/1/step-1"})
+	if err != nil || !strings.HasPrefix(id, "sg-") {
+		t.Fatalf("send: %q, %v", id, err)
+	}
+	r := stub.Requests()[0]
+	if r.Path != "/v3/mail/send" || r.Auth != "Bearer SG.key" || r.ContentType != "application/json" {
+		t.Fatalf("request = %+v", r)
+	}
+	b := r.JSON
+	to := b["personalizations"].([]any)[0].(map[string]any)["to"].([]any)[0].(map[string]any)
+	from := b["from"].(map[string]any)
+	content := b["content"].([]any)
+	if to["email"] != "ada@example.com" || from["email"] != "care@shop.example" || from["name"] != "Shop care" ||
+		b["subject"] != "We're sorry" || len(content) != 2 ||
+		content[0].(map[string]any)["type"] != "text/plain" || content[1].(map[string]any)["value"] != "<p>html</p>" ||
+		b["custom_args"].(map[string]any)["recovery_key"] != "incident/1/step-1" {
+		t.Fatalf("body = %v", b)
+	}
+	bad := NewSendGrid(SendGridConfig{APIKey: "wrong", From: "care@shop.example", APIBase: stub.URL})
+	if _, err := bad.Send(context.Background(), recovery.Message{Channel: recovery.ChannelEmail, To: "a@b.c", Subject: "s", Text: "t"}); !errors.Is(err, recovery.ErrInvalid) {
+		t.Fatalf("bad key: %v, want a permanent refusal", err)
+	}
+}
+
+func TestRouterPicksTheChannelsProvider(t *testing.T) {
+	sms, fallback := &MemorySink{}, &MemorySink{}
+	r := Router{SMS: &Capture{Sink: sms}, Fallback: &Capture{Sink: fallback}}
+	for _, ch := range []string{recovery.ChannelSMS, recovery.ChannelEmail} {
+		if _, err := r.Send(context.Background(), recovery.Message{Channel: ch, To: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(sms.Messages) != 1 || sms.Messages[0].Channel != "sms" || len(fallback.Messages) != 1 || fallback.Messages[0].Channel != "email" {
+		t.Fatalf("sms %v, fallback %v", sms.Messages, fallback.Messages)
+	}
+}
