@@ -94,7 +94,7 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 			Outbox:   outbox,
 			Settings: activities.RemedySettings{DailyBudget: cfg.DailyBudget, WebhookAttempts: cfg.WebhookAttempts,
 				WebhookInterval: cfg.WebhookRetry},
-			Messenger: &messaging.Capture{Sink: s.store},
+			Messenger: cfg.messenger(&messaging.Capture{Sink: s.store}),
 			Remedy: recovery.RemedyConfig{Remedy: recovery.RemedyDiscount,
 				DiscountPercent: cfg.DiscountPercent, MaxMinor: cfg.DiscountMax},
 			Detection: cfg.Detection,

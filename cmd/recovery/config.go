@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/web"
 )
@@ -45,8 +46,12 @@ type Config struct {
 	WebhookAttempts int32            // RECOVERY_WEBHOOK_ATTEMPTS
 	WebhookRetry    time.Duration    // RECOVERY_WEBHOOK_RETRY (the first retry delay)
 	CatalogFile     string           // RECOVERY_CATALOG_FILE ("" = the dev seed in dev)
-	URL             string           // RECOVERY_URL (client commands)
-	ClientKey       string           // RECOVERY_API_KEY (client commands)
+	// Providers: with credentials set, the real ones; otherwise capture.
+	Twilio    messaging.TwilioConfig   // TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM, TWILIO_API_BASE
+	SendGrid  messaging.SendGridConfig // SENDGRID_API_KEY, SENDGRID_FROM, SENDGRID_FROM_NAME, SENDGRID_API_BASE
+	PublicURL string                   // RECOVERY_PUBLIC_URL: where providers reach the webhooks
+	URL       string                   // RECOVERY_URL (client commands)
+	ClientKey string                   // RECOVERY_API_KEY (client commands)
 }
 
 // loadConfig reads the environment through getenv (os.Getenv in main).
@@ -154,7 +159,34 @@ func (c *Config) loadRemedies(get func(k, def string) string) error {
 		return fmt.Errorf("RECOVERY_WEBHOOK_RETRY: %q is not a positive duration such as 2s", get("RECOVERY_WEBHOOK_RETRY", ""))
 	}
 	c.CatalogFile = get("RECOVERY_CATALOG_FILE", "")
+	c.Twilio = messaging.TwilioConfig{AccountSID: get("TWILIO_ACCOUNT_SID", ""), AuthToken: get("TWILIO_AUTH_TOKEN", ""),
+		From: get("TWILIO_FROM", ""), APIBase: get("TWILIO_API_BASE", "")}
+	if c.Twilio.AccountSID != "" && (c.Twilio.AuthToken == "" || c.Twilio.From == "") {
+		return fmt.Errorf("TWILIO_ACCOUNT_SID is set: TWILIO_AUTH_TOKEN and TWILIO_FROM (a number or an MG… messaging service) are required too")
+	}
+	c.SendGrid = messaging.SendGridConfig{APIKey: get("SENDGRID_API_KEY", ""), From: get("SENDGRID_FROM", ""),
+		FromName: get("SENDGRID_FROM_NAME", ""), APIBase: get("SENDGRID_API_BASE", "")}
+	if c.SendGrid.APIKey != "" && c.SendGrid.From == "" {
+		return fmt.Errorf("SENDGRID_API_KEY is set: SENDGRID_FROM (the sender address) is required too")
+	}
+	c.PublicURL = strings.TrimSuffix(get("RECOVERY_PUBLIC_URL", ""), "/")
+	if c.PublicURL != "" && c.Twilio.AccountSID != "" {
+		c.Twilio.StatusCallback = c.PublicURL + "/v1/webhooks/twilio/status"
+	}
 	return nil
+}
+
+// messenger routes each channel to its provider when configured, else to
+// the capture adapter.
+func (c Config) messenger(capture recovery.Messenger) recovery.Messenger {
+	r := messaging.Router{Fallback: capture}
+	if c.Twilio.AccountSID != "" {
+		r.SMS = messaging.NewTwilio(c.Twilio)
+	}
+	if c.SendGrid.APIKey != "" {
+		r.Email = messaging.NewSendGrid(c.SendGrid)
+	}
+	return r
 }
 
 func splitList(s string) []string {
