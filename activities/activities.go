@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/recoveryhq/recovery/internal/links"
 	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
@@ -36,6 +37,13 @@ type Activities struct {
 	Detection recovery.DetectionConfig
 	// Clock returns the time; nil means time.Now.
 	Clock func() time.Time
+	// Consent holds opt-outs; nil: nobody opted out (unit tests).
+	Consent recovery.Consent
+	// Links signs the choice page and unsubscribe links; nil sends none.
+	Links *links.Signer
+	// LinkTTL is how long a choice page link works (0: 30 days, and at
+	// least as long as the choice stays open).
+	LinkTTL time.Duration
 }
 
 func (a *Activities) now() time.Time {
@@ -123,56 +131,162 @@ type SendApologyInput struct {
 	ChoiceWithin time.Duration
 	// Confirm sends the confirmation of a choice instead of the apology.
 	Confirm bool
+	// Channel is the ladder's channel for this step; empty (histories from
+	// before the ladder) means email, else SMS.
+	Channel string
+	// Window, when set, is checked again at the moment of sending: no
+	// provider request happens outside it.
+	Window recovery.ContactWindow
 }
 
-// SendApology renders the apology in the customer's language and sends it
-// by email (or SMS when there is no email). The ledger row is written
-// before the provider request; a retry that finds a sent row returns it
-// without sending again.
+// Error types of SendApology the workflow acts on.
+const (
+	// ErrTypeOutsideWindow: the window closed before the send; wait again.
+	ErrTypeOutsideWindow = "outside-window"
+)
+
+// SendApology renders the apology in the customer's language for the
+// step's channel and sends it. A step is skipped, with a ledger row that
+// says why, when the customer has no address for the channel or opted out
+// of it; no provider request happens outside the contact window. The
+// ledger row is written before the provider request (see deliver).
 func (a *Activities) SendApology(ctx context.Context, in SendApologyInput) (recovery.Contact, error) {
-	channel, to := recovery.ChannelEmail, in.Customer.Email
-	if to == "" {
-		channel, to = recovery.ChannelSMS, in.Customer.Phone
+	channel := in.Channel
+	if channel == "" {
+		channel = recovery.ChannelEmail
+		if in.Customer.Email == "" {
+			channel = recovery.ChannelSMS
+		}
 	}
-	if to == "" {
+	to := recovery.NormalizeAddress(channel, in.Customer.Address(channel))
+	if in.Channel == "" && to == "" {
 		return recovery.Contact{}, temporal.NewNonRetryableApplicationError("customer has no email or phone", "no-contact", nil)
+	}
+	c := recovery.Contact{IncidentID: in.Incident.ID, Step: in.Step, Channel: channel, To: to, Status: recovery.ContactSending}
+	if skip, err := a.skipReason(ctx, channel, to); err != nil {
+		return recovery.Contact{}, err
+	} else if skip != "" {
+		return a.skip(ctx, c, skip)
+	}
+	if now := a.now(); !in.Window.Open(now) {
+		return recovery.Contact{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("outside the contact window (%s) at %s",
+			in.Window, now.In(in.Window.Location()).Format("15:04")), ErrTypeOutsideWindow, nil)
+	}
+	data := messaging.ApologyData{Name: in.Customer.Name, OrderID: in.Incident.OrderID, Kind: in.Incident.Kind,
+		Offer: in.Offer, Options: in.Options, Within: in.ChoiceWithin}
+	if a.Links != nil && in.Channel != "" {
+		ttl := a.LinkTTL
+		if ttl <= 0 {
+			ttl = 30 * 24 * time.Hour
+		}
+		data.Link = a.Links.ChoiceURL(in.Incident.ID, a.now().Add(max(ttl, in.ChoiceWithin)))
+		if channel == recovery.ChannelEmail {
+			data.Unsubscribe = a.Links.UnsubscribeURL(to, a.now().Add(365*24*time.Hour))
+		}
 	}
 	render := messaging.Render
 	if in.Confirm {
 		render = messaging.RenderConfirmation
 	}
-	msg, err := render(in.Customer.Locale, messaging.ApologyData{Name: in.Customer.Name, OrderID: in.Incident.OrderID,
-		Kind: in.Incident.Kind, Offer: in.Offer, Options: in.Options, Within: in.ChoiceWithin})
+	msg, err := render(in.Customer.Locale, data)
 	if err != nil {
 		return recovery.Contact{}, temporal.NewNonRetryableApplicationError("render apology", "template", err)
 	}
-	body := msg.Text
-	if channel == recovery.ChannelSMS {
-		body = msg.SMS
+	c.Subject, c.Body, c.Locale = msg.Subject, msg.Text, msg.Locale
+	html := msg.HTML
+	switch channel {
+	case recovery.ChannelSMS:
+		c.Subject, c.Body, html = "", msg.SMS, ""
+	case recovery.ChannelVoice:
+		c.Subject, c.Body, html = "", msg.Voice, ""
 	}
-	c := recovery.Contact{IncidentID: in.Incident.ID, Step: in.Step, Channel: channel, To: to,
-		Subject: msg.Subject, Body: body, Locale: msg.Locale, Status: recovery.ContactSending}
-	return a.deliver(ctx, c, msg.HTML, in.IdempotencyKey)
+	return a.deliver(ctx, c, html, in.IdempotencyKey)
 }
 
-// deliver writes the ledger row for (incident, step, channel) before the
-// provider request; a retry that finds a sent row returns it without
-// sending again.
+// skipReason says why a step must not be sent: no address for the
+// channel, or an opt-out.
+func (a *Activities) skipReason(ctx context.Context, channel, to string) (string, error) {
+	if to == "" {
+		return "no " + channel + " address", nil
+	}
+	if a.Consent == nil {
+		return "", nil
+	}
+	out, err := a.Consent.OptedOut(ctx, channel, to)
+	if err != nil {
+		return "", err
+	}
+	if out {
+		return "the customer opted out of " + channel, nil
+	}
+	return "", nil
+}
+
+// skip records a skipped step without any provider request.
+func (a *Activities) skip(ctx context.Context, c recovery.Contact, why string) (recovery.Contact, error) {
+	c.Status, c.Detail = recovery.ContactSkipped, why
+	existing, found, err := a.Store.BeginContact(ctx, c)
+	if err != nil {
+		return recovery.Contact{}, err
+	}
+	if found {
+		return existing, nil
+	}
+	activity.GetLogger(ctx).Info("contact step skipped", "incident_id", c.IncidentID, "step", c.Step, "channel", c.Channel, "why", why)
+	return c, nil
+}
+
+// deliver sends a step exactly once. The ledger row for (incident, step,
+// channel) is written before the provider request and completed with the
+// provider's id after it. A retry that finds the row does not send again:
+// a row still "sending" means an attempt died around the provider request
+// (it may have been accepted), so the step becomes "unconfirmed" and the
+// ladder waits for the provider's callback or its timeout. Only an error
+// that proves the provider did not take the message (recovery.ErrUnsent)
+// lets a retry send; a permanent refusal (recovery.ErrInvalid) fails the
+// step without an activity error, so that the ladder moves on.
 func (a *Activities) deliver(ctx context.Context, c recovery.Contact, html, idempotencyKey string) (recovery.Contact, error) {
 	existing, found, err := a.Store.BeginContact(ctx, c)
 	if err != nil {
 		return recovery.Contact{}, err
 	}
-	if found && existing.Status == recovery.ContactSent {
-		activity.GetLogger(ctx).Info("message already sent; not sending again", "incident_id", c.IncidentID, "step", c.Step)
-		return existing, nil
+	if found {
+		switch existing.Status {
+		case recovery.ContactSending:
+			activity.GetLogger(ctx).Warn("an earlier attempt died around the provider request; not sending again",
+				"incident_id", c.IncidentID, "step", c.Step, "channel", c.Channel)
+			if err := a.Store.SetContactStatus(ctx, c.IncidentID, c.Step, c.Channel, recovery.ContactUnconfirmed,
+				"an attempt died around the provider request; not sent again"); err != nil {
+				return recovery.Contact{}, err
+			}
+			existing.Status = recovery.ContactUnconfirmed
+			existing.IncidentID = c.IncidentID
+			return existing, nil
+		case retryable:
+			if err := a.Store.SetContactStatus(ctx, c.IncidentID, c.Step, c.Channel, recovery.ContactSending, ""); err != nil {
+				return recovery.Contact{}, err
+			}
+		default:
+			activity.GetLogger(ctx).Info("step already done; not sending again", "incident_id", c.IncidentID, "step", c.Step)
+			existing.IncidentID = c.IncidentID
+			return existing, nil
+		}
 	}
-	// A found row still "sending" means an earlier attempt died around the
-	// provider request; the same idempotency key lets the provider drop a
-	// repeat.
 	providerID, err := a.Messenger.Send(ctx, recovery.Message{Channel: c.Channel, To: c.To, Subject: c.Subject,
-		Text: c.Body, HTML: html, IdempotencyKey: idempotencyKey})
-	if err != nil {
+		Text: c.Body, HTML: html, IdempotencyKey: idempotencyKey, IncidentID: c.IncidentID, Step: c.Step})
+	switch {
+	case errors.Is(err, recovery.ErrInvalid):
+		c.Status, c.Detail = recovery.ContactFailed, err.Error()
+		if serr := a.Store.SetContactStatus(ctx, c.IncidentID, c.Step, c.Channel, c.Status, c.Detail); serr != nil {
+			return recovery.Contact{}, serr
+		}
+		return c, nil
+	case errors.Is(err, recovery.ErrUnsent):
+		if serr := a.Store.SetContactStatus(ctx, c.IncidentID, c.Step, c.Channel, retryable, err.Error()); serr != nil {
+			return recovery.Contact{}, errors.Join(err, serr)
+		}
+		return recovery.Contact{}, fmt.Errorf("send %s: %w", c.Channel, err)
+	case err != nil:
 		return recovery.Contact{}, fmt.Errorf("send %s: %w", c.Channel, err)
 	}
 	sentAt := a.now().UTC()
@@ -182,6 +296,10 @@ func (a *Activities) deliver(ctx context.Context, c recovery.Contact, html, idem
 	c.Status, c.ProviderID, c.SentAt = recovery.ContactSent, providerID, &sentAt
 	return c, nil
 }
+
+// retryable marks a ledger row whose provider request provably failed: a
+// retry may send it.
+const retryable = "retry"
 
 // DetectionConfig returns the detection limits. OrderWorkflow calls it as
 // a local activity at the start of each run, so that its value is in the

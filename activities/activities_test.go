@@ -8,8 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
+
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/recoveryhq/recovery/internal/links"
 	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/recovery/recoverytest"
@@ -94,13 +97,85 @@ func TestSendApologyOncePerStep(t *testing.T) {
 	if len(sink.Messages) != 1 {
 		t.Fatalf("customer received %d messages for one ladder step, want 1", len(sink.Messages))
 	}
-	if c.Status != recovery.ContactSent || c.SentAt == nil || c.ProviderID != "capture-1" {
+	// The provider may have taken it: the step is unconfirmed, never resent.
+	if c.Status != recovery.ContactUnconfirmed || st.Contacts["inc-1/1/email"].Status != recovery.ContactUnconfirmed {
 		t.Fatalf("contact = %+v", c)
 	}
 	m := sink.Messages[0]
 	if m.Channel != "email" || m.To != "ada@example.com" || !strings.Contains(m.Text, "€13.50") ||
 		!strings.Contains(m.Text, "SORRY-ABCDEFGHIJ") || !strings.Contains(m.Text, "sorry") || !strings.Contains(m.HTML, "<p>") {
 		t.Fatalf("email = %+v", m)
+	}
+}
+
+// refusing fails sends with err without delivering them.
+type refusing struct {
+	err   error
+	sink  *messaging.MemorySink
+	times int
+}
+
+func (r *refusing) Send(ctx context.Context, m recovery.Message) (string, error) {
+	if r.times > 0 {
+		r.times--
+		return "", r.err
+	}
+	return (&messaging.Capture{Sink: r.sink}).Send(ctx, m)
+}
+
+func TestSendApologyRetriesOnlyWhatWasNotSent(t *testing.T) {
+	st := recoverytest.NewMemStore()
+	sink := &messaging.MemorySink{}
+	a := &Activities{Store: st, Messenger: &refusing{err: fmt.Errorf("503: %w", recovery.ErrUnsent), sink: sink, times: 1}}
+	if _, err := send(t, a, apologyInput("en")); err == nil {
+		t.Fatal("a 503 must fail the attempt")
+	}
+	c, err := send(t, a, apologyInput("en"))
+	if err != nil || c.Status != recovery.ContactSent || len(sink.Messages) != 1 {
+		t.Fatalf("retry after a 503: %+v, %v, %d messages", c, err, len(sink.Messages))
+	}
+	// A permanent refusal fails the step without an error: the ladder moves on.
+	a.Messenger = &refusing{err: fmt.Errorf("21211: %w", recovery.ErrInvalid), times: 1}
+	in := apologyInput("en")
+	in.Step = 2
+	c, err = send(t, a, in)
+	if err != nil || c.Status != recovery.ContactFailed || st.Contacts["inc-1/2/email"].Status != recovery.ContactFailed {
+		t.Fatalf("refused: %+v, %v", c, err)
+	}
+}
+
+func TestSendApologySkipsOptOutsAndWaitsForTheWindow(t *testing.T) {
+	st := recoverytest.NewMemStore()
+	sink := &messaging.MemorySink{}
+	consent := &recoverytest.MemConsent{}
+	now := time.Date(2026, 11, 22, 22, 30, 0, 0, time.UTC) // 23:30 in Berlin
+	a := &Activities{Store: st, Messenger: &messaging.Capture{Sink: sink}, Consent: consent, Clock: func() time.Time { return now }}
+	consent.OptOut(context.Background(), recovery.ChannelSMS, "+49 151 1234 5678", "test") //nolint:errcheck
+	in := apologyInput("de")
+	in.Channel, in.Customer.Phone = recovery.ChannelSMS, "+4915112345678"
+	c, err := send(t, a, in)
+	if err != nil || c.Status != recovery.ContactSkipped || !strings.Contains(c.Detail, "opted out") {
+		t.Fatalf("opted-out number: %+v, %v", c, err)
+	}
+	in.Step, in.Channel = 2, recovery.ChannelVoice
+	in.Window = recovery.WindowSettings{}.For("", recovery.Customer{}, recovery.Location{Country: "DE"})
+	_, err = send(t, a, in)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeOutsideWindow || len(sink.Messages) != 0 {
+		t.Fatalf("at 23:30 local: %v, %d messages", err, len(sink.Messages))
+	}
+	now = time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC) // 08:00 in Berlin
+	a.Links = &links.Signer{Secret: []byte("s"), Base: "https://r.example"}
+	c, err = send(t, a, in)
+	if err != nil || c.Status != recovery.ContactSent || c.Channel != "voice" || !strings.Contains(c.Body, "drücken Sie die 0") {
+		t.Fatalf("call at 08:00: %+v, %v", c, err)
+	}
+	in.Step, in.Channel, in.IdempotencyKey = 3, recovery.ChannelEmail, "incident/1001/s-1/misrouted/step-3"
+	_, err = send(t, a, in)
+	m := sink.Messages[len(sink.Messages)-1]
+	if err != nil || !strings.Contains(m.Text, "https://r.example/r/c.") || !strings.Contains(m.Text, "https://r.example/u/u.") ||
+		!strings.Contains(m.HTML, `<a href="https://r.example/r/c.`) || m.IncidentID != "inc-1" || m.Step != 3 {
+		t.Fatalf("email with links: %+v, %v", m, err)
 	}
 }
 

@@ -30,6 +30,11 @@ type RemedySettings struct {
 	// CodeExpiry is how long a code stays valid when the policy does not
 	// say (0: 90 days).
 	CodeExpiry time.Duration
+	// Windows are the contact windows (default 08:00-21:00 everywhere).
+	Windows recovery.WindowSettings
+	// StepTimeout is how long a ladder step waits for news before the
+	// next channel (0: 30 minutes); a policy rule may set its own.
+	StepTimeout time.Duration
 }
 
 // Plan is the decision and the settings the workflow needs to act on it;
@@ -38,6 +43,11 @@ type Plan struct {
 	Decision        recovery.RemedyDecision
 	WebhookAttempts int32
 	WebhookInterval time.Duration
+	// Window is when the recipient may be contacted, in their zone;
+	// StepTimeout how long a ladder step waits for news. Zero in
+	// histories from before the ladder.
+	Window      recovery.ContactWindow
+	StepTimeout time.Duration
 }
 
 // PlanRemedy asks the policy what to offer (the configured discount when
@@ -92,6 +102,14 @@ func (a *Activities) PlanRemedy(ctx context.Context, in DecideRemedyInput) (Plan
 	}
 	if p.WebhookInterval <= 0 {
 		p.WebhookInterval = 2 * time.Second
+	}
+	p.Window = a.Settings.Windows.For(d.ContactWindow, in.Order.Customer, in.Order.ShippingAddress)
+	p.StepTimeout = d.StepTimeout
+	if p.StepTimeout <= 0 {
+		p.StepTimeout = a.Settings.StepTimeout
+	}
+	if p.StepTimeout <= 0 {
+		p.StepTimeout = 30 * time.Minute
 	}
 	return p, nil
 }

@@ -170,9 +170,7 @@ func (c *Config) loadRemedies(get func(k, def string) string) error {
 		return fmt.Errorf("SENDGRID_API_KEY is set: SENDGRID_FROM (the sender address) is required too")
 	}
 	c.PublicURL = strings.TrimSuffix(get("RECOVERY_PUBLIC_URL", ""), "/")
-	if c.PublicURL != "" && c.Twilio.AccountSID != "" {
-		c.Twilio.StatusCallback = c.PublicURL + "/v1/webhooks/twilio/status"
-	}
+	c.Twilio.PublicURL, c.Twilio.CallerID = c.PublicURL, get("TWILIO_CALLER_ID", "")
 	return nil
 }
 

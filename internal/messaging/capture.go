@@ -24,11 +24,13 @@ type Capture struct {
 // Send stores the message and returns "capture-<id>" as the provider id.
 func (c *Capture) Send(ctx context.Context, m recovery.Message) (string, error) {
 	if m.To == "" {
-		return "", errors.New("capture: message has no recipient")
+		return "", fmt.Errorf("capture: message has no recipient: %w", recovery.ErrInvalid)
 	}
 	id, err := c.Sink.SaveCaptured(ctx, m)
 	if err != nil {
-		return "", fmt.Errorf("capture %s: %w", m.Channel, err)
+		// The sink keeps one message per idempotency key, so a retry is
+		// harmless: say so.
+		return "", fmt.Errorf("capture %s: %w", m.Channel, errors.Join(err, recovery.ErrUnsent))
 	}
 	return "capture-" + id, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/sendgrid/sendgrid-go"
@@ -48,8 +49,13 @@ type TwilioConfig struct {
 	AccountSID, AuthToken string
 	// From is the sending number (E.164) or a Messaging Service SID (MG…).
 	From string
-	// StatusCallback receives Twilio's status callbacks.
-	StatusCallback string
+	// CallerID is the number calls come from; From when unset (a
+	// Messaging Service cannot place calls).
+	CallerID string
+	// PublicURL is where Twilio reaches the engine's webhooks: status
+	// callbacks, the call's TwiML and its digits. Without it messages go
+	// without status callbacks and calls cannot be placed.
+	PublicURL string
 	// APIBase replaces https://api.twilio.com (local stubs in tests).
 	APIBase string
 }
@@ -72,36 +78,90 @@ func NewTwilio(cfg TwilioConfig) *Twilio {
 	return &Twilio{cfg: cfg, api: twapi.NewApiService(twclient.NewRequestHandler(c))}
 }
 
-// Send sends an SMS and returns Twilio's message SID. Twilio's 4xx
-// answers (an invalid number, an unsubscribed recipient) are permanent
-// and wrapped in recovery.ErrInvalid; the rest may be retried.
+// Send sends an SMS, or places a call, and returns Twilio's SID. Twilio's
+// 4xx answers (an invalid number, an unsubscribed recipient) are permanent
+// and wrapped in recovery.ErrInvalid; other answers mean Twilio did not
+// take the message (recovery.ErrUnsent); a request that got no answer may
+// have been taken.
 func (t *Twilio) Send(_ context.Context, m recovery.Message) (string, error) {
-	if m.Channel != recovery.ChannelSMS {
-		return "", fmt.Errorf("twilio sends sms, not %s: %w", m.Channel, recovery.ErrInvalid)
+	switch m.Channel {
+	case recovery.ChannelSMS:
+		return t.sms(m)
+	case recovery.ChannelVoice:
+		return t.call(m)
 	}
+	return "", fmt.Errorf("twilio sends sms and calls, not %s: %w", m.Channel, recovery.ErrInvalid)
+}
+
+// Callback returns the URL of one of the Twilio webhooks for a ladder
+// step: status, voice (the call's TwiML) or gather (its digits).
+func (t *Twilio) Callback(kind string, m recovery.Message) string {
+	q := url.Values{"incident": {m.IncidentID}, "step": {fmt.Sprint(m.Step)}, "channel": {m.Channel}}
+	return strings.TrimSuffix(t.cfg.PublicURL, "/") + "/v1/webhooks/twilio/" + kind + "?" + q.Encode()
+}
+
+func (t *Twilio) sms(m recovery.Message) (string, error) {
 	p := &twapi.CreateMessageParams{}
 	p.SetTo(m.To)
 	p.SetBody(m.Text)
-	if len(t.cfg.From) > 2 && t.cfg.From[:2] == "MG" {
+	if strings.HasPrefix(t.cfg.From, "MG") {
 		p.SetMessagingServiceSid(t.cfg.From)
 	} else {
 		p.SetFrom(t.cfg.From)
 	}
-	if t.cfg.StatusCallback != "" {
-		p.SetStatusCallback(t.cfg.StatusCallback)
+	if t.cfg.PublicURL != "" && m.IncidentID != "" {
+		p.SetStatusCallback(t.Callback("status", m))
 	}
 	msg, err := t.api.CreateMessage(p)
 	if err != nil {
-		var restErr *twclient.TwilioRestError
-		if errors.As(err, &restErr) && restErr.Status >= 400 && restErr.Status < 500 && restErr.Status != 429 {
-			return "", fmt.Errorf("twilio refused the message (error %d): %w", restErr.Code, recovery.ErrInvalid)
-		}
-		return "", fmt.Errorf("twilio: %w", err)
+		return "", twilioErr("message", err)
 	}
 	if msg.Sid == nil {
 		return "", errors.New("twilio: the answer has no message sid")
 	}
 	return *msg.Sid, nil
+}
+
+// call places the call; Twilio fetches what to say from the voice
+// webhook, after answering-machine detection has waited for the beep, and
+// reports the call's end to the status webhook.
+func (t *Twilio) call(m recovery.Message) (string, error) {
+	if t.cfg.PublicURL == "" || m.IncidentID == "" {
+		return "", fmt.Errorf("twilio calls need RECOVERY_PUBLIC_URL: %w", recovery.ErrInvalid)
+	}
+	from := t.cfg.CallerID
+	if from == "" {
+		from = t.cfg.From
+	}
+	p := &twapi.CreateCallParams{}
+	p.SetTo(m.To)
+	p.SetFrom(from)
+	p.SetUrl(t.Callback("voice", m))
+	p.SetMethod("POST")
+	p.SetStatusCallback(t.Callback("status", m))
+	p.SetStatusCallbackMethod("POST")
+	p.SetStatusCallbackEvent([]string{"completed"})
+	p.SetMachineDetection("DetectMessageEnd")
+	p.SetTimeout(30)
+	call, err := t.api.CreateCall(p)
+	if err != nil {
+		return "", twilioErr("call", err)
+	}
+	if call.Sid == nil {
+		return "", errors.New("twilio: the answer has no call sid")
+	}
+	return *call.Sid, nil
+}
+
+func twilioErr(what string, err error) error {
+	var restErr *twclient.TwilioRestError
+	if errors.As(err, &restErr) {
+		if restErr.Status >= 400 && restErr.Status < 500 && restErr.Status != 429 {
+			return fmt.Errorf("twilio refused the %s (error %d): %w", what, restErr.Code, recovery.ErrInvalid)
+		}
+		return fmt.Errorf("twilio answered %d to the %s: %w", restErr.Status, what, recovery.ErrUnsent)
+	}
+	return fmt.Errorf("twilio: %w", err)
 }
 
 // SendGridConfig configures the SendGrid adapter (SENDGRID_* variables).
@@ -131,6 +191,11 @@ func (s *SendGrid) Send(ctx context.Context, m recovery.Message) (string, error)
 		return "", fmt.Errorf("sendgrid sends email, not %s: %w", m.Channel, recovery.ErrInvalid)
 	}
 	msg := mail.NewSingleEmail(mail.NewEmail(s.cfg.FromName, s.cfg.From), m.Subject, mail.NewEmail("", m.To), m.Text, m.HTML)
+	if m.IncidentID != "" {
+		// Event webhooks carry custom arguments back: they name the step.
+		msg.SetCustomArg("incident_id", m.IncidentID)
+		msg.SetCustomArg("step", fmt.Sprint(m.Step))
+	}
 	if m.IdempotencyKey != "" {
 		msg.SetCustomArg("recovery_key", m.IdempotencyKey)
 	}
@@ -146,7 +211,7 @@ func (s *SendGrid) Send(ctx context.Context, m recovery.Message) (string, error)
 	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != 429:
 		return "", fmt.Errorf("sendgrid refused the email with %d: %w", resp.StatusCode, recovery.ErrInvalid)
 	default:
-		return "", fmt.Errorf("sendgrid answered %d", resp.StatusCode)
+		return "", fmt.Errorf("sendgrid answered %d: %w", resp.StatusCode, recovery.ErrUnsent)
 	}
 	for k, v := range resp.Headers {
 		if http.CanonicalHeaderKey(k) == "X-Message-Id" && len(v) > 0 {

@@ -52,6 +52,9 @@ type ApologyData struct {
 	Amount     string
 	Choices    []string
 	ChoicesSMS []string
+	// Link is the signed choice page of the incident, Unsubscribe the
+	// signed link that ends email to the address (email only).
+	Link, Unsubscribe string
 }
 
 // FollowUpData is what an "all is well again" note says.
@@ -87,6 +90,9 @@ type Rendered struct {
 	Text    string
 	HTML    string
 	SMS     string
+	// Voice is what a call says (with its digits), Voicemail what it
+	// leaves on a machine; apologies only.
+	Voice, Voicemail string
 }
 
 // Language returns the template language for a locale such as "de-DE",
@@ -117,7 +123,25 @@ func Render(locale string, d ApologyData) (Rendered, error) {
 		}
 		d.Choices, d.ChoicesSMS = append(d.Choices, line), append(d.ChoicesSMS, line)
 	}
-	return render(lang, "apology", [3]string{"subject", "text", "sms"}, d)
+	out, err := render(lang, "apology", [3]string{"subject", "text", "sms"}, d, d.Link, d.Unsubscribe)
+	if err != nil {
+		return out, err
+	}
+	if out.Voice, err = execute(lang, "voice", d); err != nil {
+		return out, err
+	}
+	out.Voicemail, err = execute(lang, "voicemail", d)
+	return out, err
+}
+
+// Phrase renders one of a language's short phrases (SMS replies, what a
+// call says after a digit), falling back to English.
+func Phrase(locale, name string, data any) string {
+	s, err := execute(Language(locale), name, data)
+	if err != nil {
+		s, _ = execute(Languages[0], name, data)
+	}
+	return s
 }
 
 // within names a waiting time in whole days (from two days) or hours, in
@@ -137,7 +161,7 @@ func within(lang string, d time.Duration) string {
 func RenderConfirmation(locale string, d ApologyData) (Rendered, error) {
 	lang := Language(locale)
 	d.Amount = FormatMoney(lang, d.Offer.Money())
-	return render(lang, "confirmation", [3]string{"confirm_subject", "confirm_text", "confirm_sms"}, d)
+	return render(lang, "confirmation", [3]string{"confirm_subject", "confirm_text", "confirm_sms"}, d, d.Link, d.Unsubscribe)
 }
 
 func execute(lang, name string, data any) (string, error) {
@@ -149,8 +173,8 @@ func execute(lang, name string, data any) (string, error) {
 }
 
 // render executes a message's subject, text and SMS templates and wraps
-// the text in the HTML layout.
-func render(lang, what string, names [3]string, data any) (Rendered, error) {
+// the text in the HTML layout, where the given URLs become links.
+func render(lang, what string, names [3]string, data any, urls ...string) (Rendered, error) {
 	out := Rendered{Locale: lang}
 	for i, dst := range []*string{&out.Subject, &out.Text, &out.SMS} {
 		var err error
@@ -159,8 +183,19 @@ func render(lang, what string, names [3]string, data any) (Rendered, error) {
 		}
 	}
 	var html bytes.Buffer
+	var paras []htmltemplate.HTML
+	for _, p := range strings.Split(out.Text, "\n\n") {
+		esc := htmltemplate.HTMLEscapeString(p)
+		for _, u := range urls {
+			if u != "" {
+				e := htmltemplate.HTMLEscapeString(u)
+				esc = strings.ReplaceAll(esc, e, `<a href="`+e+`">`+e+`</a>`)
+			}
+		}
+		paras = append(paras, htmltemplate.HTML(strings.ReplaceAll(esc, "\n", "<br>\n")))
+	}
 	if err := layout.Execute(&html, map[string]any{"Lang": lang, "Subject": out.Subject,
-		"Paragraphs": strings.Split(out.Text, "\n\n")}); err != nil {
+		"Paragraphs": paras}); err != nil {
 		return Rendered{}, fmt.Errorf("render %s %s html: %w", lang, what, err)
 	}
 	out.HTML = html.String()

@@ -34,6 +34,10 @@ type Rule struct {
 	ChoiceTimeout time.Duration
 	Ladder        []string
 	Template      string
+	// ContactWindow and StepTimeout, when set, override the configured
+	// contact window and ladder step timeout.
+	ContactWindow string
+	StepTimeout   time.Duration
 	Line          int // where the rule starts in the file
 	program       cel.Program
 }
@@ -91,6 +95,7 @@ func (p *Policy) Evaluate(in Inputs) (Decision, error) {
 		d.Trace = append(d.Trace, Trace{Rule: r.Name, Matched: true})
 		d.Rule, d.Approval, d.CustomerChooses, d.ChoiceTimeout = r.Name, r.Approval, r.CustomerChooses, r.ChoiceTimeout
 		d.Ladder, d.Template, d.Default = slices.Clone(r.Ladder), r.Template, r.Default
+		d.ContactWindow, d.StepTimeout = r.ContactWindow, r.StepTimeout
 		for _, spec := range r.Remedies {
 			d.Offers = append(d.Offers, spec.offer(in.Order))
 		}

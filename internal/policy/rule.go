@@ -10,7 +10,7 @@ import (
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
-var ruleKeys = []string{"name", "when", "remedies", "approval", "customer_chooses", "default", "choice_timeout", "ladder", "template"}
+var ruleKeys = []string{"name", "when", "remedies", "approval", "customer_chooses", "default", "choice_timeout", "ladder", "template", "contact_window", "step_timeout"}
 
 // rule reads and checks one rule.
 func (ps *parser) rule(n *yaml.Node, path string) Rule {
@@ -52,6 +52,13 @@ func (ps *parser) rule(n *yaml.Node, path string) Rule {
 			}
 		case "template":
 			r.Template = ps.str(v, path+".template")
+		case "contact_window":
+			r.ContactWindow = ps.str(v, path+".contact_window")
+			if _, err := recovery.ParseWindow(r.ContactWindow); err != nil {
+				ps.add(v, "%s.contact_window: %v", path, err)
+			}
+		case "step_timeout":
+			r.StepTimeout = ps.duration(v, path+".step_timeout")
 		}
 	})
 	if r.Name == "" {

@@ -46,8 +46,13 @@ type RemedyDecision struct {
 	Default         Remedy        `json:"default,omitempty"`
 	ChoiceTimeout   time.Duration `json:"choice_timeout,omitempty"`
 	Ladder          []string      `json:"ladder"`
-	Template        string        `json:"template"`
-	Trace           []RuleTrace   `json:"trace"`
+	// ContactWindow ("08:00-21:00", in the recipient's zone) and
+	// StepTimeout (how long one ladder step waits for news) override the
+	// configured ones when the rule sets them.
+	ContactWindow string        `json:"contact_window,omitempty"`
+	StepTimeout   time.Duration `json:"step_timeout,omitempty"`
+	Template      string        `json:"template"`
+	Trace         []RuleTrace   `json:"trace"`
 	// Guards says which guard (the daily budget) sent the offer to a
 	// person, and why; the customer's own guards are policy rules.
 	Guards []string `json:"guards,omitempty"`

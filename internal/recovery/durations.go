@@ -96,7 +96,8 @@ func (d RemedyDecision) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		plain
 		ChoiceTimeout string `json:"choice_timeout,omitempty"`
-	}{plain(d), durationText(d.ChoiceTimeout)})
+		StepTimeout   string `json:"step_timeout,omitempty"`
+	}{plain(d), durationText(d.ChoiceTimeout), durationText(d.StepTimeout)})
 }
 
 // UnmarshalJSON reads choice_timeout as text or nanoseconds.
@@ -105,11 +106,15 @@ func (d *RemedyDecision) UnmarshalJSON(b []byte) error {
 	aux := struct {
 		*plain
 		ChoiceTimeout json.RawMessage `json:"choice_timeout,omitempty"`
+		StepTimeout   json.RawMessage `json:"step_timeout,omitempty"`
 	}{plain: (*plain)(d)}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
 	var err error
-	d.ChoiceTimeout, err = parseDurationJSON(aux.ChoiceTimeout)
+	if d.ChoiceTimeout, err = parseDurationJSON(aux.ChoiceTimeout); err != nil {
+		return err
+	}
+	d.StepTimeout, err = parseDurationJSON(aux.StepTimeout)
 	return err
 }

@@ -81,6 +81,8 @@ type Incident struct {
 	// Audit lists who did what to the remedy, oldest first (one incident
 	// read only).
 	Audit []AuditEntry `json:"audit,omitempty"`
+	// Survey is the customer's verdict (OW, HOW or WOW), once given.
+	Survey *Survey `json:"survey,omitempty"`
 }
 
 // Offer is the remedy put on the table for an incident.
@@ -125,6 +127,10 @@ type Contact struct {
 	Status     string     `json:"status"`
 	ProviderID string     `json:"provider_id,omitempty"`
 	SentAt     *time.Time `json:"sent_at,omitempty"`
+	// Outcome is the latest news of the step (delivered, opened, failed,
+	// voicemail, responded), Detail the provider's word for it.
+	Outcome string `json:"outcome,omitempty"`
+	Detail  string `json:"detail,omitempty"`
 }
 
 // IncidentFilter narrows a listing of incidents; empty fields match

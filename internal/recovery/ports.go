@@ -41,6 +41,9 @@ type IncidentStore interface {
 	CustomerHistory(ctx context.Context, customerKey, currency string, at time.Time, exceptIncident string) (CustomerHistory, error)
 	// FinishContact records the provider's answer for a ledger row.
 	FinishContact(ctx context.Context, incidentID string, step int, channel, status, providerID string, sentAt time.Time) error
+	// SetContactStatus changes a ledger row's status (failed, skipped,
+	// unconfirmed, or back to sending for a retry) with a plain detail.
+	SetContactStatus(ctx context.Context, incidentID string, step int, channel, status, detail string) error
 }
 
 // Message is one outbound message to a customer.
@@ -52,6 +55,10 @@ type Message struct {
 	HTML    string
 	// IdempotencyKey is stable across retries of the same ladder step.
 	IdempotencyKey string
+	// IncidentID and Step name the ladder step, for the provider callbacks
+	// (status URLs, custom arguments) that report on it.
+	IncidentID string
+	Step       int
 }
 
 // Messenger delivers messages: a provider adapter, or the capture adapter

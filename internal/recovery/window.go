@@ -83,3 +83,78 @@ func RecipientZone(c Customer, shipTo Location) string {
 	}
 	return "UTC"
 }
+
+// Location is the window's zone (UTC when unknown).
+func (w ContactWindow) Location() *time.Location {
+	if w.Zone == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(w.Zone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// Open reports whether t falls inside the window.
+func (w ContactWindow) Open(t time.Time) bool {
+	return w.NextOpen(t, w.Location()).Equal(t)
+}
+
+// Next is NextOpen in the window's own zone.
+func (w ContactWindow) Next(t time.Time) time.Time { return w.NextOpen(t, w.Location()) }
+
+// String writes "08:00-21:00 Europe/Berlin".
+func (w ContactWindow) String() string {
+	if w.EndMin == 0 {
+		return "any time"
+	}
+	return fmt.Sprintf("%02d:%02d-%02d:%02d %s", w.StartMin/60, w.StartMin%60, w.EndMin/60, w.EndMin%60, w.Location())
+}
+
+// WindowSettings are the configured contact windows: the default and
+// per-country ones (ISO country code of the recipient's shipping address).
+type WindowSettings struct {
+	Default   ContactWindow
+	ByCountry map[string]ContactWindow
+}
+
+// For picks the window of one recipient: the policy rule's, else the
+// country's, else the default; in the recipient's zone.
+func (s WindowSettings) For(rule string, c Customer, shipTo Location) ContactWindow {
+	w := s.Default
+	if w.EndMin == 0 {
+		w = DefaultWindow
+	}
+	if cw, ok := s.ByCountry[strings.ToUpper(shipTo.Country)]; ok {
+		w = cw
+	}
+	if rule != "" {
+		if rw, err := ParseWindow(rule); err == nil {
+			w = rw
+		}
+	}
+	w.Zone = RecipientZone(c, shipTo)
+	return w
+}
+
+// ParseWindows reads per-country windows: "US=09:00-20:00,FR=09:00-19:00".
+func ParseWindows(s string) (map[string]ContactWindow, error) {
+	out := map[string]ContactWindow{}
+	for _, part := range strings.Split(s, ",") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		cc, win, ok := strings.Cut(part, "=")
+		cc = strings.ToUpper(strings.TrimSpace(cc))
+		if !ok || len(cc) != 2 {
+			return nil, fmt.Errorf("%q is not COUNTRY=08:00-21:00", part)
+		}
+		w, err := ParseWindow(win)
+		if err != nil {
+			return nil, err
+		}
+		out[cc] = w
+	}
+	return out, nil
+}

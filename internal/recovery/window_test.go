@@ -50,3 +50,37 @@ func TestRecipientZone(t *testing.T) {
 		t.Error(z)
 	}
 }
+
+func TestWindowSettingsFor(t *testing.T) {
+	us, _ := ParseWindow("09:00-20:00")
+	s := WindowSettings{ByCountry: map[string]ContactWindow{"US": us}}
+	w := s.For("", Customer{}, Location{Country: "de"})
+	if w.StartMin != 8*60 || w.EndMin != 21*60 || w.Zone != "Europe/Berlin" {
+		t.Errorf("DE default = %+v", w)
+	}
+	w = s.For("", Customer{TimeZone: "America/Los_Angeles"}, Location{Country: "US"})
+	if w.StartMin != 9*60 || w.Zone != "America/Los_Angeles" {
+		t.Errorf("US = %+v", w)
+	}
+	w = s.For("10:00-18:00", Customer{}, Location{Country: "US"})
+	if w.StartMin != 10*60 || w.EndMin != 18*60 || w.Zone != "America/New_York" {
+		t.Errorf("rule = %+v", w)
+	}
+	// 23:00 in Berlin is closed; the next opening is 08:00 the next day.
+	at := time.Date(2026, 11, 22, 22, 0, 0, 0, time.UTC) // 23:00 CET
+	de := s.For("", Customer{}, Location{Country: "DE"})
+	if de.Open(at) {
+		t.Error("open at 23:00 Berlin")
+	}
+	if got, want := de.Next(at), time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("Next = %v, want %v", got, want)
+	}
+	if m, err := ParseWindows("us=09:00-20:00, FR=09:00-19:00"); err != nil || len(m) != 2 || m["US"].EndMin != 20*60 {
+		t.Errorf("ParseWindows = %v, %v", m, err)
+	}
+	for _, bad := range []string{"US", "USA=09:00-20:00", "US=9-20", "US=21:00-08:00"} {
+		if _, err := ParseWindows(bad); err == nil {
+			t.Errorf("ParseWindows(%q) accepted", bad)
+		}
+	}
+}

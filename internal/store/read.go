@@ -13,7 +13,8 @@ import (
 // incidentRow is an incidents row joined with its offer, if any.
 type incidentRow struct {
 	ID, OrderID, ShipmentID, Kind, Status, Reason, WorkflowID string
-	Resolution                                                string
+	Resolution, Survey, SurveyVia                             string
+	SurveyAt                                                  *time.Time
 	ClosedAt                                                  *time.Time
 	Decision                                                  *recovery.RemedyDecision
 	DetectedAt                                                time.Time
@@ -25,12 +26,12 @@ type incidentRow struct {
 }
 
 const selectIncidents = `SELECT i.id, i.order_id, i.shipment_id, i.kind, i.status, i.reason, i.workflow_id,
-  i.resolution, i.closed_at, i.decision, i.detected_at, i.evidence, o.remedy, o.currency, o.status, o.code, o.approved_by, o.value_minor, o.created_at, o.details
+  i.resolution, i.closed_at, i.survey, i.survey_via, i.survey_at, i.decision, i.detected_at, i.evidence, o.remedy, o.currency, o.status, o.code, o.approved_by, o.value_minor, o.created_at, o.details
 FROM incidents i LEFT JOIN offers o ON o.incident_id = i.id
 WHERE ($1 = '' OR i.id = $1) AND ($2 = '' OR i.order_id = $2) AND ($3 = '' OR i.status = $3) AND ($4 = '' OR i.kind = $4)
 ORDER BY i.detected_at DESC, i.id LIMIT $5`
 
-const selectContacts = `SELECT incident_id, step, channel, to_addr, subject, body, locale, status, provider_id, sent_at
+const selectContacts = `SELECT incident_id, step, channel, to_addr, subject, body, locale, status, provider_id, sent_at, outcome, detail
 FROM contacts WHERE incident_id = ANY($1) ORDER BY incident_id, step, created_at`
 
 // ListIncidents returns incidents matching f, newest first, each with its
@@ -77,7 +78,7 @@ func (s *Store) incidents(ctx context.Context, id string, f recovery.IncidentFil
 	var out []recovery.Incident
 	index := map[string]int{}
 	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.OrderID, &r.ShipmentID, &r.Kind, &r.Status, &r.Reason,
-		&r.WorkflowID, &r.Resolution, &r.ClosedAt, &r.Decision, &r.DetectedAt, &r.Evidence, &r.Remedy, &r.Currency, &r.OfferStatus, &r.Code,
+		&r.WorkflowID, &r.Resolution, &r.ClosedAt, &r.Survey, &r.SurveyVia, &r.SurveyAt, &r.Decision, &r.DetectedAt, &r.Evidence, &r.Remedy, &r.Currency, &r.OfferStatus, &r.Code,
 		&r.ApprovedBy, &r.ValueMinor, &r.OfferCreated, &r.OfferDetails}, func() error {
 		index[r.ID] = len(out)
 		out = append(out, r.toDomain())
@@ -99,7 +100,7 @@ func (s *Store) incidents(ctx context.Context, id string, f recovery.IncidentFil
 	}
 	var c recovery.Contact
 	_, err = pgx.ForEachRow(crows, []any{&c.IncidentID, &c.Step, &c.Channel, &c.To, &c.Subject, &c.Body,
-		&c.Locale, &c.Status, &c.ProviderID, &c.SentAt}, func() error {
+		&c.Locale, &c.Status, &c.ProviderID, &c.SentAt, &c.Outcome, &c.Detail}, func() error {
 		i := index[c.IncidentID]
 		out[i].Contacts = append(out[i].Contacts, c)
 		return nil
@@ -118,6 +119,9 @@ func (r incidentRow) toDomain() recovery.Incident {
 	}
 	if inc.Evidence == nil {
 		inc.Evidence = []string{}
+	}
+	if r.Survey != "" && r.SurveyAt != nil {
+		inc.Survey = &recovery.Survey{Answer: r.Survey, Via: r.SurveyVia, At: *r.SurveyAt}
 	}
 	if r.Remedy != nil {
 		o := recovery.Offer{}

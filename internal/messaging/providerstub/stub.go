@@ -37,6 +37,9 @@ type Stub struct {
 	requests []Request
 	// Fail, when set, answers every request with this status.
 	Fail int
+	// BeforeAnswer, when set, runs after a request is recorded and before
+	// it is answered (a test can stop the world right there).
+	BeforeAnswer func(Request)
 }
 
 // Requests returns what the stub received so far.
@@ -48,9 +51,13 @@ func (s *Stub) Requests() []Request {
 
 func (s *Stub) record(r Request) int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.requests = append(s.requests, r)
-	return s.Fail
+	fail, hook := s.Fail, s.BeforeAnswer
+	s.mu.Unlock()
+	if hook != nil {
+		hook(r)
+	}
+	return fail
 }
 
 func newID(prefix string) string {
@@ -80,6 +87,8 @@ func Twilio(sid, token string) *Stub {
 			twErr(fail, 20500, "stub failure")
 		case !ok || user != sid || pass != token:
 			twErr(http.StatusUnauthorized, 20003, "Authenticate")
+		case r.Method == http.MethodPost && r.URL.Path == "/2010-04-01/Accounts/"+sid+"/Calls.json":
+			s.call(w, r, sid, twErr)
 		case r.Method != http.MethodPost || r.URL.Path != "/2010-04-01/Accounts/"+sid+"/Messages.json":
 			twErr(http.StatusNotFound, 20404, "The requested resource was not found")
 		case !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
@@ -99,6 +108,25 @@ func Twilio(sid, token string) *Stub {
 		}
 	}))
 	return s
+}
+
+// call answers Twilio's Calls resource: a number to call, one to call
+// from, and what to do once answered (a URL, TwiML or an application).
+func (s *Stub) call(w http.ResponseWriter, r *http.Request, sid string, twErr func(status, code int, msg string)) {
+	f := r.PostForm
+	switch {
+	case !e164.MatchString(f.Get("To")):
+		twErr(http.StatusBadRequest, 21211, "The 'To' number "+f.Get("To")+" is not a valid phone number.")
+	case f.Get("From") == "":
+		twErr(http.StatusBadRequest, 21213, "No 'From' number is specified.")
+	case f.Get("Url") == "" && f.Get("Twiml") == "" && f.Get("ApplicationSid") == "":
+		twErr(http.StatusBadRequest, 21205, "Url parameter is required.")
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(map[string]any{"sid": newID("CA"), "account_sid": sid, "status": "queued", //nolint:errcheck
+			"to": f.Get("To"), "from": f.Get("From"), "direction": "outbound-api", "api_version": "2010-04-01"})
+	}
 }
 
 // SendGrid starts a SendGrid v3 stand-in accepting apiKey.

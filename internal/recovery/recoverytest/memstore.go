@@ -135,6 +135,60 @@ func (m *MemStore) FinishContact(_ context.Context, incidentID string, step int,
 	return nil
 }
 
+// SetContactStatus changes a ledger row's status.
+func (m *MemStore) SetContactStatus(_ context.Context, incidentID string, step int, channel, status, detail string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := contactKey(incidentID, step, channel)
+	c, ok := m.Contacts[k]
+	if !ok {
+		return recovery.ErrNotFound
+	}
+	c.Status, c.Detail = status, detail
+	m.Contacts[k] = c
+	return nil
+}
+
+// MemConsent is an in-memory recovery.Consent.
+type MemConsent struct {
+	mu  sync.Mutex
+	out map[string]bool
+}
+
+func (c *MemConsent) key(channel, address string) string {
+	return channel + "/" + recovery.NormalizeAddress(channel, address)
+}
+
+// OptOut stores an opt-out.
+func (c *MemConsent) OptOut(_ context.Context, channel, address, _ string) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.out == nil {
+		c.out = map[string]bool{}
+	}
+	k := c.key(channel, address)
+	added := !c.out[k]
+	c.out[k] = true
+	return added, nil
+}
+
+// OptIn removes an opt-out.
+func (c *MemConsent) OptIn(_ context.Context, channel, address string) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := c.key(channel, address)
+	had := c.out[k]
+	delete(c.out, k)
+	return had, nil
+}
+
+// OptedOut reports an opt-out.
+func (c *MemConsent) OptedOut(_ context.Context, channel, address string) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.out[c.key(channel, address)], nil
+}
+
 // Product returns a catalog entry.
 func (m *MemStore) Product(_ context.Context, sku string) (recovery.Product, error) {
 	m.mu.Lock()

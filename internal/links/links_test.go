@@ -1,0 +1,62 @@
+package links
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTokens(t *testing.T) {
+	s := Signer{Secret: []byte("k"), Base: "https://r.example/"}
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	tok := s.Token(KindChoice, "inc-1", now.Add(time.Hour))
+	if got, err := s.Verify(tok, KindChoice, now); err != nil || got != "inc-1" {
+		t.Fatalf("Verify = %q, %v", got, err)
+	}
+	if _, err := s.Verify(tok, KindChoice, now.Add(2*time.Hour)); !errors.Is(err, ErrExpired) {
+		t.Errorf("expired: %v", err)
+	}
+	if _, err := s.Verify(tok, KindUnsubscribe, now); !errors.Is(err, ErrTampered) {
+		t.Errorf("wrong kind: %v", err)
+	}
+	other := Signer{Secret: []byte("other")}
+	if _, err := other.Verify(tok, KindChoice, now); !errors.Is(err, ErrTampered) {
+		t.Errorf("other secret: %v", err)
+	}
+	// Swap the subject, keep the signature.
+	forged := strings.Replace(tok, b64.EncodeToString([]byte("inc-1")), b64.EncodeToString([]byte("inc-2")), 1)
+	if _, err := s.Verify(forged, KindChoice, now); !errors.Is(err, ErrTampered) {
+		t.Errorf("forged subject: %v", err)
+	}
+	// Extend the expiry, keep the signature.
+	parts := strings.Split(tok, ".")
+	parts[2] = "zzzzzz"
+	if _, err := s.Verify(strings.Join(parts, "."), KindChoice, now); !errors.Is(err, ErrTampered) {
+		t.Errorf("forged expiry: %v", err)
+	}
+	for _, bad := range []string{"", "c", "c.a.b", "c.!!.1.x", tok + "x"} {
+		if _, err := s.Verify(bad, KindChoice, now); !errors.Is(err, ErrTampered) {
+			t.Errorf("Verify(%q) = %v", bad, err)
+		}
+	}
+	u := s.UnsubscribeURL("a@b.example", now.Add(time.Hour))
+	if !strings.HasPrefix(u, "https://r.example/u/u.") {
+		t.Errorf("UnsubscribeURL = %s", u)
+	}
+	if got, err := s.Verify(strings.TrimPrefix(u, "https://r.example/u/"), KindUnsubscribe, now); err != nil || got != "a@b.example" {
+		t.Errorf("unsubscribe subject = %q, %v", got, err)
+	}
+}
+
+func FuzzVerify(f *testing.F) {
+	s := Signer{Secret: []byte("k")}
+	f.Add(s.Token(KindChoice, "inc-1", time.Unix(1e10, 0)))
+	f.Add("c.aW5j.1.x")
+	f.Fuzz(func(t *testing.T, tok string) {
+		_, err := s.Verify(tok, KindChoice, time.Unix(0, 0))
+		if err == nil && !strings.HasSuffix(tok, s.mac(strings.Join(strings.Split(tok, ".")[:3], "."))) {
+			t.Fatalf("accepted %q without its mac", tok)
+		}
+	})
+}
