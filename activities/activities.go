@@ -335,11 +335,23 @@ type SendFollowUpInput struct {
 	Step        int
 	// IdempotencyKey is derived in the workflow and stable across retries.
 	IdempotencyKey string
+	// Window, when set, is checked at the moment of sending.
+	Window recovery.ContactWindow
 }
 
 // SendFollowUp tells a customer who got an apology that the problem went
 // away, once per step like every contact.
 func (a *Activities) SendFollowUp(ctx context.Context, in SendFollowUpInput) (recovery.Contact, error) {
+	c := recovery.Contact{IncidentID: in.Incident.ID, Step: in.Step, Channel: in.Channel, To: in.To, Status: recovery.ContactSending}
+	if skip, err := a.skipReason(ctx, in.Channel, in.To); err != nil {
+		return recovery.Contact{}, err
+	} else if skip != "" {
+		return a.skip(ctx, c, skip)
+	}
+	if now := a.now(); !in.Window.Open(now) {
+		return recovery.Contact{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("outside the contact window (%s)",
+			in.Window), ErrTypeOutsideWindow, nil)
+	}
 	msg, err := messaging.RenderFollowUp(in.Customer.Locale, messaging.FollowUpData{
 		Name: in.Customer.Name, OrderID: in.Incident.OrderID, Kind: in.Incident.Kind, Offer: in.Offer, Healed: in.Healed})
 	if err != nil {
@@ -349,8 +361,8 @@ func (a *Activities) SendFollowUp(ctx context.Context, in SendFollowUpInput) (re
 	if in.Channel == recovery.ChannelSMS {
 		body = msg.SMS
 	}
-	return a.deliver(ctx, recovery.Contact{IncidentID: in.Incident.ID, Step: in.Step, Channel: in.Channel, To: in.To,
-		Subject: msg.Subject, Body: body, Locale: msg.Locale, Status: recovery.ContactSending}, msg.HTML, in.IdempotencyKey)
+	c.Subject, c.Body, c.Locale = msg.Subject, body, msg.Locale
+	return a.deliver(ctx, c, msg.HTML, in.IdempotencyKey)
 }
 
 // DecideRemedyInput is the input of DecideRemedy.

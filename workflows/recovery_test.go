@@ -46,7 +46,7 @@ func recoveryInput(locale string) RecoveryInput {
 func TestRecoveryWorkflowRecordsOffersAndApologises(t *testing.T) {
 	env := quietSuite().NewTestWorkflowEnvironment()
 	st, sink := recoverytest.NewMemStore(), &messaging.MemorySink{}
-	env.RegisterActivity(&activities.Activities{Store: st, Remedies: st, Messenger: &messaging.Capture{Sink: sink}})
+	registerActivities(env, &activities.Activities{Store: st, Remedies: st, Messenger: &messaging.Capture{Sink: sink}})
 	in := recoveryInput("de-DE")
 	env.ExecuteWorkflow(RecoveryWorkflow, in)
 	if err := env.GetWorkflowError(); err != nil {

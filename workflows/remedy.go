@@ -290,6 +290,13 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 	d := plan.Decision
 	res.Decision = d
 	st.candidates = defaultFirst(d.Offers, d.Default)
+	steps := &ladderSteps{wid: workflow.GetInfo(ctx).WorkflowExecution.ID, plan: plan}
+	// Versioned: histories from before the ladder send one message by
+	// email (else SMS) whenever they are ready.
+	steps.ladder = workflow.GetVersion(ctx, changeContactLadder, workflow.DefaultVersion, 1) >= 1
+	if steps.ladder {
+		steps.listen(ctx)
+	}
 	if d.NeedsApproval {
 		if err := st.awaitApproval(ctx, in, d.Approval); err != nil {
 			return err
@@ -313,8 +320,14 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 			st.approvedBy = "policy:" + d.Rule
 		}
 	}
+	// Nothing is done for the customer, and nobody is contacted, before
+	// the contact window opens; an incident that heals meanwhile closes
+	// without a word.
+	if steps.ladder && st.waitWindow(ctx, steps, true) {
+		res.Healed = st.heal.Reason
+		return closeHealed(ctx, inc.ID, *st.heal)
+	}
 	st.stage = StageApplying
-	steps := &ladderSteps{wid: workflow.GetInfo(ctx).WorkflowExecution.ID}
 	candidates := make([]recovery.Offer, len(st.candidates))
 	for i, c := range st.candidates {
 		candidates[i] = offerOf(c, st.approvedBy)
@@ -344,21 +357,47 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 	}
 	res.Offer = applied
 	msg := activities.SendApologyInput{Incident: inc, Offer: applied, Customer: in.Order.Customer, Confirm: chose}
-	c, err := steps.send(ctx, msg)
-	if err != nil {
-		return err
-	}
-	if chose {
+	switch {
+	case steps.ladder && chose:
+		c, err := st.sendWritten(ctx, steps, msg, steps.reached)
+		if err != nil {
+			return err
+		}
 		res.Confirmation = &c
-	} else {
-		res.Contact = c
+	case steps.ladder:
+		first, reached, healed, err := st.reach(ctx, steps, msg, false)
+		if err != nil {
+			return err
+		}
+		if healed {
+			res.Healed = st.heal.Reason
+			return closeIncident(ctx, inc.ID, recovery.IncidentHealed,
+				fmt.Sprintf("healed: %s (the %s was applied; the window had closed before the customer was told)", st.heal.Reason, applied.Remedy))
+		}
+		res.Contact, steps.reached = first, reached
+	default:
+		c, err := steps.send(ctx, msg)
+		if err != nil {
+			return err
+		}
+		if chose {
+			res.Confirmation = &c
+		} else {
+			res.Contact = c
+		}
 	}
 	if ok, _ := workflow.AwaitWithTimeout(ctx, in.HealWindow, func() bool { return st.heal != nil }); !ok {
 		return closeIncident(ctx, inc.ID, recovery.IncidentResolved, fmt.Sprintf("remedy applied: %s", applied.Remedy))
 	}
 	res.Healed = st.heal.Reason
 	if in.FollowUpOnHeal {
-		f, err := steps.followUp(ctx, in, applied, res.Contact, st.heal.Reason)
+		var f recovery.Contact
+		var err error
+		if steps.ladder {
+			f, err = st.followUpWritten(ctx, steps, in, applied, steps.reached, st.heal.Reason)
+		} else {
+			f, err = steps.followUp(ctx, in, applied, res.Contact, st.heal.Reason)
+		}
 		if err != nil {
 			return err
 		}
@@ -453,13 +492,24 @@ func (st *remedyState) awaitChoice(ctx workflow.Context, in RecoveryInput, res *
 	if err := saveOffer(ctx, inc.ID, offered, recovery.IncidentAwaitingChoice, ""); err != nil {
 		return nil, false, false, err
 	}
-	c, err := steps.send(ctx, activities.SendApologyInput{Incident: inc, Offer: st.options[0], Customer: in.Order.Customer,
-		Options: st.options, ChoiceWithin: timeout})
-	if err != nil {
-		return nil, false, false, err
+	ask := activities.SendApologyInput{Incident: inc, Offer: st.options[0], Customer: in.Order.Customer,
+		Options: st.options, ChoiceWithin: timeout}
+	start := workflow.Now(ctx)
+	var c recovery.Contact
+	if steps.ladder {
+		first, reached, _, err := st.reach(ctx, steps, ask, true)
+		if err != nil {
+			return nil, false, false, err
+		}
+		c, steps.reached = first, reached
+	} else {
+		var err error
+		if c, err = steps.send(ctx, ask); err != nil {
+			return nil, false, false, err
+		}
 	}
 	res.Contact = c
-	ok, _ := workflow.AwaitWithTimeout(ctx, timeout, func() bool {
+	ok := awaitUntil(ctx, start, timeout, func() bool {
 		return st.chosen != "" || (st.heal != nil && st.stage == StageAwaitingChoice)
 	})
 	if st.chosen == "" && st.heal != nil {
@@ -472,8 +522,14 @@ func (st *remedyState) awaitChoice(ctx workflow.Context, in RecoveryInput, res *
 			}
 		}
 		res.Healed = st.heal.Reason
-		if in.FollowUpOnHeal {
-			f, err := steps.followUp(ctx, in, recovery.Offer{}, c, st.heal.Reason)
+		if in.FollowUpOnHeal && c.Step != 0 {
+			var f recovery.Contact
+			var err error
+			if steps.ladder {
+				f, err = st.followUpWritten(ctx, steps, in, recovery.Offer{}, steps.reached, st.heal.Reason)
+			} else {
+				f, err = steps.followUp(ctx, in, recovery.Offer{}, c, st.heal.Reason)
+			}
 			if err != nil {
 				return nil, true, true, err
 			}
@@ -659,6 +715,14 @@ func joinNotes(notes []string) string {
 type ladderSteps struct {
 	wid  string
 	next int
+	// ladder is set for workflows that contact through the policy's
+	// ladder (changeContactLadder); plan holds its window and timeouts.
+	ladder bool
+	plan   activities.Plan
+	// events holds the latest news of each step; reached is the step
+	// that reached the customer.
+	events  map[int]recovery.ContactEvent
+	reached recovery.Contact
 }
 
 func (l *ladderSteps) step() (int, string) {

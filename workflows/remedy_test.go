@@ -50,6 +50,7 @@ type remedyHarness struct {
 	sink   *messaging.MemorySink
 	outbox *failingOutbox
 	in     RecoveryInput
+	acts   *activities.Activities
 }
 
 func newRemedyHarness(t *testing.T, d recovery.RemedyDecision, failTypes ...string) *remedyHarness {
@@ -70,9 +71,10 @@ func newRemedyHarness(t *testing.T, d recovery.RemedyDecision, failTypes ...stri
 	if d.Default == "" {
 		d.Default = d.Offers[0].Remedy
 	}
-	h.env.RegisterActivity(&activities.Activities{Store: h.st, Remedies: h.st, Outbox: h.outbox,
+	h.acts = &activities.Activities{Store: h.st, Remedies: h.st, Outbox: h.outbox,
 		Messenger: &messaging.Capture{Sink: h.sink}, Policy: decideFunc(func(recovery.DecisionInput) (recovery.RemedyDecision, error) { return d, nil }),
-		Settings: activities.RemedySettings{WebhookAttempts: 3, WebhookInterval: time.Second}})
+		Settings: activities.RemedySettings{WebhookAttempts: 3, WebhookInterval: time.Second}}
+	registerActivities(h.env, h.acts)
 	return h
 }
 
@@ -138,7 +140,7 @@ func TestLowValueDiscountIsApprovedByPolicy(t *testing.T) {
 		t.Fatalf("offer = %+v", res.Offer)
 	}
 	c, ok := h.st.Codes[res.Offer.Code]
-	if !ok || c.Status != recovery.CodeActive || c.ExpiresAt == nil || time.Until(*c.ExpiresAt) > 30*24*time.Hour || time.Until(*c.ExpiresAt) < 29*24*time.Hour {
+	if !ok || c.Status != recovery.CodeActive || c.ExpiresAt == nil || !c.ExpiresAt.Equal(t0.Add(30*24*time.Hour)) {
 		t.Fatalf("code %q = %+v, want an active code expiring in 30 days", res.Offer.Code, c)
 	}
 	if len(h.st.Webhooks) != 1 || h.st.Webhooks[0].Type != "remedy.discount" || !strings.Contains(string(h.st.Webhooks[0].Data), res.Offer.Code) {
@@ -328,4 +330,13 @@ func TestHealWhileAwaitingApprovalSaysNothing(t *testing.T) {
 	if res.Healed != "delivered" || len(h.sink.Messages) != 0 || h.st.Incidents[h.in.Incident.ID].Status != recovery.IncidentHealed {
 		t.Fatalf("result %+v, %d messages", res, len(h.sink.Messages))
 	}
+}
+
+// registerActivities registers a on a test environment whose clock starts
+// at t0 (09:00 UTC, inside the default contact window), with the
+// activities reading the environment's clock.
+func registerActivities(env *testsuite.TestWorkflowEnvironment, a *activities.Activities) {
+	env.SetStartTime(t0)
+	a.Clock = env.Now
+	env.RegisterActivity(a)
 }

@@ -285,7 +285,7 @@ func TestRecoveryWorkflowHeals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			env := quietSuite().NewTestWorkflowEnvironment()
 			st, sink := recoverytest.NewMemStore(), &messaging.MemorySink{}
-			env.RegisterActivity(&activities.Activities{Store: st, Remedies: st, Messenger: &messaging.Capture{Sink: sink}})
+			registerActivities(env, &activities.Activities{Store: st, Remedies: st, Messenger: &messaging.Capture{Sink: sink}})
 			in := recoveryInput("en-GB")
 			in.Settle, in.HealWindow, in.FollowUpOnHeal = tc.settle, 24*time.Hour, tc.wantMsgs == 2
 			env.RegisterDelayedCallback(func() {

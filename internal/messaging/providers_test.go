@@ -14,8 +14,9 @@ func TestTwilioSendsTheExactRequest(t *testing.T) {
 	stub := providerstub.Twilio("AC123", "tok")
 	defer stub.Close()
 	tw := NewTwilio(TwilioConfig{AccountSID: "AC123", AuthToken: "tok", From: "+15005550006",
-		StatusCallback: "https://recovery.example/v1/webhooks/twilio/status", APIBase: stub.URL})
-	id, err := tw.Send(context.Background(), recovery.Message{Channel: recovery.ChannelSMS, To: "+4915112345678", Text: "Sorry: order 1001."})
+		PublicURL: "https://recovery.example/", APIBase: stub.URL})
+	id, err := tw.Send(context.Background(), recovery.Message{Channel: recovery.ChannelSMS, To: "+4915112345678", Text: "Sorry: order 1001.",
+		IncidentID: "inc-1", Step: 2})
 	if err != nil || !strings.HasPrefix(id, "SM") {
 		t.Fatalf("send: %q, %v", id, err)
 	}
@@ -29,7 +30,7 @@ func TestTwilioSendsTheExactRequest(t *testing.T) {
 		t.Fatalf("request = %+v", r)
 	}
 	if r.Form.Get("To") != "+4915112345678" || r.Form.Get("From") != "+15005550006" || r.Form.Get("Body") != "Sorry: order 1001." ||
-		r.Form.Get("StatusCallback") != "https://recovery.example/v1/webhooks/twilio/status" {
+		r.Form.Get("StatusCallback") != "https://recovery.example/v1/webhooks/twilio/status?channel=sms&incident=inc-1&step=2" {
 		t.Fatalf("form = %v", r.Form)
 	}
 	// Twilio's refusal of a bad number is permanent; a 5xx is not.
@@ -37,8 +38,42 @@ func TestTwilioSendsTheExactRequest(t *testing.T) {
 		t.Fatalf("bad number: %v, want a permanent refusal", err)
 	}
 	stub.Fail = 503
-	if _, err := tw.Send(context.Background(), recovery.Message{Channel: recovery.ChannelSMS, To: "+4915112345678", Text: "x"}); err == nil || errors.Is(err, recovery.ErrInvalid) {
-		t.Fatalf("503: %v, want a retryable error", err)
+	if _, err := tw.Send(context.Background(), recovery.Message{Channel: recovery.ChannelSMS, To: "+4915112345678", Text: "x"}); !errors.Is(err, recovery.ErrUnsent) {
+		t.Fatalf("503: %v, want a retryable error that proves nothing was sent", err)
+	}
+}
+
+func TestTwilioPlacesTheExactCall(t *testing.T) {
+	stub := providerstub.Twilio("AC123", "tok")
+	defer stub.Close()
+	tw := NewTwilio(TwilioConfig{AccountSID: "AC123", AuthToken: "tok", From: "MG0123", CallerID: "+15005550006",
+		PublicURL: "https://recovery.example", APIBase: stub.URL})
+	id, err := tw.Send(context.Background(), recovery.Message{Channel: recovery.ChannelVoice, To: "+4915112345678",
+		Text: "Hello, this is customer care.", IncidentID: "inc-1", Step: 1})
+	if err != nil || !strings.HasPrefix(id, "CA") {
+		t.Fatalf("call: %q, %v", id, err)
+	}
+	r := stub.Requests()[0]
+	want := map[string]string{
+		"To": "+4915112345678", "From": "+15005550006", "Method": "POST", "MachineDetection": "DetectMessageEnd", "Timeout": "30",
+		"Url":                  "https://recovery.example/v1/webhooks/twilio/voice?channel=voice&incident=inc-1&step=1",
+		"StatusCallback":       "https://recovery.example/v1/webhooks/twilio/status?channel=voice&incident=inc-1&step=1",
+		"StatusCallbackMethod": "POST", "StatusCallbackEvent": "completed",
+	}
+	if r.Path != "/2010-04-01/Accounts/AC123/Calls.json" {
+		t.Fatalf("path = %s", r.Path)
+	}
+	for k, v := range want {
+		if got := r.Form.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if len(r.Form) != len(want) {
+		t.Errorf("form has %d fields, want %d: %v", len(r.Form), len(want), r.Form)
+	}
+	noURL := NewTwilio(TwilioConfig{AccountSID: "AC123", AuthToken: "tok", From: "+15005550006", APIBase: stub.URL})
+	if _, err := noURL.Send(context.Background(), recovery.Message{Channel: recovery.ChannelVoice, To: "+4915112345678", IncidentID: "i"}); !errors.Is(err, recovery.ErrInvalid) {
+		t.Fatalf("a call without a public URL: %v", err)
 	}
 }
 
@@ -47,7 +82,7 @@ func TestSendGridSendsTheExactRequest(t *testing.T) {
 	defer stub.Close()
 	sg := NewSendGrid(SendGridConfig{APIKey: "SG.key", From: "care@shop.example", FromName: "Shop care", APIBase: stub.URL})
 	id, err := sg.Send(context.Background(), recovery.Message{Channel: recovery.ChannelEmail, To: "ada@example.com",
-		Subject: "We're sorry", Text: "plain", HTML: "<p>html</p>", IdempotencyKey: "incident/1/step-1"})
+		Subject: "We're sorry", Text: "plain", HTML: "<p>html</p>", IdempotencyKey: "incident/1/step-1", IncidentID: "inc-1", Step: 3})
 	if err != nil || !strings.HasPrefix(id, "sg-") {
 		t.Fatalf("send: %q, %v", id, err)
 	}
@@ -62,7 +97,8 @@ func TestSendGridSendsTheExactRequest(t *testing.T) {
 	if to["email"] != "ada@example.com" || from["email"] != "care@shop.example" || from["name"] != "Shop care" ||
 		b["subject"] != "We're sorry" || len(content) != 2 ||
 		content[0].(map[string]any)["type"] != "text/plain" || content[1].(map[string]any)["value"] != "<p>html</p>" ||
-		b["custom_args"].(map[string]any)["recovery_key"] != "incident/1/step-1" {
+		b["custom_args"].(map[string]any)["recovery_key"] != "incident/1/step-1" ||
+		b["custom_args"].(map[string]any)["incident_id"] != "inc-1" || b["custom_args"].(map[string]any)["step"] != "3" {
 		t.Fatalf("body = %v", b)
 	}
 	bad := NewSendGrid(SendGridConfig{APIKey: "wrong", From: "care@shop.example", APIBase: stub.URL})

@@ -1,0 +1,258 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/recoveryhq/recovery/activities"
+	"github.com/recoveryhq/recovery/internal/recovery"
+)
+
+// changeContactLadder marks the workflow change that contacts the
+// customer through the policy's ladder of channels, inside the contact
+// window, advanced by provider callbacks (SignalContact) and timeouts.
+const changeContactLadder = "contact-ladder"
+
+// SignalContact carries a recovery.ContactEvent about one ladder step to
+// the incident's RecoveryWorkflow.
+const SignalContact = "contact"
+
+// listen keeps the latest news of each step; a response is never
+// overwritten by a later delivery report.
+func (l *ladderSteps) listen(ctx workflow.Context) {
+	l.events = map[int]recovery.ContactEvent{}
+	ch := workflow.GetSignalChannel(ctx, SignalContact)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var ev recovery.ContactEvent
+			ch.Receive(ctx, &ev)
+			if old, ok := l.events[ev.Step]; ok && old.Outcome == recovery.OutcomeResponded {
+				continue
+			}
+			l.events[ev.Step] = ev
+		}
+	})
+}
+
+// responded reports whether the customer answered any step.
+func (l *ladderSteps) responded() bool {
+	for _, ev := range l.events {
+		if ev.Outcome == recovery.OutcomeResponded {
+			return true
+		}
+	}
+	return false
+}
+
+// waitWindow sleeps until the contact window opens; with stopOnHeal it
+// reports whether the incident healed meanwhile (then nobody may be
+// contacted).
+func (st *remedyState) waitWindow(ctx workflow.Context, l *ladderSteps, stopOnHeal bool) (healed bool) {
+	for {
+		if stopOnHeal && st.heal != nil {
+			return true
+		}
+		now := workflow.Now(ctx)
+		open := l.plan.Window.Next(now)
+		if !open.After(now) {
+			return false
+		}
+		workflow.GetLogger(ctx).Info("outside the contact window; waiting", "incident_id", st.inc.ID,
+			"window", l.plan.Window.String(), "until", open)
+		_, _ = workflow.AwaitWithTimeout(ctx, open.Sub(now), func() bool { return stopOnHeal && st.heal != nil })
+	}
+}
+
+// sendStep sends one step inside the window. The activity checks the
+// window again at the moment of sending; if it closed meanwhile the step
+// waits for the next opening. healed reports a heal during the wait.
+func (st *remedyState) sendStep(ctx workflow.Context, l *ladderSteps, in activities.SendApologyInput,
+	stopOnHeal bool) (recovery.Contact, bool, error) {
+	var a *activities.Activities
+	in.Step, in.IdempotencyKey = l.step()
+	in.Window = l.plan.Window
+	for {
+		if st.waitWindow(ctx, l, stopOnHeal) {
+			return recovery.Contact{}, true, nil
+		}
+		var c recovery.Contact
+		err := workflow.ExecuteActivity(ctx, a.SendApology, in).Get(ctx, &c)
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeOutsideWindow {
+			continue
+		}
+		if err != nil {
+			return c, false, fmt.Errorf("send %s: %w", in.Channel, err)
+		}
+		return c, false, nil
+	}
+}
+
+// reach runs the contact ladder for one message: each channel of the
+// policy's ladder in turn until one reaches the customer. A step that is
+// skipped (opt-out, no address) or fails (bounce, no answer, voicemail)
+// moves on at once; one without news moves on after the step timeout,
+// except that a written message with no bad news counts as arrived when
+// nothing waits for an answer. When the customer must choose
+// (awaiting), only an answer stops the ladder. It returns the first step
+// that went out and the step that reached the customer.
+func (st *remedyState) reach(ctx workflow.Context, l *ladderSteps, msg activities.SendApologyInput, awaiting bool) (
+	first, reached recovery.Contact, healed bool, err error) {
+	channels := l.channels()
+	answered := func() bool { return st.chosen != "" || l.responded() }
+	var sent []recovery.Contact
+	for i, ch := range channels {
+		if awaiting && answered() {
+			break
+		}
+		m := msg
+		m.Channel = ch
+		c, healed, err := st.sendStep(ctx, l, m, true)
+		if err != nil || healed {
+			return first, reached, healed, err
+		}
+		if c.Status == recovery.ContactSkipped || c.Status == recovery.ContactFailed {
+			continue
+		}
+		if first.Step == 0 {
+			first = c
+		}
+		last := i == len(channels)-1
+		if last && !awaiting {
+			return first, c, false, nil // nothing left to advance to
+		}
+		news := func() bool {
+			ev := l.events[c.Step]
+			return st.heal != nil || ev.Ends() || (awaiting && answered()) || (!awaiting && ev.Reached())
+		}
+		got, _ := workflow.AwaitWithTimeout(ctx, l.plan.StepTimeout, news)
+		ev := l.events[c.Step]
+		sent = append(sent, c)
+		switch {
+		case awaiting && answered():
+			return first, l.best(sent), false, nil
+		case ev.Ends():
+			continue
+		case !awaiting && (ev.Reached() || (!got && ch != recovery.ChannelVoice)):
+			return first, c, false, nil
+		case st.heal != nil && !awaiting:
+			// The message went out; the caller's heal handling follows.
+			return first, c, false, nil
+		case st.heal != nil:
+			return first, l.best(sent), true, nil
+		}
+	}
+	return first, l.best(sent), false, nil
+}
+
+// best is the sent step that reached the customer: the one they answered,
+// else the first that arrived, else the last sent.
+func (l *ladderSteps) best(sent []recovery.Contact) recovery.Contact {
+	for _, c := range sent {
+		if l.events[c.Step].Outcome == recovery.OutcomeResponded {
+			return c
+		}
+	}
+	for _, c := range sent {
+		if l.events[c.Step].Reached() {
+			return c
+		}
+	}
+	if len(sent) == 0 {
+		return recovery.Contact{}
+	}
+	return sent[len(sent)-1]
+}
+
+// channels is the policy's ladder, email when it names none.
+func (l *ladderSteps) channels() []string {
+	if len(l.plan.Decision.Ladder) == 0 {
+		return []string{recovery.ChannelEmail}
+	}
+	return l.plan.Decision.Ladder
+}
+
+// written picks the channel for a written follow-up (a confirmation, an
+// "all is well" note): the one that reached the customer unless that was
+// a call, else the ladder's first written channel, else email.
+func (l *ladderSteps) written(reached recovery.Contact) []string {
+	var out []string
+	if reached.Channel == recovery.ChannelSMS || reached.Channel == recovery.ChannelEmail {
+		out = append(out, reached.Channel)
+	}
+	for _, ch := range append(slices.Clone(l.channels()), recovery.ChannelEmail, recovery.ChannelSMS) {
+		if ch != recovery.ChannelVoice && !slices.Contains(out, ch) {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// sendWritten sends a written message by the first of l.written that is
+// not skipped.
+func (st *remedyState) sendWritten(ctx workflow.Context, l *ladderSteps, msg activities.SendApologyInput,
+	reached recovery.Contact) (recovery.Contact, error) {
+	var c recovery.Contact
+	for _, ch := range l.written(reached) {
+		m := msg
+		m.Channel = ch
+		// A confirmation answers the customer: it goes out even if the
+		// incident healed meanwhile.
+		var err error
+		if c, _, err = st.sendStep(ctx, l, m, false); err != nil {
+			return c, err
+		}
+		if c.Status != recovery.ContactSkipped && c.Status != recovery.ContactFailed {
+			return c, nil
+		}
+	}
+	return c, nil
+}
+
+// followUpWritten tells a customer who got an apology that the problem
+// went away, in writing, inside the window.
+func (st *remedyState) followUpWritten(ctx workflow.Context, l *ladderSteps, in RecoveryInput, o recovery.Offer,
+	reached recovery.Contact, healed string) (recovery.Contact, error) {
+	var a *activities.Activities
+	var c recovery.Contact
+	for _, ch := range l.written(reached) {
+		to := recovery.NormalizeAddress(ch, in.Order.Customer.Address(ch))
+		if to == "" {
+			continue
+		}
+		step, key := l.step()
+		for {
+			st.waitWindow(ctx, l, false)
+			err := workflow.ExecuteActivity(ctx, a.SendFollowUp, activities.SendFollowUpInput{Incident: in.Incident, Offer: o,
+				Customer: in.Order.Customer, Channel: ch, To: to, Healed: healed, Step: step, IdempotencyKey: key,
+				Window: l.plan.Window}).Get(ctx, &c)
+			var appErr *temporal.ApplicationError
+			if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeOutsideWindow {
+				continue
+			}
+			if err != nil {
+				return c, fmt.Errorf("send follow-up: %w", err)
+			}
+			break
+		}
+		if c.Status != recovery.ContactSkipped && c.Status != recovery.ContactFailed {
+			return c, nil
+		}
+	}
+	return c, nil
+}
+
+// awaitUntil waits for cond until start+d; it reports whether cond held.
+func awaitUntil(ctx workflow.Context, start time.Time, d time.Duration, cond func() bool) bool {
+	left := d - workflow.Now(ctx).Sub(start)
+	if left <= 0 {
+		return cond()
+	}
+	ok, _ := workflow.AwaitWithTimeout(ctx, left, cond)
+	return ok
+}
