@@ -222,3 +222,26 @@ func FormatMoney(lang string, m recovery.Money) string {
 	}
 	return strings.Replace(num, ".", ",", 1) + "\u00a0" + sym
 }
+
+// OptionLine says one remedy the way the option lists of messages do,
+// e.g. "A refund of €89.99".
+func OptionLine(locale string, o recovery.Offer) string {
+	lang := Language(locale)
+	s, _ := execute(lang, "option", ApologyData{Offer: o, Amount: FormatMoney(lang, o.Money())})
+	return s
+}
+
+// OfferSentence says what was done for the customer, as the apology does
+// ("We are sending you a replacement at no cost to you.").
+func OfferSentence(locale string, o recovery.Offer) string {
+	lang := Language(locale)
+	s, _ := execute(lang, "offer", ApologyData{Offer: o, Amount: FormatMoney(lang, o.Money())})
+	return s
+}
+
+// ProblemPhrase says what went wrong, as the apology does ("your parcel
+// was sent the wrong way").
+func ProblemPhrase(locale string, kind recovery.Kind) string {
+	s, _ := execute(Language(locale), "problem", ApologyData{Kind: kind})
+	return s
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/recoveryhq/recovery/internal/links"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
@@ -51,6 +52,40 @@ type Server struct {
 	// Checks decide /readyz.
 	Checks []Check
 	Logger *slog.Logger
+
+	// The customer side (DESIGN §7): signed links, consent, contact
+	// events from providers, the survey.
+	Customers Customers
+	// Links signs and checks the choice page and unsubscribe links; nil
+	// serves no customer pages.
+	Links *links.Signer
+	// Twilio verifies Twilio's webhooks; SendGrid SendGrid's event
+	// webhook. Either unset: that provider's webhooks answer 404.
+	Twilio   TwilioWebhooks
+	SendGrid SendGridWebhooks
+	// Ops is how customers reach a person (shown on the choice page, said
+	// on calls, sent in SMS help).
+	Ops OpsContact
+	// Dev, when set, serves the dev page of captured messages with
+	// controls to act as the customer.
+	Dev DevMessages
+}
+
+// Customers is what the customer-facing handlers need from the store and
+// the workflows.
+type Customers interface {
+	recovery.Consent
+	recovery.ContactNotifier
+	// LatestContactTo finds the step an SMS reply answers.
+	LatestContactTo(ctx context.Context, channel, address string) (recovery.ContactRef, error)
+	// SaveSurvey stores the customer's OW, HOW or WOW.
+	SaveSurvey(ctx context.Context, incidentID string, sv recovery.Survey) error
+}
+
+// OpsContact is how a customer reaches a person.
+type OpsContact struct {
+	Phone string // E.164; calls are put through to it on 0
+	Email string
 }
 
 // Handler returns the routed handler with logging and panic recovery.
@@ -68,6 +103,23 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/incidents/{id}/offer", s.remedyAction(recovery.ActionOffer))
 	mux.Handle("POST /v1/incidents/{id}/choice", s.authOrApprover(http.HandlerFunc(s.postChoice)))
 	mux.Handle("POST /v1/codes/{code}/redeem", s.auth(http.HandlerFunc(s.redeemCode)))
+	// Provider webhooks about contacts, each verified with its provider's
+	// scheme inside.
+	mux.HandleFunc("POST /v1/webhooks/twilio/status", s.twilioStatus)
+	mux.HandleFunc("POST /v1/webhooks/twilio/voice", s.twilioVoice)
+	mux.HandleFunc("POST /v1/webhooks/twilio/gather", s.twilioGather)
+	mux.HandleFunc("POST /v1/webhooks/twilio/sms", s.twilioSMS)
+	mux.HandleFunc("POST /v1/webhooks/sendgrid/events", s.sendgridEvents)
+	// Customer pages behind signed links.
+	mux.HandleFunc("GET /r/{token}", s.choicePage)
+	mux.HandleFunc("POST /r/{token}", s.postChoicePage)
+	mux.HandleFunc("POST /r/{token}/survey", s.postSurveyPage)
+	mux.HandleFunc("GET /u/{token}", s.unsubscribePage)
+	mux.HandleFunc("POST /u/{token}", s.postUnsubscribe)
+	if s.Dev != nil {
+		mux.HandleFunc("GET /dev/messages", s.devMessages)
+		mux.HandleFunc("POST /dev/messages/act", s.devAct)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, "not-found", "Not found", "No such endpoint: "+r.Method+" "+r.URL.Path)
 	})
@@ -157,14 +209,29 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if p := recover(); p != nil {
-				s.Logger.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", p)
+				s.Logger.Error("handler panic", "method", r.Method, "path", redactPath(r.URL.Path), "panic", p)
 				writeError(sw, errPanic)
 			}
 			if sw.status >= 500 || s.Logger.Enabled(r.Context(), slog.LevelDebug) {
-				s.Logger.Info("http", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+				s.Logger.Info("http", "method", r.Method, "path", redactPath(r.URL.Path), "status", sw.status,
 					"duration", time.Since(start))
 			}
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// redactPath hides the token of a customer link: it names the incident or
+// the customer's address.
+func redactPath(p string) string {
+	for _, prefix := range []string{"/r/", "/u/"} {
+		if rest, ok := strings.CutPrefix(p, prefix); ok {
+			_, tail, _ := strings.Cut(rest, "/")
+			if tail != "" {
+				tail = "/" + tail
+			}
+			return prefix + "…" + tail
+		}
+	}
+	return p
 }
