@@ -204,7 +204,9 @@ func (s *Server) twilioVoice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := messaging.Language(c.Locale)
-	say := func(text string) *twiml.VoiceSay { return &twiml.VoiceSay{Message: text, Language: voiceLanguage[lang]} }
+	say := func(text string) *twiml.VoiceSay {
+		return &twiml.VoiceSay{Message: text, Language: voiceLanguage[lang]}
+	}
 	if by := form.Get("AnsweredBy"); strings.HasPrefix(by, "machine") || by == "fax" {
 		writeTwiML(w, say(messaging.Phrase(lang, "voicemail", messaging.ApologyData{OrderID: inc.OrderID, Kind: inc.Kind})),
 			&twiml.VoiceHangup{})
