@@ -22,6 +22,19 @@ const changeContactLadder = "contact-ladder"
 // the incident's RecoveryWorkflow.
 const SignalContact = "contact"
 
+// sendOptions bound one attempt at sending below the provider clients'
+// own timeouts plus the ledger writes, so that an attempt whose worker
+// died is retried (and found in the ledger) soon.
+var sendOptions = workflow.ActivityOptions{
+	StartToCloseTimeout:    20 * time.Second,
+	ScheduleToCloseTimeout: 24 * time.Hour,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    5 * time.Minute,
+	},
+}
+
 // listen keeps the latest news of each step; a response is never
 // overwritten by a later delivery report.
 func (l *ladderSteps) listen(ctx workflow.Context) {
@@ -81,7 +94,7 @@ func (st *remedyState) sendStep(ctx workflow.Context, l *ladderSteps, in activit
 			return recovery.Contact{}, true, nil
 		}
 		var c recovery.Contact
-		err := workflow.ExecuteActivity(ctx, a.SendApology, in).Get(ctx, &c)
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sendOptions), a.SendApology, in).Get(ctx, &c)
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeOutsideWindow {
 			continue
@@ -228,7 +241,7 @@ func (st *remedyState) followUpWritten(ctx workflow.Context, l *ladderSteps, in 
 		step, key := l.step()
 		for {
 			st.waitWindow(ctx, l, false)
-			err := workflow.ExecuteActivity(ctx, a.SendFollowUp, activities.SendFollowUpInput{Incident: in.Incident, Offer: o,
+			err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sendOptions), a.SendFollowUp, activities.SendFollowUpInput{Incident: in.Incident, Offer: o,
 				Customer: in.Order.Customer, Channel: ch, To: to, Healed: healed, Step: step, IdempotencyKey: key,
 				Window: l.plan.Window}).Get(ctx, &c)
 			var appErr *temporal.ApplicationError

@@ -78,6 +78,13 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 			return nil, fmt.Errorf("connect to temporal at %s: %w", temporalAddr, err)
 		}
 	}
+	if p.api {
+		// Bound first: customer links in messages name its address.
+		if s.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
+			s.Stop()
+			return nil, fmt.Errorf("listen on %s (set RECOVERY_ADDR to use another address): %w", cfg.Addr, err)
+		}
+	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	var workerReady atomic.Bool
@@ -93,7 +100,10 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 			Remedies: s.store,
 			Outbox:   outbox,
 			Settings: activities.RemedySettings{DailyBudget: cfg.DailyBudget, WebhookAttempts: cfg.WebhookAttempts,
-				WebhookInterval: cfg.WebhookRetry},
+				WebhookInterval: cfg.WebhookRetry, Windows: cfg.windows(dev), StepTimeout: cfg.LadderStep},
+			Consent:   s.store,
+			Links:     cfg.signer(dev, s.Addr()),
+			LinkTTL:   cfg.LinkTTL,
 			Messenger: cfg.messenger(&messaging.Capture{Sink: s.store}),
 			Remedy: recovery.RemedyConfig{Remedy: recovery.RemedyDiscount,
 				DiscountPercent: cfg.DiscountPercent, MaxMinor: cfg.DiscountMax},
@@ -138,11 +148,15 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts, workerReady *atomic.Boo
 	if s.temporal != nil {
 		srv.Remedies = remedyClient{client: s.temporal}
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s (set RECOVERY_ADDR to use another address): %w", cfg.Addr, err)
+	srv.Customers = customers{Store: s.store, temporal: s.temporal}
+	srv.Links = cfg.signer(dev, s.Addr())
+	srv.Twilio = web.TwilioWebhooks{AuthToken: cfg.Twilio.AuthToken, PublicURL: cfg.PublicURL}
+	srv.SendGrid = web.SendGridWebhooks{PublicKey: cfg.SendGridKey}
+	srv.Ops = web.OpsContact{Phone: cfg.OpsPhone, Email: cfg.OpsEmail}
+	if dev {
+		srv.Dev = devMessages{s.store}
 	}
-	s.listener = ln
+	ln := s.listener
 	s.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	s.wg.Go(func() {
@@ -193,6 +207,8 @@ func (s *stack) Stop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		s.http.Shutdown(ctx) //nolint:errcheck
 		cancel()
+	} else if s.listener != nil {
+		s.listener.Close() //nolint:errcheck
 	}
 	if s.inbox != nil {
 		s.inbox.Close()

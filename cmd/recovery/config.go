@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ecdsa"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/recoveryhq/recovery/internal/links"
 	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/web"
@@ -49,9 +51,21 @@ type Config struct {
 	// Providers: with credentials set, the real ones; otherwise capture.
 	Twilio    messaging.TwilioConfig   // TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM, TWILIO_API_BASE
 	SendGrid  messaging.SendGridConfig // SENDGRID_API_KEY, SENDGRID_FROM, SENDGRID_FROM_NAME, SENDGRID_API_BASE
-	PublicURL string                   // RECOVERY_PUBLIC_URL: where providers reach the webhooks
-	URL       string                   // RECOVERY_URL (client commands)
-	ClientKey string                   // RECOVERY_API_KEY (client commands)
+	PublicURL string                   // RECOVERY_PUBLIC_URL: where customers and providers reach the engine
+	// SendGridKey verifies SendGrid's signed Event Webhook.
+	SendGridKey *ecdsa.PublicKey // SENDGRID_WEBHOOK_PUBLIC_KEY
+	// LinkSecret signs the customer links (choice page, unsubscribe).
+	LinkSecret string        // RECOVERY_LINK_SECRET
+	LinkTTL    time.Duration // RECOVERY_LINK_TTL
+	// Ops is how customers reach a person.
+	OpsPhone, OpsEmail string // RECOVERY_OPS_PHONE, RECOVERY_OPS_EMAIL
+	// Windows are the contact windows; LadderStep how long a ladder step
+	// waits for news.
+	Windows    recovery.WindowSettings // RECOVERY_CONTACT_WINDOW, RECOVERY_CONTACT_WINDOWS
+	WindowSet  bool                    // RECOVERY_CONTACT_WINDOW was given (dev is open round the clock otherwise)
+	LadderStep time.Duration           // RECOVERY_LADDER_STEP
+	URL        string                  // RECOVERY_URL (client commands)
+	ClientKey  string                  // RECOVERY_API_KEY (client commands)
 }
 
 // loadConfig reads the environment through getenv (os.Getenv in main).
@@ -171,7 +185,59 @@ func (c *Config) loadRemedies(get func(k, def string) string) error {
 	}
 	c.PublicURL = strings.TrimSuffix(get("RECOVERY_PUBLIC_URL", ""), "/")
 	c.Twilio.PublicURL, c.Twilio.CallerID = c.PublicURL, get("TWILIO_CALLER_ID", "")
+	if c.Twilio.AccountSID != "" && c.PublicURL == "" {
+		return fmt.Errorf("TWILIO_ACCOUNT_SID is set: RECOVERY_PUBLIC_URL is required too (Twilio calls it back)")
+	}
+	if k := get("SENDGRID_WEBHOOK_PUBLIC_KEY", ""); k != "" {
+		var err error
+		if c.SendGridKey, err = web.ParseSendGridKey(k); err != nil {
+			return fmt.Errorf("SENDGRID_WEBHOOK_PUBLIC_KEY: %w", err)
+		}
+	}
+	c.LinkSecret = get("RECOVERY_LINK_SECRET", "")
+	if c.LinkTTL, err = time.ParseDuration(get("RECOVERY_LINK_TTL", "720h")); err != nil || c.LinkTTL <= 0 {
+		return fmt.Errorf("RECOVERY_LINK_TTL: %q is not a positive duration such as 720h", get("RECOVERY_LINK_TTL", ""))
+	}
+	c.OpsPhone, c.OpsEmail = get("RECOVERY_OPS_PHONE", ""), get("RECOVERY_OPS_EMAIL", "")
+	c.WindowSet = get("RECOVERY_CONTACT_WINDOW", "") != ""
+	if c.Windows.Default, err = recovery.ParseWindow(get("RECOVERY_CONTACT_WINDOW", "08:00-21:00")); err != nil {
+		return fmt.Errorf("RECOVERY_CONTACT_WINDOW: %w", err)
+	}
+	if c.Windows.ByCountry, err = recovery.ParseWindows(get("RECOVERY_CONTACT_WINDOWS", "")); err != nil {
+		return fmt.Errorf("RECOVERY_CONTACT_WINDOWS: %w", err)
+	}
+	if c.LadderStep, err = time.ParseDuration(get("RECOVERY_LADDER_STEP", "30m")); err != nil || c.LadderStep <= 0 {
+		return fmt.Errorf("RECOVERY_LADDER_STEP: %q is not a positive duration such as 30m", get("RECOVERY_LADDER_STEP", ""))
+	}
 	return nil
+}
+
+// windows returns the contact windows; dev, unless told otherwise, may
+// contact at any hour, so that a demo at night shows its messages.
+func (c Config) windows(dev bool) recovery.WindowSettings {
+	if dev && !c.WindowSet {
+		return recovery.WindowSettings{Default: recovery.ContactWindow{StartMin: 0, EndMin: 24 * 60}, ByCountry: c.Windows.ByCountry}
+	}
+	return c.Windows
+}
+
+// DevLinkSecret signs customer links in dev when none is configured.
+const DevLinkSecret = "dev-link-secret"
+
+// signer returns the link signer: the configured secret, the dev one in
+// dev, or nil (no customer links) when neither.
+func (c Config) signer(dev bool, addr string) *links.Signer {
+	secret, base := c.LinkSecret, c.PublicURL
+	if dev && secret == "" {
+		secret = DevLinkSecret
+	}
+	if base == "" {
+		base = "http://" + addr
+	}
+	if secret == "" {
+		return nil
+	}
+	return &links.Signer{Secret: []byte(secret), Base: base}
 }
 
 // messenger routes each channel to its provider when configured, else to
@@ -179,7 +245,8 @@ func (c *Config) loadRemedies(get func(k, def string) string) error {
 func (c Config) messenger(capture recovery.Messenger) recovery.Messenger {
 	r := messaging.Router{Fallback: capture}
 	if c.Twilio.AccountSID != "" {
-		r.SMS = messaging.NewTwilio(c.Twilio)
+		tw := messaging.NewTwilio(c.Twilio)
+		r.SMS, r.Voice = tw, tw
 	}
 	if c.SendGrid.APIKey != "" {
 		r.Email = messaging.NewSendGrid(c.SendGrid)

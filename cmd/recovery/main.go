@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // contact windows need zones on machines without them
 )
 
 const usage = `recovery: proactive mistake disclosure and service recovery
