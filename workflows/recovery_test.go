@@ -79,11 +79,14 @@ const (
 	// recoveryRemedyHistory acts on the decision: held for approval, then
 	// approved through an update, the discount issued, the webhook sent.
 	recoveryRemedyHistory = "testdata/recovery_workflow_remedy_history.json"
+	// recoveryLadderHistory contacts through the ladder: approved, then an
+	// SMS that Twilio could not deliver (a contact signal), then email.
+	recoveryLadderHistory = "testdata/recovery_workflow_ladder_history.json"
 	orderHistory          = "testdata/order_workflow_history.json"
 )
 
 func TestWorkflowsReplayRecordedHistories(t *testing.T) {
-	for _, f := range []string{recoveryHistory, recoveryPolicyHistory, recoveryRemedyHistory, orderHistory} {
+	for _, f := range []string{recoveryHistory, recoveryPolicyHistory, recoveryRemedyHistory, recoveryLadderHistory, orderHistory} {
 		replayer := worker.NewWorkflowReplayer()
 		replayer.RegisterWorkflow(RecoveryWorkflow)
 		replayer.RegisterWorkflow(OrderWorkflow)
@@ -102,8 +105,10 @@ func TestRecordHistories(t *testing.T) {
 	c, queue := recordingWorker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	in := recoveryInput("en-GB")
+	in.Order.Customer.Phone = "+447700900123"
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "record/" + queue, TaskQueue: queue},
-		RecoveryWorkflow, recoveryInput("en-GB"))
+		RecoveryWorkflow, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,10 +128,16 @@ func TestRecordHistories(t *testing.T) {
 	if err := h.Get(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(time.Second) // the SMS goes out
+	err = c.SignalWorkflow(ctx, run.GetID(), "", SignalContact, recovery.ContactEvent{IncidentID: in.Incident.ID, Step: 1,
+		Channel: recovery.ChannelSMS, Outcome: recovery.OutcomeFailed, Detail: "undelivered"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := run.Get(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	writeHistory(t, c, run.GetID(), run.GetRunID(), recoveryRemedyHistory)
+	writeHistory(t, c, run.GetID(), run.GetRunID(), recoveryLadderHistory)
 
 	orderID := "rec-" + queue
 	evs := []recovery.Event{orderCreated(time.Now().Add(time.Hour)), shipmentCreated(),
@@ -167,7 +178,9 @@ func recordingWorker(t *testing.T) (client.Client, string) {
 	w.RegisterWorkflow(OrderWorkflow)
 	st := recoverytest.NewMemStore()
 	w.RegisterActivity(&activities.Activities{Store: st, Remedies: st, Outbox: st,
-		Messenger: &messaging.Capture{Sink: &messaging.MemorySink{}}, Policy: fixedPolicy{}})
+		Messenger: &messaging.Capture{Sink: &messaging.MemorySink{}}, Policy: fixedPolicy{},
+		// Recorded at any hour: the window is always open.
+		Settings: activities.RemedySettings{Windows: recovery.WindowSettings{Default: recovery.ContactWindow{EndMin: 24 * 60}}}})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -207,5 +220,6 @@ func (fixedPolicy) Decide(in recovery.DecisionInput) (recovery.RemedyDecision, e
 	return recovery.RemedyDecision{PolicyVersion: "test", Rule: "all", NeedsApproval: true, Default: recovery.RemedyDiscount,
 		Offers:   []recovery.RemedyOffer{{Remedy: recovery.RemedyDiscount, Value: recovery.Money{Minor: 900, Currency: "EUR"}}},
 		Approval: recovery.ApprovalRule{AutoUpToMinor: 0, Role: "ops", EscalateAfter: time.Hour, Deadline: 2 * time.Hour},
+		Ladder:   []string{recovery.ChannelSMS, recovery.ChannelEmail}, StepTimeout: time.Hour,
 		Trace:    []recovery.RuleTrace{{Rule: "all", Matched: true}}}, nil
 }
