@@ -1,10 +1,14 @@
 package workflows
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/recoveryhq/recovery/internal/links"
+	"github.com/recoveryhq/recovery/internal/messaging"
+	"github.com/recoveryhq/recovery/internal/messaging/providerstub"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/recovery/recoverytest"
 )
@@ -140,5 +144,66 @@ func TestLadderWaitsForTheChoice(t *testing.T) {
 	}
 	if res.Offer.Remedy != recovery.RemedyRefund || res.Confirmation == nil || res.Confirmation.Channel != "sms" {
 		t.Fatalf("result = %+v", res)
+	}
+}
+
+// Each step of a voice, SMS, email ladder goes through the real twilio-go
+// and sendgrid-go clients to the provider stubs; the requests carry the
+// numbers, the TwiML and status callback URLs of their step, and the
+// email its custom arguments.
+func TestLadderProviderRequests(t *testing.T) {
+	tw := providerstub.Twilio("AC1", "tok")
+	defer tw.Close()
+	sg := providerstub.SendGrid("SG.k")
+	defer sg.Close()
+	twilio := messaging.NewTwilio(messaging.TwilioConfig{AccountSID: "AC1", AuthToken: "tok", From: "+15005550006",
+		PublicURL: "https://r.example", APIBase: tw.URL})
+	h := newRemedyHarness(t, discountDecision("voice", "sms", "email"))
+	h.acts.Messenger = messaging.Router{Voice: twilio, SMS: twilio, Email: messaging.NewSendGrid(messaging.SendGridConfig{
+		APIKey: "SG.k", From: "care@shop.example", FromName: "Shop care", APIBase: sg.URL})}
+	h.acts.Links = &links.Signer{Secret: []byte("s"), Base: "https://r.example"}
+	h.in.Order.Customer.Phone = "+44 7700 900123"
+	id := h.in.Incident.ID
+	for i, ev := range []recovery.ContactEvent{
+		{Step: 1, Channel: "voice", Outcome: recovery.OutcomeVoicemail, Detail: "completed by machine_end_beep"},
+		{Step: 2, Channel: "sms", Outcome: recovery.OutcomeFailed, Detail: "undelivered"},
+	} {
+		h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(SignalContact, ev) }, time.Duration(i+1)*time.Minute)
+	}
+	h.run(t)
+	if got := h.contacts(); got != "voice:sent sms:sent email:sent" {
+		t.Fatalf("ladder = %q", got)
+	}
+	reqs := tw.Requests()
+	if len(reqs) != 2 || reqs[0].Path != "/2010-04-01/Accounts/AC1/Calls.json" || reqs[1].Path != "/2010-04-01/Accounts/AC1/Messages.json" {
+		t.Fatalf("twilio requests = %+v", reqs)
+	}
+	call, sms := reqs[0].Form, reqs[1].Form
+	q := "?channel=%s&incident=" + id + "&step=%d"
+	for k, want := range map[string]string{
+		"To": "+447700900123", "From": "+15005550006", "MachineDetection": "DetectMessageEnd",
+		"Url":            "https://r.example/v1/webhooks/twilio/voice" + fmt.Sprintf(q, "voice", 1),
+		"StatusCallback": "https://r.example/v1/webhooks/twilio/status" + fmt.Sprintf(q, "voice", 1),
+	} {
+		if call.Get(k) != want {
+			t.Errorf("call %s = %q, want %q", k, call.Get(k), want)
+		}
+	}
+	if sms.Get("To") != "+447700900123" || sms.Get("StatusCallback") != "https://r.example/v1/webhooks/twilio/status"+fmt.Sprintf(q, "sms", 2) ||
+		!strings.Contains(sms.Get("Body"), "https://r.example/r/c.") || !strings.Contains(sms.Get("Body"), "Reply HELP") {
+		t.Errorf("sms = %v", sms)
+	}
+	mails := sg.Requests()
+	if len(mails) != 1 {
+		t.Fatalf("%d emails", len(mails))
+	}
+	b := mails[0].JSON
+	args := b["custom_args"].(map[string]any)
+	to := b["personalizations"].([]any)[0].(map[string]any)["to"].([]any)[0].(map[string]any)["email"]
+	content := b["content"].([]any)
+	if to != "ada@example.com" || args["incident_id"] != id || args["step"] != "3" ||
+		args["recovery_key"] != "default-test-workflow-id/step-3" || len(content) != 2 ||
+		!strings.Contains(content[1].(map[string]any)["value"].(string), `<a href="https://r.example/u/u.`) {
+		t.Errorf("email = %v", b)
 	}
 }
