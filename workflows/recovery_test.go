@@ -221,5 +221,5 @@ func (fixedPolicy) Decide(in recovery.DecisionInput) (recovery.RemedyDecision, e
 		Offers:   []recovery.RemedyOffer{{Remedy: recovery.RemedyDiscount, Value: recovery.Money{Minor: 900, Currency: "EUR"}}},
 		Approval: recovery.ApprovalRule{AutoUpToMinor: 0, Role: "ops", EscalateAfter: time.Hour, Deadline: 2 * time.Hour},
 		Ladder:   []string{recovery.ChannelSMS, recovery.ChannelEmail}, StepTimeout: time.Hour,
-		Trace:    []recovery.RuleTrace{{Rule: "all", Matched: true}}}, nil
+		Trace: []recovery.RuleTrace{{Rule: "all", Matched: true}}}, nil
 }
