@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
@@ -88,6 +89,10 @@ func TestParseNamesTheLineOfEachProblem(t *testing.T) {
 		{"no version", "rules:\n  - name: a\n    when: \"true\"\n    remedies: [{type: refund}]\n", 1, "version is required"},
 		{"escalation after the deadline", "version: v1\nrules:\n  - name: a\n    when: \"true\"\n    remedies: [{type: refund}]\n    approval:\n      escalate_after: 2d\n      deadline: 1d\n",
 			7, "escalate_after must come before the deadline"},
+		{"unknown channel", "version: v1\nrules:\n  - name: a\n    when: \"true\"\n    remedies: [{type: refund}]\n    ladder: [voice, fax]\n",
+			6, "\"fax\" is not a channel"},
+		{"bad contact window", "version: v1\nrules:\n  - name: a\n    when: \"true\"\n    remedies: [{type: refund}]\n    contact_window: \"21:00-08:00\"\n",
+			6, "is not a window such as 08:00-21:00"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,5 +123,17 @@ func TestRuntimeErrorDoesNotMatch(t *testing.T) {
 	p.Rules = p.Rules[:1]
 	if _, err := p.Evaluate(inputs("late", 0)); !errors.Is(err, ErrNoRule) {
 		t.Fatalf("no match: %v", err)
+	}
+}
+
+func TestRuleContactSettingsReachTheDecision(t *testing.T) {
+	p, err := Parse("p.yaml", []byte("version: v1\nrules:\n  - name: a\n    when: \"true\"\n    remedies: [{type: refund}]\n"+
+		"    ladder: [voice, sms, email]\n    step_timeout: 15m\n    contact_window: \"09:00-20:00\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := p.Evaluate(inputs("late", 0))
+	if err != nil || strings.Join(d.Ladder, ",") != "voice,sms,email" || d.StepTimeout != 15*time.Minute || d.ContactWindow != "09:00-20:00" {
+		t.Fatalf("decision %+v, %v", d, err)
 	}
 }
