@@ -79,6 +79,9 @@ func runDemo(ctx context.Context, c *apiClient, stdout io.Writer) error {
 					fmt.Fprintf(stdout, "The offer waits for approval. Approve it with\n"+
 						"  curl -X POST -H 'Authorization: Bearer %s' %s/v1/incidents/%s/approve\n",
 						DevApprover.Key, c.base, inc.ID)
+				} else {
+					fmt.Fprintf(stdout, "The apology's link opens the customer's page; every captured message, with\n"+
+						"controls to answer as the customer, is at %s/dev/messages\n", c.base)
 				}
 				return nil
 			}
