@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -111,6 +113,9 @@ type remedyIncident struct {
 	Audit []struct {
 		Actor, Action, Note string
 	} `json:"audit"`
+	Survey *struct {
+		Answer, Via string
+	} `json:"survey"`
 }
 
 // waitFor polls the order's incident until ok holds.
@@ -184,6 +189,7 @@ func TestRemediesEndToEnd(t *testing.T) {
 		time.Sleep(300 * time.Millisecond) // in order, so that the third sees two before it
 	}
 	push(t, base, misroute(id("gbp1"), "gbp1@example.com", "GBP", 5000))
+	push(t, base, misroute(id("page"), "page@example.com", "EUR", 8999))
 	sub := id("sub")
 	push(t, base, []map[string]any{
 		{"id": sub + "-order", "source": "e2e", "type": "order.created", "time": time.Now().UTC().Format(time.RFC3339),
@@ -326,9 +332,78 @@ func TestRemediesEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("the choice page link in the captured email completes the incident", func(t *testing.T) {
+		waitFor(t, base, id("page"), "awaiting the customer's choice", 30*time.Second, func(i remedyIncident) bool {
+			return i.Status == "awaiting_choice" && len(i.Contacts) == 1
+		})
+		link := capturedLink(t, base, "page@example.com")
+		page := getPage(t, link)
+		if !strings.Contains(page, `value="store_credit"`) || !strings.Contains(page, `value="discount"`) {
+			t.Fatalf("choice page without the options:\n%s", page)
+		}
+		resp, err := http.PostForm(link, url.Values{"remedy": {"store_credit"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("choosing on the page: %d", resp.StatusCode)
+		}
+		inc := waitFor(t, base, id("page"), "the chosen remedy applied and confirmed", 30*time.Second, func(i remedyIncident) bool {
+			return i.Offer != nil && i.Offer.Status == "applied" && len(i.Contacts) == 2
+		})
+		if inc.Offer.Remedy != "store_credit" || inc.Offer.ValueMinor != 1800 || !strings.Contains(inc.Contacts[1].Subject, "Your choice") {
+			t.Fatalf("after the choice: offer %+v, contacts %+v", inc.Offer, inc.Contacts)
+		}
+		if _, ok := rc.find("remedy.store_credit", id("page")); !ok {
+			t.Fatal("the platform got no store credit webhook")
+		}
+		resp, err = http.PostForm(link+"/survey", url.Values{"answer": {"wow"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		inc = waitFor(t, base, id("page"), "the survey answer", 10*time.Second, func(i remedyIncident) bool { return i.Survey != nil })
+		if resp.StatusCode != 200 || inc.Survey.Answer != "wow" || inc.Survey.Via != "page" {
+			t.Fatalf("survey: %d %+v", resp.StatusCode, inc.Survey)
+		}
+	})
+
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	if rc.forged != 0 {
 		t.Fatalf("%d webhooks failed signature verification", rc.forged)
 	}
+}
+
+var choiceLink = regexp.MustCompile(`https?://[^\s"<>]+/r/[A-Za-z0-9._-]+`)
+
+// capturedLink finds the choice page link in the latest captured message
+// to an address, as the dev page lists them.
+func capturedLink(t *testing.T, base, to string) string {
+	t.Helper()
+	page := getPage(t, base+"/dev/messages")
+	for _, article := range strings.Split(page, "<article") {
+		if strings.Contains(article, " to "+to+" ") || strings.Contains(article, " to "+to+"<") {
+			if m := choiceLink.FindString(article); m != "" {
+				return m
+			}
+		}
+	}
+	t.Fatalf("no captured message to %s with a choice page link on the dev page", to)
+	return ""
+}
+
+func getPage(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d\n%s", u, resp.StatusCode, b)
+	}
+	return string(b)
 }

@@ -3,6 +3,7 @@ package messaging
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
@@ -119,5 +120,43 @@ func TestApologyStatesEachRemedy(t *testing.T) {
 				t.Errorf("%s %s SMS is %d characters", lang, remedy, len(r.SMS))
 			}
 		}
+	}
+}
+
+func TestLinksAndVoiceInEveryLanguage(t *testing.T) {
+	opts := []recovery.Offer{{Remedy: recovery.RemedyReship, Currency: "EUR"}, {Remedy: recovery.RemedyRefund, ValueMinor: 8999, Currency: "EUR"}}
+	for _, lang := range Languages {
+		d := ApologyData{OrderID: "1001", Kind: recovery.KindLost, Offer: opts[0], Options: opts, Within: 48 * time.Hour,
+			Link: "https://r.example/r/c.x.y.z", Unsubscribe: "https://r.example/u/u.x.y.z"}
+		r, err := Render(lang, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(r.Text, d.Link) || !strings.Contains(r.Text, d.Unsubscribe) || !strings.Contains(r.SMS, d.Link) ||
+			!strings.Contains(r.HTML, `<a href="https://r.example/r/c.x.y.z">`) || !strings.Contains(r.HTML, `<a href="https://r.example/u/u.x.y.z">`) {
+			t.Errorf("%s: links missing:\n%s\n%s\n%s", lang, r.Text, r.SMS, r.HTML)
+		}
+		if !strings.Contains(r.Voice, " 1") || !strings.Contains(r.Voice, " 2") || !strings.Contains(r.Voice, " 0") ||
+			strings.Contains(r.Voice, "http") || !strings.Contains(r.Voicemail, "1001") {
+			t.Errorf("%s: voice %q, voicemail %q", lang, r.Voice, r.Voicemail)
+		}
+		c, _ := RenderConfirmation(lang, ApologyData{OrderID: "1001", Offer: opts[1]})
+		if !strings.Contains(c.SMS, "OW, HOW") {
+			t.Errorf("%s: confirmation SMS without the survey question: %q", lang, c.SMS)
+		}
+		for _, name := range []string{"sms_stop", "sms_start", "sms_unknown", "sms_thanks", "survey_thanks", "voice_thanks",
+			"voice_person", "voice_callback", "voice_again", "voice_bye"} {
+			if Phrase(lang, name, nil) == "" {
+				t.Errorf("%s: no %s phrase", lang, name)
+			}
+		}
+		if !strings.Contains(Phrase(lang, "sms_help", "+442071838750"), "+442071838750") {
+			t.Errorf("%s: help without the ops number", lang)
+		}
+	}
+	// Without links nothing dangles.
+	r, _ := Render("en", ApologyData{OrderID: "1", Offer: opts[1]})
+	if strings.Contains(r.Text, "http") || strings.Contains(r.Text, "Unsubscribe") {
+		t.Errorf("no links given, yet: %s", r.Text)
 	}
 }
