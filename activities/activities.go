@@ -200,7 +200,7 @@ func (a *Activities) SendApology(ctx context.Context, in SendApologyInput) (reco
 	case recovery.ChannelVoice:
 		c.Subject, c.Body, html = "", msg.Voice, ""
 	}
-	return a.deliver(ctx, c, html, in.IdempotencyKey)
+	return a.deliver(ctx, c, recovery.Message{HTML: html, IdempotencyKey: in.IdempotencyKey, Unsubscribe: data.Unsubscribe})
 }
 
 // skipReason says why a step must not be sent: no address for the
@@ -245,7 +245,7 @@ func (a *Activities) skip(ctx context.Context, c recovery.Contact, why string) (
 // that proves the provider did not take the message (recovery.ErrUnsent)
 // lets a retry send; a permanent refusal (recovery.ErrInvalid) fails the
 // step without an activity error, so that the ladder moves on.
-func (a *Activities) deliver(ctx context.Context, c recovery.Contact, html, idempotencyKey string) (recovery.Contact, error) {
+func (a *Activities) deliver(ctx context.Context, c recovery.Contact, extra recovery.Message) (recovery.Contact, error) {
 	existing, found, err := a.Store.BeginContact(ctx, c)
 	if err != nil {
 		return recovery.Contact{}, err
@@ -272,8 +272,9 @@ func (a *Activities) deliver(ctx context.Context, c recovery.Contact, html, idem
 			return existing, nil
 		}
 	}
-	providerID, err := a.Messenger.Send(ctx, recovery.Message{Channel: c.Channel, To: c.To, Subject: c.Subject,
-		Text: c.Body, HTML: html, IdempotencyKey: idempotencyKey, IncidentID: c.IncidentID, Step: c.Step})
+	m := extra
+	m.Channel, m.To, m.Subject, m.Text, m.IncidentID, m.Step = c.Channel, c.To, c.Subject, c.Body, c.IncidentID, c.Step
+	providerID, err := a.Messenger.Send(ctx, m)
 	switch {
 	case errors.Is(err, recovery.ErrInvalid):
 		c.Status, c.Detail = recovery.ContactFailed, err.Error()
@@ -362,7 +363,7 @@ func (a *Activities) SendFollowUp(ctx context.Context, in SendFollowUpInput) (re
 		body = msg.SMS
 	}
 	c.Subject, c.Body, c.Locale = msg.Subject, body, msg.Locale
-	return a.deliver(ctx, c, msg.HTML, in.IdempotencyKey)
+	return a.deliver(ctx, c, recovery.Message{HTML: msg.HTML, IdempotencyKey: in.IdempotencyKey})
 }
 
 // DecideRemedyInput is the input of DecideRemedy.

@@ -199,6 +199,10 @@ func (s *SendGrid) Send(ctx context.Context, m recovery.Message) (string, error)
 	if m.IdempotencyKey != "" {
 		msg.SetCustomArg("recovery_key", m.IdempotencyKey)
 	}
+	if m.Unsubscribe != "" {
+		msg.SetHeader("List-Unsubscribe", "<"+m.Unsubscribe+">")
+		msg.SetHeader("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+	}
 	req := sendgrid.GetRequest(s.cfg.APIKey, "/v3/mail/send", s.cfg.APIBase)
 	req.Method = "POST"
 	req.Body = mail.GetRequestBody(msg)

@@ -82,7 +82,8 @@ func TestSendGridSendsTheExactRequest(t *testing.T) {
 	defer stub.Close()
 	sg := NewSendGrid(SendGridConfig{APIKey: "SG.key", From: "care@shop.example", FromName: "Shop care", APIBase: stub.URL})
 	id, err := sg.Send(context.Background(), recovery.Message{Channel: recovery.ChannelEmail, To: "ada@example.com",
-		Subject: "We're sorry", Text: "plain", HTML: "<p>html</p>", IdempotencyKey: "incident/1/step-1", IncidentID: "inc-1", Step: 3})
+		Subject: "We're sorry", Text: "plain", HTML: "<p>html</p>", IdempotencyKey: "incident/1/step-1", IncidentID: "inc-1", Step: 3,
+		Unsubscribe: "https://r.example/u/u.abc"})
 	if err != nil || !strings.HasPrefix(id, "sg-") {
 		t.Fatalf("send: %q, %v", id, err)
 	}
@@ -98,7 +99,9 @@ func TestSendGridSendsTheExactRequest(t *testing.T) {
 		b["subject"] != "We're sorry" || len(content) != 2 ||
 		content[0].(map[string]any)["type"] != "text/plain" || content[1].(map[string]any)["value"] != "<p>html</p>" ||
 		b["custom_args"].(map[string]any)["recovery_key"] != "incident/1/step-1" ||
-		b["custom_args"].(map[string]any)["incident_id"] != "inc-1" || b["custom_args"].(map[string]any)["step"] != "3" {
+		b["custom_args"].(map[string]any)["incident_id"] != "inc-1" || b["custom_args"].(map[string]any)["step"] != "3" ||
+		b["headers"].(map[string]any)["List-Unsubscribe"] != "<https://r.example/u/u.abc>" ||
+		b["headers"].(map[string]any)["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
 		t.Fatalf("body = %v", b)
 	}
 	bad := NewSendGrid(SendGridConfig{APIKey: "wrong", From: "care@shop.example", APIBase: stub.URL})

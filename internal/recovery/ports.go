@@ -59,6 +59,9 @@ type Message struct {
 	// (status URLs, custom arguments) that report on it.
 	IncidentID string
 	Step       int
+	// Unsubscribe is the signed link that ends email to the address; email
+	// adapters send it as List-Unsubscribe (one-click, RFC 8058).
+	Unsubscribe string
 }
 
 // Messenger delivers messages: a provider adapter, or the capture adapter
