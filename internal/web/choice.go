@@ -17,7 +17,7 @@ import (
 // pageWords are the customer pages' phrases per language.
 type pageWords struct {
 	Title, Sorry, Choose, Submit, Done, Healed, Thanks, AlreadyChosen, Pick, Survey, SurveyThanks string
-	Person, Call, Write, Expired, Broken, Unknown, Unsub, UnsubButton, Unsubscribed, Error         string
+	Person, Call, Write, Expired, Broken, Unknown, Unsub, UnsubButton, Unsubscribed, Error        string
 	Answers                                                                                       [3]string
 }
 
