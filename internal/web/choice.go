@@ -17,7 +17,7 @@ import (
 // pageWords are the customer pages' phrases per language.
 type pageWords struct {
 	Title, Sorry, Choose, Submit, Done, Healed, Thanks, AlreadyChosen, Pick, Survey, SurveyThanks string
-	Person, Call, Write, Expired, Broken, Unknown, Unsub, UnsubButton, Unsubscribed, Error        string
+	Person, Call, Write, Reply, Expired, Broken, Unknown, Unsub, UnsubButton, Unsubscribed, Error string
 	Answers                                                                                       [3]string
 }
 
@@ -26,7 +26,7 @@ var words = map[string]pageWords{
 		Submit: "Confirm my choice", Done: "What we are doing for you:", Healed: "Good news: the problem has sorted itself out.",
 		Thanks: "Thank you, we have noted your choice. A confirmation is on its way.", AlreadyChosen: "Your choice has already been made, or the time to choose has run out.",
 		Pick: "Please pick one of the options.", Survey: "How did we do?", SurveyThanks: "Thank you for telling us.",
-		Person: "Talk to a person", Call: "Call us", Write: "Write to us", Expired: "This link has expired.",
+		Person: "Talk to a person", Reply: "Or simply reply to our message: a person reads every answer.", Call: "Call us", Write: "Write to us", Expired: "This link has expired.",
 		Broken: "This link does not work. Please use the link from our message as it is.", Unknown: "We could not find this order.",
 		Unsub: "Stop emails about your orders' problems to %s?", UnsubButton: "Unsubscribe", Unsubscribed: "Done: you will get no more emails like this from us at %s.",
 		Error: "Something went wrong on our side. Please try again in a moment.", Answers: [3]string{"OW: not good", "HOW: fine", "WOW: great"}},
@@ -34,7 +34,7 @@ var words = map[string]pageWords{
 		Submit: "Auswahl bestätigen", Done: "Was wir für Sie tun:", Healed: "Gute Nachricht: Das Problem hat sich erledigt.",
 		Thanks: "Danke, wir haben Ihre Wahl notiert. Eine Bestätigung ist unterwegs.", AlreadyChosen: "Ihre Wahl ist schon getroffen, oder die Zeit zum Wählen ist abgelaufen.",
 		Pick: "Bitte wählen Sie eine der Möglichkeiten.", Survey: "Wie war's?", SurveyThanks: "Danke für Ihre Rückmeldung.",
-		Person: "Mit einem Menschen sprechen", Call: "Rufen Sie uns an", Write: "Schreiben Sie uns", Expired: "Dieser Link ist abgelaufen.",
+		Person: "Mit einem Menschen sprechen", Reply: "Oder antworten Sie einfach auf unsere Nachricht: Jede Antwort liest ein Mensch.", Call: "Rufen Sie uns an", Write: "Schreiben Sie uns", Expired: "Dieser Link ist abgelaufen.",
 		Broken: "Dieser Link funktioniert nicht. Bitte verwenden Sie den Link aus unserer Nachricht unverändert.", Unknown: "Wir konnten diese Bestellung nicht finden.",
 		Unsub: "Keine E-Mails mehr zu Problemen mit Ihren Bestellungen an %s?", UnsubButton: "Abmelden", Unsubscribed: "Erledigt: %s erhält keine solchen E-Mails mehr von uns.",
 		Error: "Bei uns ist etwas schiefgegangen. Bitte versuchen Sie es gleich noch einmal.", Answers: [3]string{"OW: nicht gut", "HOW: in Ordnung", "WOW: großartig"}},
@@ -42,7 +42,7 @@ var words = map[string]pageWords{
 		Submit: "Confirmer mon choix", Done: "Ce que nous faisons pour vous :", Healed: "Bonne nouvelle : le problème s'est résolu.",
 		Thanks: "Merci, nous avons noté votre choix. Une confirmation est en route.", AlreadyChosen: "Votre choix a déjà été fait, ou le délai pour choisir est passé.",
 		Pick: "Veuillez choisir l'une des options.", Survey: "Votre avis ?", SurveyThanks: "Merci de votre retour.",
-		Person: "Parler à une personne", Call: "Appelez-nous", Write: "Écrivez-nous", Expired: "Ce lien a expiré.",
+		Person: "Parler à une personne", Reply: "Ou répondez simplement à notre message : une personne lit chaque réponse.", Call: "Appelez-nous", Write: "Écrivez-nous", Expired: "Ce lien a expiré.",
 		Broken: "Ce lien ne fonctionne pas. Veuillez utiliser le lien de notre message tel quel.", Unknown: "Nous n'avons pas trouvé cette commande.",
 		Unsub: "Ne plus recevoir d'e-mails sur les problèmes de vos commandes à %s ?", UnsubButton: "Se désabonner", Unsubscribed: "C'est fait : %s ne recevra plus ce type d'e-mails.",
 		Error: "Un problème est survenu de notre côté. Veuillez réessayer dans un instant.", Answers: [3]string{"OW : pas bien", "HOW : correct", "WOW : super"}},
@@ -50,7 +50,7 @@ var words = map[string]pageWords{
 		Submit: "Confirmar mi elección", Done: "Lo que hacemos por usted:", Healed: "Buenas noticias: el problema se ha resuelto.",
 		Thanks: "Gracias, hemos anotado su elección. Le enviamos una confirmación.", AlreadyChosen: "Su elección ya está hecha, o el plazo para elegir ha terminado.",
 		Pick: "Elija una de las opciones, por favor.", Survey: "¿Qué tal lo hicimos?", SurveyThanks: "Gracias por su opinión.",
-		Person: "Hablar con una persona", Call: "Llámenos", Write: "Escríbanos", Expired: "Este enlace ha caducado.",
+		Person: "Hablar con una persona", Reply: "O simplemente responda a nuestro mensaje: una persona lee cada respuesta.", Call: "Llámenos", Write: "Escríbanos", Expired: "Este enlace ha caducado.",
 		Broken: "Este enlace no funciona. Use el enlace de nuestro mensaje tal cual.", Unknown: "No hemos encontrado este pedido.",
 		Unsub: "¿Dejar de recibir correos sobre problemas con sus pedidos en %s?", UnsubButton: "Darse de baja", Unsubscribed: "Hecho: %s no recibirá más correos como este.",
 		Error: "Algo ha fallado por nuestra parte. Inténtelo de nuevo en un momento.", Answers: [3]string{"OW: mal", "HOW: bien", "WOW: genial"}},
@@ -114,10 +114,11 @@ a{color:#0b57d0}
 <button type="submit" name="answer" value="wow">{{index .W.Answers 2}}</button>
 </fieldset></form>{{end}}
 {{if .Unsubscribe}}<form method="post" action="{{.Action}}"><button type="submit">{{.W.UnsubButton}}</button></form>{{end}}
-{{if or .Ops.Phone .Ops.Email}}<section class="person" aria-labelledby="person"><h2 id="person">{{.W.Person}}</h2>
+<section class="person" aria-labelledby="person"><h2 id="person">{{.W.Person}}</h2>
 {{with .Ops.Phone}}<p>{{$.W.Call}}: <a href="tel:{{.}}">{{.}}</a></p>{{end}}
 {{with .Ops.Email}}<p>{{$.W.Write}}: <a href="mailto:{{.}}">{{.}}</a></p>{{end}}
-</section>{{end}}
+<p>{{.W.Reply}}</p>
+</section>
 </main></body></html>`))
 
 // renderPage writes a customer page with its protective headers.
