@@ -222,9 +222,14 @@ func (a *Activities) skipReason(ctx context.Context, channel, to string) (string
 	return "", nil
 }
 
-// skip records a skipped step without any provider request.
+// skip records a skipped step without any provider request. A step
+// skipped for want of an address leaves no ledger row (the customer data
+// says why); an opt-out does, so that ops see it.
 func (a *Activities) skip(ctx context.Context, c recovery.Contact, why string) (recovery.Contact, error) {
 	c.Status, c.Detail = recovery.ContactSkipped, why
+	if c.To == "" {
+		return c, nil
+	}
 	existing, found, err := a.Store.BeginContact(ctx, c)
 	if err != nil {
 		return recovery.Contact{}, err

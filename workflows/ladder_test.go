@@ -207,3 +207,12 @@ func TestLadderProviderRequests(t *testing.T) {
 		t.Errorf("email = %v", b)
 	}
 }
+
+// A customer without a phone number goes straight to the email step.
+func TestLadderWithoutAPhone(t *testing.T) {
+	h := newRemedyHarness(t, discountDecision("voice", "sms", "email"))
+	res := h.run(t)
+	if got := h.contacts(); got != "email:sent" || res.Contact.Step != 3 || len(h.sink.Messages) != 1 {
+		t.Fatalf("ladder = %q, contact %+v", got, res.Contact)
+	}
+}
