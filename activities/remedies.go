@@ -359,3 +359,34 @@ func (a *Activities) Escalate(ctx context.Context, in EscalateInput) error {
 	return a.send(ctx, in.IncidentID+"/escalated", "approval.escalated",
 		Escalation{IncidentID: in.IncidentID, OrderID: in.OrderID, Role: in.Role, Waiting: in.Waited.String(), Offer: in.Offer})
 }
+
+// PersonRequestInput is the input of RequestPerson.
+type PersonRequestInput struct {
+	IncidentID string
+	OrderID    string
+	Channel    string
+	Step       int
+	Detail     string
+}
+
+// PersonRequest is the data of the customer.person_requested webhook:
+// the customer asked to talk to a person (0 on the call, or an answer no
+// machine understands), and somebody should get back to them.
+type PersonRequest struct {
+	IncidentID string `json:"incident_id"`
+	OrderID    string `json:"order_id"`
+	Channel    string `json:"channel"`
+	Detail     string `json:"detail"`
+}
+
+// RequestPerson records that the customer asked for a person and tells
+// ops with a "customer.person_requested" webhook (no customer data in it:
+// ops look the incident up).
+func (a *Activities) RequestPerson(ctx context.Context, in PersonRequestInput) error {
+	if err := a.Audit(ctx, recovery.AuditEntry{IncidentID: in.IncidentID, Actor: "customer", Action: "person-requested",
+		Note: fmt.Sprintf("%s (%s, step %d)", in.Detail, in.Channel, in.Step)}); err != nil {
+		return err
+	}
+	return a.send(ctx, fmt.Sprintf("%s/person/%d", in.IncidentID, in.Step), "customer.person_requested",
+		PersonRequest{IncidentID: in.IncidentID, OrderID: in.OrderID, Channel: in.Channel, Detail: in.Detail})
+}

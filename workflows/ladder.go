@@ -36,14 +36,27 @@ var sendOptions = workflow.ActivityOptions{
 }
 
 // listen keeps the latest news of each step; a response is never
-// overwritten by a later delivery report.
-func (l *ladderSteps) listen(ctx workflow.Context) {
+// overwritten by a later delivery report. A request for a person is
+// passed to ops, once per step.
+func (l *ladderSteps) listen(ctx workflow.Context, inc recovery.Incident) {
 	l.events = map[int]recovery.ContactEvent{}
 	ch := workflow.GetSignalChannel(ctx, SignalContact)
+	asked := map[int]bool{}
 	workflow.Go(ctx, func(ctx workflow.Context) {
+		var a *activities.Activities
 		for {
 			var ev recovery.ContactEvent
 			ch.Receive(ctx, &ev)
+			if ev.Detail == recovery.DetailPersonRequested && !asked[ev.Step] {
+				asked[ev.Step] = true
+				in := activities.PersonRequestInput{IncidentID: inc.ID, OrderID: inc.OrderID, Channel: ev.Channel,
+					Step: ev.Step, Detail: ev.Detail}
+				workflow.Go(ctx, func(ctx workflow.Context) {
+					if err := workflow.ExecuteActivity(ctx, a.RequestPerson, in).Get(ctx, nil); err != nil {
+						workflow.GetLogger(ctx).Error("ops not told of a request for a person", "incident_id", inc.ID, "err", err)
+					}
+				})
+			}
 			if old, ok := l.events[ev.Step]; ok && old.Outcome == recovery.OutcomeResponded {
 				continue
 			}

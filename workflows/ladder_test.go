@@ -216,3 +216,34 @@ func TestLadderWithoutAPhone(t *testing.T) {
 		t.Fatalf("ladder = %q, contact %+v", got, res.Contact)
 	}
 }
+
+// Pressing 0 tells ops, once, with an audit row and a webhook.
+func TestAskingForAPersonTellsOps(t *testing.T) {
+	d := recovery.RemedyDecision{Offers: []recovery.RemedyOffer{{Remedy: recovery.RemedyReship}, {Remedy: recovery.RemedyRefund, Value: eur(8999)}},
+		Approval: recovery.ApprovalRule{AutoUpToMinor: -1}, CustomerChooses: true, ChoiceTimeout: time.Hour,
+		Ladder: []string{"voice", "email"}, StepTimeout: 10 * time.Minute}
+	h := newRemedyHarness(t, d)
+	h.in.Order.Customer.Phone = "+447700900123"
+	for _, at := range []time.Duration{time.Minute, 2 * time.Minute} { // twice: told once
+		h.env.RegisterDelayedCallback(func() {
+			h.env.SignalWorkflow(SignalContact, recovery.ContactEvent{Step: 1, Channel: "voice", Outcome: recovery.OutcomeResponded,
+				Detail: recovery.DetailPersonRequested})
+		}, at)
+	}
+	h.run(t)
+	var asked []recovery.OutboundWebhook
+	for _, w := range h.st.Webhooks {
+		if w.Type == "customer.person_requested" {
+			asked = append(asked, w)
+		}
+	}
+	if len(asked) != 1 || !strings.Contains(string(asked[0].Data), `"channel":"voice"`) || !strings.Contains(h.audit(), "customer:person-requested") {
+		t.Fatalf("webhooks %+v, audit %s", asked, h.audit())
+	}
+	// The customer answered: the ladder stops at the call, and the only
+	// email is the confirmation of the default after the choice timed out.
+	last := h.sink.Messages[len(h.sink.Messages)-1]
+	if got := h.contacts(); got != "voice:sent email:sent" || !strings.Contains(last.Subject, "Your choice") {
+		t.Fatalf("ladder = %q, last message %q", got, last.Subject)
+	}
+}

@@ -295,7 +295,7 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 	// email (else SMS) whenever they are ready.
 	steps.ladder = workflow.GetVersion(ctx, changeContactLadder, workflow.DefaultVersion, 1) >= 1
 	if steps.ladder {
-		steps.listen(ctx)
+		steps.listen(ctx, inc)
 	}
 	if d.NeedsApproval {
 		if err := st.awaitApproval(ctx, in, d.Approval); err != nil {

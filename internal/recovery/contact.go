@@ -37,6 +37,10 @@ const (
 	OutcomeResponded = "responded"
 )
 
+// DetailPersonRequested is the detail of a response in which the customer
+// asked for a person (0 on a call); the workflow tells ops.
+const DetailPersonRequested = "asked for a person"
+
 // ContactEvent is news about one ladder step, from a provider callback or
 // the customer; the web layer turns verified webhooks into them and the
 // incident's workflow advances its ladder on them.

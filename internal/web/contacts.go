@@ -249,7 +249,7 @@ func (s *Server) pressed(ctx context.Context, inc recovery.Incident, c recovery.
 	}
 	ev.Outcome, ev.Detail = recovery.OutcomeResponded, "pressed "+digits
 	if digits == "0" {
-		ev.Detail = "asked for a person"
+		ev.Detail = recovery.DetailPersonRequested
 		s.tell(ctx, ev)
 		if s.Ops.Phone != "" {
 			return []twiml.Element{say("voice_person", nil), &twiml.VoiceDial{Number: s.Ops.Phone}}
