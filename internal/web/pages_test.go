@@ -119,6 +119,11 @@ func TestSurveyAndUnsubscribePages(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "SORRY-ABCD") || !strings.Contains(body, `action="`+path+`/survey"`) || strings.Contains(body, `name="remedy"`) {
 		t.Fatalf("applied: %d\n%s", code, body)
 	}
+	// The survey's address, reopened later, shows the page, not JSON.
+	if code, body, hdr := pageReq(t, h, http.MethodGet, path+"/survey", nil); code != 200 ||
+		!strings.HasPrefix(hdr.Get("Content-Type"), "text/html") || !strings.Contains(body, "SORRY-ABCD") {
+		t.Fatalf("GET survey address: %d %s", code, hdr.Get("Content-Type"))
+	}
 	if code, _, _ = pageReq(t, h, http.MethodPost, path+"/survey", url.Values{"answer": {"meh"}}); code != http.StatusUnprocessableEntity || len(cust.surveys) != 0 {
 		t.Fatalf("bad answer: %d %+v", code, cust.surveys)
 	}

@@ -114,6 +114,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /r/{token}", s.choicePage)
 	mux.HandleFunc("POST /r/{token}", s.postChoicePage)
 	mux.HandleFunc("POST /r/{token}/survey", s.postSurveyPage)
+	mux.HandleFunc("GET /r/{token}/survey", s.choicePage) // the address after answering, reopened
 	mux.HandleFunc("GET /u/{token}", s.unsubscribePage)
 	mux.HandleFunc("POST /u/{token}", s.postUnsubscribe)
 	if s.Dev != nil {
