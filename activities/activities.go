@@ -163,14 +163,8 @@ func (a *Activities) SendApology(ctx context.Context, in SendApologyInput) (reco
 		return recovery.Contact{}, temporal.NewNonRetryableApplicationError("customer has no email or phone", "no-contact", nil)
 	}
 	c := recovery.Contact{IncidentID: in.Incident.ID, Step: in.Step, Channel: channel, To: to, Status: recovery.ContactSending}
-	if skip, err := a.skipReason(ctx, channel, to); err != nil {
-		return recovery.Contact{}, err
-	} else if skip != "" {
-		return a.skip(ctx, c, skip)
-	}
-	if now := a.now(); !in.Window.Open(now) {
-		return recovery.Contact{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("outside the contact window (%s) at %s",
-			in.Window, now.In(in.Window.Location()).Format("15:04")), ErrTypeOutsideWindow, nil)
+	if done, err := a.mayNotSend(ctx, &c, in.Window); done || err != nil {
+		return c, err
 	}
 	data := messaging.ApologyData{Name: in.Customer.Name, OrderID: in.Incident.OrderID, Kind: in.Incident.Kind,
 		Offer: in.Offer, Options: in.Options, Within: in.ChoiceWithin}
@@ -201,6 +195,28 @@ func (a *Activities) SendApology(ctx context.Context, in SendApologyInput) (reco
 		c.Subject, c.Body, html = "", msg.Voice, ""
 	}
 	return a.deliver(ctx, c, recovery.Message{HTML: html, IdempotencyKey: in.IdempotencyKey, Unsubscribe: data.Unsubscribe})
+}
+
+// mayNotSend checks a step before anything is rendered or sent: a step
+// without an address or to an opted-out one is skipped (done, c says
+// why), and outside the contact window the answer is the non-retryable
+// outside-window error, on which the workflow waits for the window.
+func (a *Activities) mayNotSend(ctx context.Context, c *recovery.Contact, w recovery.ContactWindow) (done bool, err error) {
+	skip, err := a.skipReason(ctx, c.Channel, c.To)
+	if err != nil {
+		*c = recovery.Contact{}
+		return true, err
+	}
+	if skip != "" {
+		*c, err = a.skip(ctx, *c, skip)
+		return true, err
+	}
+	if now := a.now(); !w.Open(now) {
+		*c = recovery.Contact{}
+		return true, temporal.NewNonRetryableApplicationError(fmt.Sprintf("outside the contact window (%s) at %s",
+			w, now.In(w.Location()).Format("15:04")), ErrTypeOutsideWindow, nil)
+	}
+	return false, nil
 }
 
 // skipReason says why a step must not be sent: no address for the
@@ -349,14 +365,8 @@ type SendFollowUpInput struct {
 // away, once per step like every contact.
 func (a *Activities) SendFollowUp(ctx context.Context, in SendFollowUpInput) (recovery.Contact, error) {
 	c := recovery.Contact{IncidentID: in.Incident.ID, Step: in.Step, Channel: in.Channel, To: in.To, Status: recovery.ContactSending}
-	if skip, err := a.skipReason(ctx, in.Channel, in.To); err != nil {
-		return recovery.Contact{}, err
-	} else if skip != "" {
-		return a.skip(ctx, c, skip)
-	}
-	if now := a.now(); !in.Window.Open(now) {
-		return recovery.Contact{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("outside the contact window (%s)",
-			in.Window), ErrTypeOutsideWindow, nil)
+	if done, err := a.mayNotSend(ctx, &c, in.Window); done || err != nil {
+		return c, err
 	}
 	msg, err := messaging.RenderFollowUp(in.Customer.Locale, messaging.FollowUpData{
 		Name: in.Customer.Name, OrderID: in.Incident.OrderID, Kind: in.Incident.Kind, Offer: in.Offer, Healed: in.Healed})

@@ -22,18 +22,14 @@ const changeContactLadder = "contact-ladder"
 // the incident's RecoveryWorkflow.
 const SignalContact = "contact"
 
-// sendOptions bound one attempt at sending below the provider clients'
-// own timeouts plus the ledger writes, so that an attempt whose worker
-// died is retried (and found in the ledger) soon.
-var sendOptions = workflow.ActivityOptions{
-	StartToCloseTimeout:    20 * time.Second,
-	ScheduleToCloseTimeout: 24 * time.Hour,
-	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:    time.Second,
-		BackoffCoefficient: 2,
-		MaximumInterval:    5 * time.Minute,
-	},
-}
+// sendOptions are activityOptions with one attempt at sending bounded
+// below the provider clients' own timeouts plus the ledger writes, so that
+// an attempt whose worker died is retried (and found in the ledger) soon.
+var sendOptions = func() workflow.ActivityOptions {
+	o := activityOptions
+	o.StartToCloseTimeout = 20 * time.Second
+	return o
+}()
 
 // listen keeps the latest news of each step; a response is never
 // overwritten by a later delivery report. A request for a person is
@@ -94,28 +90,38 @@ func (st *remedyState) waitWindow(ctx workflow.Context, l *ladderSteps, stopOnHe
 	}
 }
 
-// sendStep sends one step inside the window. The activity checks the
-// window again at the moment of sending; if it closed meanwhile the step
-// waits for the next opening. healed reports a heal during the wait.
+// sendStep sends one step inside the window (see inWindow).
 func (st *remedyState) sendStep(ctx workflow.Context, l *ladderSteps, in activities.SendApologyInput,
 	stopOnHeal bool) (recovery.Contact, bool, error) {
 	var a *activities.Activities
 	in.Step, in.IdempotencyKey = l.step()
 	in.Window = l.plan.Window
+	c, healed, err := st.inWindow(ctx, l, stopOnHeal, func(ctx workflow.Context) workflow.Future {
+		return workflow.ExecuteActivity(ctx, a.SendApology, in)
+	})
+	if err != nil {
+		return c, false, fmt.Errorf("send %s: %w", in.Channel, err)
+	}
+	return c, healed, nil
+}
+
+// inWindow runs one send activity inside the contact window. The activity
+// checks the window again at the moment of sending; if it closed
+// meanwhile the send waits for the next opening. With stopOnHeal, healed
+// reports a heal during a wait (nothing was sent).
+func (st *remedyState) inWindow(ctx workflow.Context, l *ladderSteps, stopOnHeal bool,
+	send func(workflow.Context) workflow.Future) (c recovery.Contact, healed bool, err error) {
+	sctx := workflow.WithActivityOptions(ctx, sendOptions)
 	for {
 		if st.waitWindow(ctx, l, stopOnHeal) {
-			return recovery.Contact{}, true, nil
+			return c, true, nil
 		}
-		var c recovery.Contact
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sendOptions), a.SendApology, in).Get(ctx, &c)
+		err := send(sctx).Get(ctx, &c)
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeOutsideWindow {
 			continue
 		}
-		if err != nil {
-			return c, false, fmt.Errorf("send %s: %w", in.Channel, err)
-		}
-		return c, false, nil
+		return c, false, err
 	}
 }
 
@@ -142,7 +148,7 @@ func (st *remedyState) reach(ctx workflow.Context, l *ladderSteps, msg activitie
 		if err != nil || healed {
 			return first, reached, healed, err
 		}
-		if c.Status == recovery.ContactSkipped || c.Status == recovery.ContactFailed {
+		if !c.WentOut() {
 			continue
 		}
 		if first.Step == 0 {
@@ -219,25 +225,36 @@ func (l *ladderSteps) written(reached recovery.Contact) []string {
 	return out
 }
 
-// sendWritten sends a written message by the first of l.written that is
-// not skipped.
-func (st *remedyState) sendWritten(ctx workflow.Context, l *ladderSteps, msg activities.SendApologyInput,
-	reached recovery.Contact) (recovery.Contact, error) {
+// inWriting tries the written channels (l.written) in turn until a send
+// goes out; send may return the zero Contact for a channel it did not try.
+func (l *ladderSteps) inWriting(reached recovery.Contact, send func(channel string) (recovery.Contact, error)) (recovery.Contact, error) {
 	var c recovery.Contact
 	for _, ch := range l.written(reached) {
-		m := msg
-		m.Channel = ch
-		// A confirmation answers the customer: it goes out even if the
-		// incident healed meanwhile.
-		var err error
-		if c, _, err = st.sendStep(ctx, l, m, false); err != nil {
-			return c, err
+		got, err := send(ch)
+		if err != nil {
+			return got, err
 		}
-		if c.Status != recovery.ContactSkipped && c.Status != recovery.ContactFailed {
+		if got.Status == "" {
+			continue // not tried
+		}
+		if c = got; c.WentOut() {
 			return c, nil
 		}
 	}
 	return c, nil
+}
+
+// sendWritten sends a written message (a confirmation) by the first
+// written channel that takes it. It answers the customer: it goes out even
+// if the incident healed meanwhile.
+func (st *remedyState) sendWritten(ctx workflow.Context, l *ladderSteps, msg activities.SendApologyInput,
+	reached recovery.Contact) (recovery.Contact, error) {
+	return l.inWriting(reached, func(ch string) (recovery.Contact, error) {
+		m := msg
+		m.Channel = ch
+		c, _, err := st.sendStep(ctx, l, m, false)
+		return c, err
+	})
 }
 
 // followUpWritten tells a customer who got an apology that the problem
@@ -245,32 +262,22 @@ func (st *remedyState) sendWritten(ctx workflow.Context, l *ladderSteps, msg act
 func (st *remedyState) followUpWritten(ctx workflow.Context, l *ladderSteps, in RecoveryInput, o recovery.Offer,
 	reached recovery.Contact, healed string) (recovery.Contact, error) {
 	var a *activities.Activities
-	var c recovery.Contact
-	for _, ch := range l.written(reached) {
+	return l.inWriting(reached, func(ch string) (recovery.Contact, error) {
 		to := recovery.NormalizeAddress(ch, in.Order.Customer.Address(ch))
 		if to == "" {
-			continue
+			return recovery.Contact{}, nil
 		}
 		step, key := l.step()
-		for {
-			st.waitWindow(ctx, l, false)
-			err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, sendOptions), a.SendFollowUp, activities.SendFollowUpInput{Incident: in.Incident, Offer: o,
-				Customer: in.Order.Customer, Channel: ch, To: to, Healed: healed, Step: step, IdempotencyKey: key,
-				Window: l.plan.Window}).Get(ctx, &c)
-			var appErr *temporal.ApplicationError
-			if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeOutsideWindow {
-				continue
-			}
-			if err != nil {
-				return c, fmt.Errorf("send follow-up: %w", err)
-			}
-			break
+		f := activities.SendFollowUpInput{Incident: in.Incident, Offer: o, Customer: in.Order.Customer, Channel: ch, To: to,
+			Healed: healed, Step: step, IdempotencyKey: key, Window: l.plan.Window}
+		c, _, err := st.inWindow(ctx, l, false, func(ctx workflow.Context) workflow.Future {
+			return workflow.ExecuteActivity(ctx, a.SendFollowUp, f)
+		})
+		if err != nil {
+			return c, fmt.Errorf("send follow-up: %w", err)
 		}
-		if c.Status != recovery.ContactSkipped && c.Status != recovery.ContactFailed {
-			return c, nil
-		}
-	}
-	return c, nil
+		return c, nil
+	})
 }
 
 // awaitUntil waits for cond until start+d; it reports whether cond held.

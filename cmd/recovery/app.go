@@ -154,7 +154,7 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts, workerReady *atomic.Boo
 	srv.SendGrid = web.SendGridWebhooks{PublicKey: cfg.SendGridKey}
 	srv.Ops = web.OpsContact{Phone: cfg.OpsPhone, Email: cfg.OpsEmail}
 	if dev {
-		srv.Dev = devMessages{s.store}
+		srv.Dev = s.store
 	}
 	ln := s.listener
 	s.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,

@@ -8,11 +8,9 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/recoveryhq/recovery/internal/store"
-	"github.com/recoveryhq/recovery/internal/web"
-	"github.com/recoveryhq/recovery/workflows"
-
 	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/store"
+	"github.com/recoveryhq/recovery/workflows"
 )
 
 // customers is web.Customers: consent, surveys and contact lookups from
@@ -43,19 +41,4 @@ func (c customers) NotifyContact(ctx context.Context, ev recovery.ContactEvent) 
 		return fmt.Errorf("signal %s: %w", wid, err)
 	}
 	return nil
-}
-
-// devMessages lists captured messages for the dev page.
-type devMessages struct{ st *store.Store }
-
-func (d devMessages) CapturedMessages(ctx context.Context, limit int) ([]web.CapturedMessage, error) {
-	ms, err := d.st.ListCaptured(ctx, limit)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]web.CapturedMessage, len(ms))
-	for i, m := range ms {
-		out[i] = web.CapturedMessage{ID: m.ID, Channel: m.Channel, To: m.To, Subject: m.Subject, Text: m.Text, CreatedAt: m.CreatedAt}
-	}
-	return out, nil
 }

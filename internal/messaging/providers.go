@@ -96,8 +96,15 @@ func (t *Twilio) Send(_ context.Context, m recovery.Message) (string, error) {
 // Callback returns the URL of one of the Twilio webhooks for a ladder
 // step: status, voice (the call's TwiML) or gather (its digits).
 func (t *Twilio) Callback(kind string, m recovery.Message) string {
-	q := url.Values{"incident": {m.IncidentID}, "step": {fmt.Sprint(m.Step)}, "channel": {m.Channel}}
-	return strings.TrimSuffix(t.cfg.PublicURL, "/") + "/v1/webhooks/twilio/" + kind + "?" + q.Encode()
+	return TwilioCallbackURL(t.cfg.PublicURL, kind, m.IncidentID, m.Step, m.Channel)
+}
+
+// TwilioCallbackURL is the engine's Twilio webhook of a kind for one
+// ladder step, under publicURL; the step rides in the query, which
+// Twilio's signature covers.
+func TwilioCallbackURL(publicURL, kind, incidentID string, step int, channel string) string {
+	q := url.Values{"incident": {incidentID}, "step": {fmt.Sprint(step)}, "channel": {channel}}
+	return strings.TrimSuffix(publicURL, "/") + "/v1/webhooks/twilio/" + kind + "?" + q.Encode()
 }
 
 func (t *Twilio) sms(m recovery.Message) (string, error) {

@@ -16,6 +16,12 @@ const (
 	ContactUnconfirmed = "unconfirmed"
 )
 
+// WentOut reports whether a step went to the provider (or may have):
+// not skipped, not refused.
+func (c Contact) WentOut() bool {
+	return c.Status != ContactSkipped && c.Status != ContactFailed
+}
+
 // ErrUnsent marks a provider error that proves the message was not
 // accepted (the provider answered and refused, or was never reached): a
 // retry may send it. Any other send error leaves the step unconfirmed.
@@ -140,4 +146,17 @@ type ContactRef struct {
 	Step           int
 	IncidentStatus string
 	Locale         string
+}
+
+// CapturedMessage is a message the capture adapter kept instead of
+// sending (dev and tests), as the dev page lists it.
+type CapturedMessage struct {
+	ID        int64
+	Channel   string
+	To        string
+	Subject   string
+	Text      string
+	HTML      string
+	Key       string
+	CreatedAt time.Time
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -116,27 +115,15 @@ func (s *Store) SaveSurvey(ctx context.Context, incidentID string, sv recovery.S
 	return nil
 }
 
-// CapturedMessage is a message the capture adapter kept.
-type CapturedMessage struct {
-	ID        int64
-	Channel   string
-	To        string
-	Subject   string
-	Text      string
-	HTML      string
-	Key       string
-	CreatedAt time.Time
-}
-
-// ListCaptured returns the latest captured messages, newest first.
-func (s *Store) ListCaptured(ctx context.Context, limit int) ([]CapturedMessage, error) {
+// CapturedMessages returns the latest captured messages, newest first.
+func (s *Store) CapturedMessages(ctx context.Context, limit int) ([]recovery.CapturedMessage, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, channel, to_addr, subject, text_body, html_body, idempotency_key, created_at
 		FROM captured_messages ORDER BY id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list captured: %w", mapErr(err))
 	}
-	var m CapturedMessage
-	var out []CapturedMessage
+	var m recovery.CapturedMessage
+	var out []recovery.CapturedMessage
 	_, err = pgx.ForEachRow(rows, []any{&m.ID, &m.Channel, &m.To, &m.Subject, &m.Text, &m.HTML, &m.Key, &m.CreatedAt}, func() error {
 		out = append(out, m)
 		return nil

@@ -180,8 +180,24 @@ func (s *Server) callStep(ctx context.Context, ev recovery.ContactEvent) (recove
 }
 
 func (s *Server) twilioCallback(kind string, ev recovery.ContactEvent) string {
-	q := url.Values{"incident": {ev.IncidentID}, "step": {strconv.Itoa(ev.Step)}, "channel": {recovery.ChannelVoice}}
-	return strings.TrimSuffix(s.Twilio.PublicURL, "/") + "/v1/webhooks/twilio/" + kind + "?" + q.Encode()
+	return messaging.TwilioCallbackURL(s.Twilio.PublicURL, kind, ev.IncidentID, ev.Step, recovery.ChannelVoice)
+}
+
+// callRequest reads a verified Twilio request about a call and finds its
+// incident and voice step; when there is none it answers <Hangup/>
+// itself, and ok is false.
+func (s *Server) callRequest(w http.ResponseWriter, r *http.Request) (form url.Values, inc recovery.Incident,
+	c recovery.Contact, ev recovery.ContactEvent, ok bool) {
+	if form, ok = s.twilioForm(w, r); !ok {
+		return
+	}
+	if ev, ok = stepOf(r.URL.Query()); ok {
+		inc, c, ok = s.callStep(r.Context(), ev)
+	}
+	if !ok {
+		writeTwiML(w, &twiml.VoiceHangup{})
+	}
+	return
 }
 
 // twilioVoice answers a placed call with TwiML: to a machine, a short
@@ -189,17 +205,11 @@ func (s *Server) twilioCallback(kind string, ev recovery.ContactEvent) string {
 // the apology and the offer with <Gather> for 1, 2… to choose and 0 for a
 // person.
 func (s *Server) twilioVoice(w http.ResponseWriter, r *http.Request) {
-	form, ok := s.twilioForm(w, r)
+	form, inc, c, ev, ok := s.callRequest(w, r)
 	if !ok {
 		return
 	}
-	ev, ok := stepOf(r.URL.Query())
-	if !ok {
-		writeTwiML(w, &twiml.VoiceHangup{})
-		return
-	}
-	inc, c, found := s.callStep(r.Context(), ev)
-	if !found || inc.ClosedAt != nil {
+	if inc.ClosedAt != nil {
 		writeTwiML(w, &twiml.VoiceHangup{})
 		return
 	}
@@ -221,22 +231,11 @@ func (s *Server) twilioVoice(w http.ResponseWriter, r *http.Request) {
 // twilioGather takes the digit pressed: 1, 2… choose a remedy, 0 puts the
 // customer through to a person; anything else repeats the message.
 func (s *Server) twilioGather(w http.ResponseWriter, r *http.Request) {
-	form, ok := s.twilioForm(w, r)
+	form, inc, c, ev, ok := s.callRequest(w, r)
 	if !ok {
 		return
 	}
-	ev, ok := stepOf(r.URL.Query())
-	if !ok {
-		writeTwiML(w, &twiml.VoiceHangup{})
-		return
-	}
-	inc, c, found := s.callStep(r.Context(), ev)
-	if !found {
-		writeTwiML(w, &twiml.VoiceHangup{})
-		return
-	}
-	verbs := s.pressed(r.Context(), inc, c, ev, form.Get("Digits"))
-	writeTwiML(w, verbs...)
+	writeTwiML(w, s.pressed(r.Context(), inc, c, ev, form.Get("Digits"))...)
 }
 
 // pressed acts on a digit and says what happened (the dev page presses

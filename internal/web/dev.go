@@ -7,27 +7,15 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/twilio/twilio-go/twiml"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
-// CapturedMessage is a message the capture adapter kept instead of
-// sending.
-type CapturedMessage struct {
-	ID        int64
-	Channel   string
-	To        string
-	Subject   string
-	Text      string
-	CreatedAt time.Time
-}
-
 // DevMessages lists what the capture adapter kept (dev only).
 type DevMessages interface {
-	CapturedMessages(ctx context.Context, limit int) ([]CapturedMessage, error)
+	CapturedMessages(ctx context.Context, limit int) ([]recovery.CapturedMessage, error)
 }
 
 var urlPattern = regexp.MustCompile(`https?://[^\s<>"]+`)

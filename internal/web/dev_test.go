@@ -12,9 +12,11 @@ import (
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
-type memCaptured []CapturedMessage
+type memCaptured []recovery.CapturedMessage
 
-func (m memCaptured) CapturedMessages(context.Context, int) ([]CapturedMessage, error) { return m, nil }
+func (m memCaptured) CapturedMessages(context.Context, int) ([]recovery.CapturedMessage, error) {
+	return m, nil
+}
 
 func TestDevPageActsAsTheCustomer(t *testing.T) {
 	cust, rem := newMemCustomers(), &memRemedies{}

@@ -123,20 +123,18 @@ func (m *MemStore) BeginContact(_ context.Context, c recovery.Contact) (recovery
 
 // FinishContact completes a ledger row.
 func (m *MemStore) FinishContact(_ context.Context, incidentID string, step int, channel, status, providerID string, sentAt time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := contactKey(incidentID, step, channel)
-	c, ok := m.Contacts[k]
-	if !ok {
-		return recovery.ErrNotFound
-	}
-	c.Status, c.ProviderID, c.SentAt = status, providerID, &sentAt
-	m.Contacts[k] = c
-	return nil
+	return m.updateContact(incidentID, step, channel, func(c *recovery.Contact) {
+		c.Status, c.ProviderID, c.SentAt = status, providerID, &sentAt
+	})
 }
 
 // SetContactStatus changes a ledger row's status.
 func (m *MemStore) SetContactStatus(_ context.Context, incidentID string, step int, channel, status, detail string) error {
+	return m.updateContact(incidentID, step, channel, func(c *recovery.Contact) { c.Status, c.Detail = status, detail })
+}
+
+// updateContact changes an existing ledger row.
+func (m *MemStore) updateContact(incidentID string, step int, channel string, change func(*recovery.Contact)) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := contactKey(incidentID, step, channel)
@@ -144,7 +142,7 @@ func (m *MemStore) SetContactStatus(_ context.Context, incidentID string, step i
 	if !ok {
 		return recovery.ErrNotFound
 	}
-	c.Status, c.Detail = status, detail
+	change(&c)
 	m.Contacts[k] = c
 	return nil
 }
