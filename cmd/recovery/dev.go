@@ -62,13 +62,14 @@ func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger)
   Webhooks:  %s/v1/webhooks/{easypost,shippo,aftership,shopify}   (unset secrets are %q)
   Approvals: POST %s/v1/incidents/{id}/approve|reject|offer   (%s)
   Outbound:  %s
+  Messages:  %s/dev/messages   (%s; answer as the customer there)
   Postgres:  %s
   Temporal:  %s (namespace %s)
   Data:      %s
 Try it:      go run ./cmd/recovery events demo
 Stop:        Ctrl-C
 `, time.Since(start).Round(100*time.Millisecond), base, base, cfg.DevAPIKey, cfg.DevAPIKey,
-		base, DevWebhookSecret, base, approverHint(cfg), outboundHint(cfg), maskURL(dbURL), temporalAddr, cfg.Namespace, dataDir)
+		base, DevWebhookSecret, base, approverHint(cfg), outboundHint(cfg), base, messagesHint(cfg), maskURL(dbURL), temporalAddr, cfg.Namespace, dataDir)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "Stopping…")
 	s.Stop()
@@ -129,4 +130,17 @@ func outboundHint(cfg Config) string {
 		return "remedy webhooks signed to " + cfg.OutboundURL
 	}
 	return "remedy webhooks captured in the captured_webhooks table (set RECOVERY_OUTBOUND_URL to send them)"
+}
+
+// messagesHint says which channels are captured and which really sent.
+func messagesHint(cfg Config) string {
+	switch {
+	case cfg.Twilio.AccountSID != "" && cfg.SendGrid.APIKey != "":
+		return "SMS and calls by Twilio, email by SendGrid"
+	case cfg.Twilio.AccountSID != "":
+		return "SMS and calls by Twilio, email captured"
+	case cfg.SendGrid.APIKey != "":
+		return "email by SendGrid, SMS and calls captured"
+	}
+	return "captured, none sent"
 }
