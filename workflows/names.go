@@ -41,6 +41,9 @@ type HealSignal struct {
 	Reason string
 	// EventID is the event that showed it, when there is one.
 	EventID string
+	// OrderCancelled: the incident closes because the order was
+	// cancelled, which is no good news to tell the customer.
+	OrderCancelled bool `json:",omitempty"`
 }
 
 // RecoveryWorkflowID returns the workflow ID of the n-th incident (from 1)

@@ -227,7 +227,7 @@ func (r *orderRun) heal() {
 		}
 		ref.Open, ref.ClosedAt = false, at
 		err := workflow.SignalExternalWorkflow(r.ctx, ref.WorkflowID, "", SignalHeal,
-			HealSignal{Reason: reason, EventID: evidence}).Get(r.ctx, nil)
+			HealSignal{Reason: reason, EventID: evidence, OrderCancelled: r.st.Cancelled}).Get(r.ctx, nil)
 		if err != nil { // the incident workflow already finished: nothing left to tell
 			workflow.GetLogger(r.ctx).Info("heal not delivered", "incident_id", ref.ID, "error", err)
 		}

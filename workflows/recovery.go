@@ -146,3 +146,17 @@ func closeHealed(ctx workflow.Context, incidentID string, h HealSignal) error {
 	}
 	return nil
 }
+
+// changeQuietCancel marks the change that sends no "all is well" note
+// when an incident closes because its order was cancelled.
+const changeQuietCancel = "quiet-cancel"
+
+// followUpWanted says whether a heal after contact is told to the
+// customer: when follow-ups are on, and not for a cancelled order (only
+// asked, and so recorded, when the order was cancelled).
+func followUpWanted(ctx workflow.Context, in RecoveryInput, h HealSignal) bool {
+	if !in.FollowUpOnHeal {
+		return false
+	}
+	return !h.OrderCancelled || workflow.GetVersion(ctx, changeQuietCancel, workflow.DefaultVersion, 1) == workflow.DefaultVersion
+}

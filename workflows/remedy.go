@@ -390,7 +390,7 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 		return closeIncident(ctx, inc.ID, recovery.IncidentResolved, fmt.Sprintf("remedy applied: %s", applied.Remedy))
 	}
 	res.Healed = st.heal.Reason
-	if in.FollowUpOnHeal {
+	if followUpWanted(ctx, in, *st.heal) {
 		var f recovery.Contact
 		var err error
 		if steps.ladder {
@@ -522,7 +522,7 @@ func (st *remedyState) awaitChoice(ctx workflow.Context, in RecoveryInput, res *
 			}
 		}
 		res.Healed = st.heal.Reason
-		if in.FollowUpOnHeal && c.Step != 0 {
+		if c.Step != 0 && followUpWanted(ctx, in, *st.heal) {
 			var f recovery.Contact
 			var err error
 			if steps.ladder {

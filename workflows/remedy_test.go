@@ -315,6 +315,9 @@ func TestEveryRemedyFailingNeedsAttention(t *testing.T) {
 	if res.Offer.Status != recovery.OfferFailed || inc.Status != recovery.IncidentNeedsAttention || len(h.sink.Messages) != 0 {
 		t.Fatalf("offer %+v, incident %s, %d messages", res.Offer, inc.Status, len(h.sink.Messages))
 	}
+	if len(h.st.Codes) != 1 {
+		t.Fatalf("%d codes issued, want the one the failed discount voided", len(h.st.Codes))
+	}
 	for _, c := range h.st.Codes {
 		if c.Status != recovery.CodeVoid {
 			t.Fatalf("code %s is %s, want void", c.Code, c.Status)

@@ -15,11 +15,10 @@ import (
 	"github.com/recoveryhq/recovery/internal/recovery/recoverytest"
 )
 
-// stallOnly watches stalls (72 h) and pickups (48 h) but not the promise.
-func stallOnly() recovery.DetectionConfig {
-	c := recovery.DefaultDetection()
-	return c
-}
+// stallOnly is the default detection: stalls (72 h) and pickups (48 h).
+// The promise is always watched; tests that use this give the order one
+// beyond their horizon (farOrder).
+func stallOnly() recovery.DetectionConfig { return recovery.DefaultDetection() }
 
 // farOrder is an order whose promise lies beyond every test's horizon.
 func farOrder() recovery.Event { return orderCreated(t0.Add(90 * 24 * time.Hour)) }
@@ -278,7 +277,7 @@ func TestRecoveryWorkflowHeals(t *testing.T) {
 		wantMsgs  int
 		followUp  bool
 	}{
-		{"healed while settling: no contact", 30 * time.Minute, 10 * time.Minute, 0, false},
+		{"healed while settling: no contact", 30 * time.Minute, 10 * time.Minute, 0, true},
 		{"healed after contact: follow-up", 0, time.Hour, 2, true},
 		{"healed after contact, follow-ups off", 0, time.Hour, 1, false},
 	} {
@@ -287,7 +286,7 @@ func TestRecoveryWorkflowHeals(t *testing.T) {
 			st, sink := recoverytest.NewMemStore(), &messaging.MemorySink{}
 			registerActivities(env, &activities.Activities{Store: st, Remedies: st, Messenger: &messaging.Capture{Sink: sink}})
 			in := recoveryInput("en-GB")
-			in.Settle, in.HealWindow, in.FollowUpOnHeal = tc.settle, 24*time.Hour, tc.wantMsgs == 2
+			in.Settle, in.HealWindow, in.FollowUpOnHeal = tc.settle, 24*time.Hour, tc.followUp
 			env.RegisterDelayedCallback(func() {
 				env.SignalWorkflow(SignalHeal, HealSignal{Reason: "delivered to the right address", EventID: "ok"})
 			}, tc.healAfter)

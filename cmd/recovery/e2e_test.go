@@ -165,12 +165,13 @@ func api(t *testing.T, base, method, path string, body any, out any) int {
 
 // incident is the part of the pinned incident shape the tests check.
 type incident struct {
-	ID       string   `json:"id"`
-	OrderID  string   `json:"order_id"`
-	Kind     string   `json:"kind"`
-	Status   string   `json:"status"`
-	Evidence []string `json:"evidence"`
-	Decision *struct {
+	ID         string   `json:"id"`
+	OrderID    string   `json:"order_id"`
+	ShipmentID string   `json:"shipment_id"`
+	Kind       string   `json:"kind"`
+	Status     string   `json:"status"`
+	Evidence   []string `json:"evidence"`
+	Decision   *struct {
 		PolicyVersion string `json:"policy_version"`
 		Rule          string `json:"rule"`
 		Trace         []struct {
@@ -259,8 +260,13 @@ func TestDevStackEndToEnd(t *testing.T) {
 		t.Fatalf("demo offer = %+v, want an applied 1350 EUR discount", demo.Offer)
 	}
 	c := demo.Contacts[0]
-	if c.Channel != "email" || c.To != "ada@example.com" || c.SentAt == nil || !strings.Contains(c.Body, "13,50") && !strings.Contains(c.Body, "13.50") {
+	if c.Channel != "email" || c.To != "ada@example.com" || c.SentAt == nil {
 		t.Fatalf("apology contact = %+v", c)
+	}
+	// German, as the customer's locale says: German words, a decimal comma.
+	if !strings.Contains(c.Subject, "Es tut uns leid") || !strings.Contains(c.Body, "Ihr Paket wurde falsch geleitet") ||
+		!strings.Contains(c.Body, "13,50") || strings.Contains(c.Body, "13.50") {
+		t.Fatalf("apology is not the German one with 13,50: %q / %q", c.Subject, c.Body)
 	}
 	if d := demo.Decision; d == nil || d.PolicyVersion == "" || d.Rule != "everything else" || len(d.Trace) != 4 ||
 		d.Trace[0].Matched || d.Trace[0].Why == "" || !d.Trace[3].Matched {
@@ -300,9 +306,22 @@ func TestDevStackEndToEnd(t *testing.T) {
 				demoLine = line
 			}
 		}
-		if !strings.HasSuffix(demoLine, "everything else") || !strings.Contains(out, "lost or damaged") ||
-			!strings.Contains(out, "EUR: offered ") {
-			t.Fatalf("dry-run output lacks the demo's rule, the lost-parcel rule or the totals:\n%s", out)
+		if !strings.HasSuffix(demoLine, "everything else") || !strings.Contains(out, "lost or damaged") {
+			t.Fatalf("dry-run output lacks the demo's rule or the lost-parcel rule:\n%s", out)
+		}
+		// The totals, summed independently over the read API: every offer
+		// approved or carried out counts as given.
+		var all struct{ Incidents []incident }
+		api(t, base, "GET", "/v1/incidents?limit=500", nil, &all)
+		var given int64
+		for _, inc := range all.Incidents {
+			if o := inc.Offer; o != nil && o.Currency == "EUR" && (o.Status == "approved" || o.Status == "applied") {
+				given += o.ValueMinor
+			}
+		}
+		want := fmt.Sprintf("EUR: offered %d.%02d EUR,", given/100, given%100)
+		if given < 1350 || !strings.Contains(out, want) {
+			t.Fatalf("dry-run totals: want %q (%d incidents, the demo's 13.50 among them):\n%s", want, len(all.Incidents), out)
 		}
 	})
 

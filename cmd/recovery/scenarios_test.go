@@ -99,6 +99,9 @@ func runScenarios(t *testing.T, base string) {
 			if !slices.Equal(inc.Evidence, want.Evidence) {
 				t.Errorf("%s: evidence %v, want %v", s.Name, inc.Evidence, want.Evidence)
 			}
+			if inc.ShipmentID != want.ShipmentID {
+				t.Errorf("%s: %s incident on shipment %q, want %q", s.Name, want.Kind, inc.ShipmentID, want.ShipmentID)
+			}
 		}
 	}
 	for _, k := range []string{"misrouted", "late", "stalled", "not_picked_up", "carrier_exception",

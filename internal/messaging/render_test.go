@@ -144,10 +144,16 @@ func TestLinksAndVoiceInEveryLanguage(t *testing.T) {
 		if !strings.Contains(c.SMS, "OW, HOW") {
 			t.Errorf("%s: confirmation SMS without the survey question: %q", lang, c.SMS)
 		}
+		// Each phrase in the language's own words: Phrase falls back to
+		// English, so compare with English rather than with "".
 		for _, name := range []string{"sms_stop", "sms_start", "sms_unknown", "sms_thanks", "survey_thanks", "voice_thanks",
-			"voice_person", "voice_callback", "voice_again", "voice_bye"} {
-			if Phrase(lang, name, nil) == "" {
-				t.Errorf("%s: no %s phrase", lang, name)
+			"voice_person", "voice_callback", "voice_again", "voice_bye", "sms_help"} {
+			own, err := execute(lang, name, nil)
+			if err != nil || own == "" {
+				t.Errorf("%s: no %s phrase (%v)", lang, name, err)
+			}
+			if english, _ := execute("en", name, nil); lang != "en" && own == english {
+				t.Errorf("%s: %s is the English text %q", lang, name, own)
 			}
 		}
 		if !strings.Contains(Phrase(lang, "sms_help", "+442071838750"), "+442071838750") {
@@ -158,5 +164,37 @@ func TestLinksAndVoiceInEveryLanguage(t *testing.T) {
 	r, _ := Render("en", ApologyData{OrderID: "1", Offer: opts[1]})
 	if strings.Contains(r.Text, "http") || strings.Contains(r.Text, "Unsubscribe") {
 		t.Errorf("no links given, yet: %s", r.Text)
+	}
+}
+
+// TestEveryLanguageDefinesEveryTemplate compares the templates each
+// language defines with English's: one left out would silently fall back
+// to English (in Phrase) or fail a message (elsewhere).
+func TestEveryLanguageDefinesEveryTemplate(t *testing.T) {
+	names := func(lang string) map[string]bool {
+		out := map[string]bool{}
+		for _, tm := range textTemplates[lang].Templates() {
+			if tm.Tree != nil && tm.Name() != lang+".tmpl" {
+				out[tm.Name()] = true
+			}
+		}
+		return out
+	}
+	english := names("en")
+	if len(english) < 30 {
+		t.Fatalf("English defines only %d templates", len(english))
+	}
+	for _, lang := range Languages[1:] {
+		own := names(lang)
+		for n := range english {
+			if !own[n] {
+				t.Errorf("%s does not define %q", lang, n)
+			}
+		}
+		for n := range own {
+			if !english[n] {
+				t.Errorf("%s defines %q, which English does not", lang, n)
+			}
+		}
 	}
 }

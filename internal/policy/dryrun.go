@@ -75,7 +75,7 @@ func DryRun(p *Policy, past []Past) ([]Comparison, Totals) {
 	out := make([]Comparison, 0, len(past))
 	for _, ps := range past {
 		c := Comparison{Incident: ps.Incident, Offered: ps.Offered}
-		if ps.Offered != nil && ps.Offered.Status == recovery.OfferApproved {
+		if ps.Offered != nil && recovery.OfferGiven(ps.Offered.Status) {
 			tot.Offered[ps.Offered.Currency] += ps.Offered.ValueMinor
 		}
 		if ps.Order == nil {
@@ -110,7 +110,7 @@ func DryRun(p *Policy, past []Past) ([]Comparison, Totals) {
 		}
 		if key != "" {
 			g := given{at: at, curr: ps.Order.Currency}
-			if ps.Offered != nil && ps.Offered.Status == recovery.OfferApproved {
+			if ps.Offered != nil && recovery.OfferGiven(ps.Offered.Status) {
 				g.minor = ps.Offered.ValueMinor
 			}
 			seen[key] = append(seen[key], g)

@@ -18,6 +18,11 @@ const (
 	OfferFailed = "failed"
 )
 
+// OfferGiven says whether an offer in this status counts as given to the
+// customer (approved or carried out): what the guards sum as compensation
+// and the daily budget as spent.
+func OfferGiven(status string) bool { return status == OfferApproved || status == OfferApplied }
+
 // Incident statuses while a remedy is being decided.
 const (
 	IncidentAwaitingApproval = "awaiting_approval"

@@ -54,7 +54,7 @@ func TestContactEventsAndReplies(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := recovery.Contact{IncidentID: id, Step: 1, Channel: recovery.ChannelSMS, To: "+447700900123", Locale: "fr",
-			Status: recovery.ContactSending}
+			Body: "Désolé : " + id, Status: recovery.ContactSending}
 		if _, _, err := st.BeginContact(ctx, c); err != nil {
 			t.Fatal(err)
 		}
@@ -103,6 +103,10 @@ func TestContactEventsAndReplies(t *testing.T) {
 	// An unconfirmed step is found by SetContactStatus and keeps its text.
 	if err := st.SetContactStatus(ctx, "inc-old", 1, recovery.ChannelSMS, recovery.ContactUnconfirmed, "died"); err != nil {
 		t.Fatal(err)
+	}
+	if inc, err := st.GetIncident(ctx, "inc-old"); err != nil || len(inc.Contacts) != 1 ||
+		inc.Contacts[0].Status != recovery.ContactUnconfirmed || inc.Contacts[0].Body != "Désolé : inc-old" {
+		t.Fatalf("unconfirmed step = %+v, %v; want status unconfirmed and the text kept", inc.Contacts, err)
 	}
 	if err := st.SetContactStatus(ctx, "inc-old", 2, recovery.ChannelSMS, recovery.ContactFailed, ""); !errors.Is(err, recovery.ErrNotFound) {
 		t.Fatalf("unknown step: %v", err)
