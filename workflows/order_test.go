@@ -12,7 +12,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/recoveryhq/recovery/activities"
-	"github.com/recoveryhq/recovery/internal/devstack/stacktest"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
@@ -225,8 +224,6 @@ func TestContinueAsNewKeepsState(t *testing.T) {
 		t.Fatalf("after continue-as-new started %v, want the late incident", h2.kinds())
 	}
 }
-
-func TestMain(m *testing.M) { stacktest.Main(m) }
 
 // lateOnly is the default detection without the stall and pickup limits,
 // for tests about the promise alone.

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/recoveryhq/recovery/internal/devstack"
+	"github.com/recoveryhq/recovery/internal/pgcluster"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/relay"
 	"github.com/recoveryhq/recovery/internal/store"
@@ -86,7 +87,7 @@ func benchInfra(ctx context.Context, cfg Config, log *slog.Logger) (string, stri
 	if err != nil {
 		return "", "", nil, err
 	}
-	pg, err := devstack.StartPostgres(ctx, devstack.PostgresConfig{Dir: filepath.Join(dir, "postgres"), Logger: log})
+	pg, err := pgcluster.Start(ctx, pgcluster.Config{Dir: filepath.Join(dir, "postgres"), Logger: log})
 	if err != nil {
 		os.RemoveAll(dir)
 		return "", "", nil, err

@@ -93,22 +93,3 @@ func TestKilledWorkerSendsExactlyOnce(t *testing.T) {
 		t.Fatalf("SendGrid received %d requests for one ladder step, want exactly 1", n)
 	}
 }
-
-// lockedBuffer collects a subprocess's output safely.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b = append(l.b, p...)
-	return len(p), nil
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return string(l.b)
-}

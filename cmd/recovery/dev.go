@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/recoveryhq/recovery/internal/devstack"
+	"github.com/recoveryhq/recovery/internal/pgcluster"
 	"github.com/recoveryhq/recovery/internal/store"
 )
 
@@ -24,9 +25,9 @@ func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger)
 	}
 	start := time.Now()
 	dbURL := cfg.DatabaseURL
-	var pg *devstack.Postgres
+	var pg *pgcluster.Cluster
 	if dbURL == "" {
-		pg, err = devstack.StartPostgres(ctx, devstack.PostgresConfig{Dir: filepath.Join(dataDir, "postgres"), Logger: log})
+		pg, err = pgcluster.Start(ctx, pgcluster.Config{Dir: filepath.Join(dataDir, "postgres"), Logger: log})
 		if err != nil {
 			return fmt.Errorf("start private postgres: %w", err)
 		}

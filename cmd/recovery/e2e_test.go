@@ -14,9 +14,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/recoveryhq/recovery/internal/devstack/stacktest"
 )
@@ -34,11 +37,31 @@ func TestMain(m *testing.M) {
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// lockedBuffer collects a subprocess's output: written by exec's copying
+// goroutines while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b = append(l.b, p...)
+	return len(p), nil
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.b)
+}
+
 // devProc is a `recovery dev` subprocess.
 type devProc struct {
 	t    *testing.T
 	cmd  *exec.Cmd
-	out  *bytes.Buffer
+	out  *lockedBuffer
 	env  []string
 	base string
 	done chan error
@@ -93,7 +116,7 @@ func devEnv(t *testing.T, dataDir string) ([]string, string) {
 // startDev starts `recovery dev` and waits until /readyz answers 200.
 func startDev(t *testing.T, env []string, base string) *devProc {
 	t.Helper()
-	p := &devProc{t: t, out: &bytes.Buffer{}, env: env, base: base, done: make(chan error, 1)}
+	p := &devProc{t: t, out: &lockedBuffer{}, env: env, base: base, done: make(chan error, 1)}
 	p.cmd = exec.Command(os.Args[0], "dev")
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -141,6 +164,42 @@ func (p *devProc) stop(limit time.Duration) time.Duration {
 	}
 }
 
+// databaseURL is the private Postgres the banner names.
+func (p *devProc) databaseURL() string {
+	for _, line := range strings.Split(p.out.String(), "\n") {
+		if u, ok := strings.CutPrefix(strings.TrimSpace(line), "Postgres:"); ok {
+			return strings.TrimSpace(u)
+		}
+	}
+	p.t.Fatalf("the dev banner names no Postgres URL:\n%s", p.out)
+	return ""
+}
+
+// waitRelayed waits until the relay has handed an event to its workflow
+// (Temporal accepted the signal).
+func waitRelayed(t *testing.T, dbURL, eventID string, limit time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for {
+		var relayed bool
+		err := conn.QueryRow(ctx, `SELECT relayed_at IS NOT NULL FROM events WHERE id = $1`, eventID).Scan(&relayed)
+		if err == nil && relayed {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("event %s not relayed within %s (last error %v)", eventID, limit, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // api calls the running stack with the dev key and decodes the answer.
 func api(t *testing.T, base, method, path string, body any, out any) int {
 	t.Helper()
@@ -165,12 +224,13 @@ func api(t *testing.T, base, method, path string, body any, out any) int {
 
 // incident is the part of the pinned incident shape the tests check.
 type incident struct {
-	ID         string   `json:"id"`
-	OrderID    string   `json:"order_id"`
-	ShipmentID string   `json:"shipment_id"`
-	Kind       string   `json:"kind"`
-	Status     string   `json:"status"`
-	Evidence   []string `json:"evidence"`
+	ID         string    `json:"id"`
+	OrderID    string    `json:"order_id"`
+	ShipmentID string    `json:"shipment_id"`
+	Kind       string    `json:"kind"`
+	Status     string    `json:"status"`
+	Evidence   []string  `json:"evidence"`
+	DetectedAt time.Time `json:"detected_at"`
 	Decision   *struct {
 		PolicyVersion string `json:"policy_version"`
 		Rule          string `json:"rule"`
@@ -289,12 +349,7 @@ func TestDevStackEndToEnd(t *testing.T) {
 
 	// The built-in policy replayed over everything above.
 	t.Run("policy dry-run", func(t *testing.T) {
-		dbURL := ""
-		for _, line := range strings.Split(dev.out.String(), "\n") {
-			if u, ok := strings.CutPrefix(strings.TrimSpace(line), "Postgres:"); ok {
-				dbURL = strings.TrimSpace(u)
-			}
-		}
+		dbURL := dev.databaseURL()
 		policyFile := filepath.Join(t.TempDir(), "p.yaml")
 		os.WriteFile(policyFile, []byte(runCLI(t, env, "policy", "show")), 0o600) //nolint:errcheck
 		out := runCLI(t, append(slices.Clone(env), "DATABASE_URL="+dbURL), "policy", "dry-run", policyFile)
@@ -325,17 +380,24 @@ func TestDevStackEndToEnd(t *testing.T) {
 		}
 	})
 
-	// A late order whose promise falls while the stack is down: the durable
-	// timer must still fire after the restart.
+	// A late order whose promise falls while the stack is down: the timer
+	// set before the stop must fire after the restart.
 	lateID := fmt.Sprintf("late-%d", time.Now().UnixNano())
-	if code := api(t, base, "POST", "/v1/events", lateOrder(lateID, time.Now().Add(20*time.Second)), &res); code != 202 || res.Accepted != 1 {
+	promise := time.Now().Add(20 * time.Second)
+	if code := api(t, base, "POST", "/v1/events", lateOrder(lateID, promise), &res); code != 202 || res.Accepted != 1 {
 		t.Fatalf("late order push: %d %+v", code, res)
 	}
-	time.Sleep(2 * time.Second) // let the relay hand it to the workflow
-	if took := dev.stop(30 * time.Second); took > 15*time.Second {
-		t.Errorf("Ctrl-C took %s to stop the stack", took)
+	// Relayed means its workflow has the order, and so the timer.
+	waitRelayed(t, dev.databaseURL(), lateID+"-1", 30*time.Second)
+	took := dev.stop(30 * time.Second)
+	t.Logf("Ctrl-C stopped the stack in %s", took)
+	if time.Now().After(promise) {
+		t.Fatalf("the stack took until after the promise to stop (%s): the timer may have fired before the restart", took)
 	}
-
+	for time.Now().Before(promise.Add(time.Second)) { // the promise passes while nothing runs
+		time.Sleep(100 * time.Millisecond)
+	}
+	restarted := time.Now()
 	dev = startDev(t, env, base)
 	again := waitIncident(t, base, orderID, "misrouted", 10*time.Second)
 	if again.ID != demo.ID || len(again.Contacts) != 1 {
@@ -344,6 +406,9 @@ func TestDevStackEndToEnd(t *testing.T) {
 	late := waitIncident(t, base, lateID, "late", 90*time.Second)
 	if late.Offer == nil || late.Offer.ValueMinor != 300 {
 		t.Fatalf("late offer = %+v, want 15%% of 2000 = 300", late.Offer)
+	}
+	if late.DetectedAt.Before(restarted) {
+		t.Fatalf("late incident detected at %s, before the restart at %s", late.DetectedAt, restarted)
 	}
 	dev.stop(30 * time.Second)
 }

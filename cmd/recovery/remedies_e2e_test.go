@@ -184,10 +184,13 @@ func TestRemediesEndToEnd(t *testing.T) {
 	push(t, base, misroute(id("hi"), "hi@example.com", "EUR", 50000))
 	push(t, base, misroute(id("dl"), "dl@example.com", "EUR", 8999))
 	push(t, base, misroute(id("fail"), "fail@example.com", "EUR", 8999))
-	for i := range 3 {
-		push(t, base, misroute(id(fmt.Sprint("rc", i)), "again@example.com", "EUR", 8999))
-		time.Sleep(300 * time.Millisecond) // in order, so that the third sees two before it
-	}
+	// The repeat claimant's first two incidents, one after the other: the
+	// first must be decided before the second exists (the third follows
+	// in its story, once these two are carried out).
+	push(t, base, misroute(id("rc0"), "again@example.com", "EUR", 8999))
+	applied := func(i remedyIncident) bool { return i.Offer != nil && i.Offer.Status == "applied" }
+	waitFor(t, base, id("rc0"), "applied", 30*time.Second, applied)
+	push(t, base, misroute(id("rc1"), "again@example.com", "EUR", 8999))
 	push(t, base, misroute(id("gbp1"), "gbp1@example.com", "GBP", 5000))
 	push(t, base, misroute(id("page"), "page@example.com", "EUR", 8999))
 	sub := id("sub")
@@ -309,20 +312,25 @@ func TestRemediesEndToEnd(t *testing.T) {
 	})
 
 	t.Run("a repeat claimant goes to review", func(t *testing.T) {
+		second := waitFor(t, base, id("rc1"), "applied", 30*time.Second, applied)
+		if second.Decision.Rule != "everything else" {
+			t.Fatalf("second incident's rule = %s", second.Decision.Rule)
+		}
+		push(t, base, misroute(id("rc2"), "again@example.com", "EUR", 8999))
 		inc := waitFor(t, base, id("rc2"), "awaiting approval", 30*time.Second, func(i remedyIncident) bool {
 			return i.Status == "awaiting_approval"
 		})
 		if inc.Decision.Rule != "repeat claimant" || len(inc.Contacts) != 0 {
 			t.Fatalf("third incident of the same customer: %+v", inc)
 		}
-		first := waitFor(t, base, id("rc0"), "applied", 30*time.Second, func(i remedyIncident) bool { return i.Offer != nil && i.Offer.Status == "applied" })
+		first := waitFor(t, base, id("rc0"), "applied", 30*time.Second, applied)
 		if first.Decision.Rule != "everything else" {
 			t.Fatalf("first incident's rule = %s", first.Decision.Rule)
 		}
 	})
 
 	t.Run("the daily budget sends the rest to a person", func(t *testing.T) {
-		waitFor(t, base, id("gbp1"), "applied", 30*time.Second, func(i remedyIncident) bool { return i.Offer != nil && i.Offer.Status == "applied" })
+		waitFor(t, base, id("gbp1"), "applied", 30*time.Second, applied)
 		push(t, base, misroute(id("gbp2"), "gbp2@example.com", "GBP", 5000))
 		inc := waitFor(t, base, id("gbp2"), "awaiting approval", 30*time.Second, func(i remedyIncident) bool {
 			return i.Status == "awaiting_approval"

@@ -7,12 +7,14 @@ import (
 	tlog "go.temporal.io/server/common/log"
 	"go.temporal.io/server/tools/common/schema"
 	sqltool "go.temporal.io/server/tools/sql"
+
+	"github.com/recoveryhq/recovery/internal/pgcluster"
 )
 
 // setupSchemas creates Temporal's two databases and brings their schemas to
 // the versions this server needs, from the schemas embedded in the server
 // module. It is idempotent: on a set-up database it only checks versions.
-func setupSchemas(ctx context.Context, pg *Postgres, logger tlog.Logger) error {
+func setupSchemas(ctx context.Context, pg *pgcluster.Cluster, logger tlog.Logger) error {
 	for _, s := range []struct{ db, name string }{
 		{temporalDB, "postgresql/v12/temporal"},
 		{visibilityDB, "postgresql/v12/visibility"},

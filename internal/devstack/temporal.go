@@ -1,3 +1,6 @@
+// Package devstack runs the embedded Temporal server whose persistence is
+// a private Postgres cluster (internal/pgcluster). It is for `dev` and
+// tests only; production uses a Temporal cluster or Temporal Cloud.
 package devstack
 
 import (
@@ -23,6 +26,8 @@ import (
 	"go.temporal.io/server/common/primitives"
 	"go.temporal.io/server/temporal"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/recoveryhq/recovery/internal/pgcluster"
 )
 
 // Temporal's own databases in the dev Postgres.
@@ -34,7 +39,7 @@ const (
 // TemporalConfig says how to run the embedded Temporal server.
 type TemporalConfig struct {
 	// Postgres is the cluster that persists Temporal's state.
-	Postgres *Postgres
+	Postgres *pgcluster.Cluster
 	// Host is the address services bind to (default 127.0.0.1).
 	Host string
 	// Port is the frontend gRPC port; 0 picks a free one. History, matching
@@ -177,7 +182,7 @@ func dynamicConfig() dynamicconfig.StaticClient {
 }
 
 // sqlConfig returns the persistence settings for one of Temporal's databases.
-func sqlConfig(pg *Postgres, db string) *config.SQL {
+func sqlConfig(pg *pgcluster.Cluster, db string) *config.SQL {
 	return &config.SQL{
 		PluginName: postgresql.PluginName, DatabaseName: db, User: pg.User(),
 		ConnectAddr: net.JoinHostPort(pg.Host(), strconv.Itoa(pg.Port())), ConnectProtocol: "tcp",

@@ -22,6 +22,8 @@ import (
 // Source is the inbox the relay drains; *store.Store implements it.
 type Source interface {
 	ClaimPending(ctx context.Context, limit int) (*store.Claim, error)
+	// Listen calls wake once LISTEN is in place, then on every
+	// notification, until ctx ends or the connection fails.
 	Listen(ctx context.Context, wake func()) error
 	// OrdersWithSKU lists recent orders holding a SKU, for stock changes
 	// that name no order.
@@ -56,6 +58,8 @@ type Relay struct {
 	wake   chan struct{}
 	ready  atomic.Bool
 	failed atomic.Int64
+	// listening is true while the inbox's notifications reach the relay.
+	listening atomic.Bool
 }
 
 // New returns a relay; Run starts it.
@@ -79,6 +83,10 @@ func (r *Relay) Ready(context.Context) error {
 	}
 	return nil
 }
+
+// Listening reports whether commits wake the relay at once (else it finds
+// them at the next poll).
+func (r *Relay) Listening() bool { return r.listening.Load() }
 
 // Wake asks the relay to look at the inbox now.
 func (r *Relay) Wake() {
@@ -124,8 +132,11 @@ func (r *Relay) Run(ctx context.Context) error {
 
 // listen turns database notifications into wake-ups, reconnecting on error.
 func (r *Relay) listen(ctx context.Context) {
+	wake := func() { r.listening.Store(true); r.Wake() }
 	for ctx.Err() == nil {
-		if err := r.src.Listen(ctx, r.Wake); err != nil && ctx.Err() == nil {
+		err := r.src.Listen(ctx, wake)
+		r.listening.Store(false)
+		if err != nil && ctx.Err() == nil {
 			r.log.Warn("relay listen failed; polling until it reconnects", "err", err)
 			sleep(ctx, time.Second)
 		}

@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recoveryhq/recovery/internal/devstack/stacktest"
+	"github.com/recoveryhq/recovery/internal/pgcluster/pgtest"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/relay"
 	"github.com/recoveryhq/recovery/internal/store"
 )
 
-func TestMain(m *testing.M) { stacktest.Main(m) }
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // recorder is a Signaler that records calls and can fail chosen orders.
 type recorder struct {
@@ -46,7 +46,7 @@ func (r *recorder) SignalOrder(_ context.Context, orderID string, evs []recovery
 }
 
 func newStore(t *testing.T) *store.Store {
-	st, err := store.Open(context.Background(), stacktest.PostgresURL(t), 10)
+	st, err := store.Open(context.Background(), pgtest.URL(t), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,10 +120,12 @@ func TestRunWakesOnCommit(t *testing.T) {
 	defer cancel()
 	go r.Run(ctx) //nolint:errcheck
 	deadline := time.Now().Add(10 * time.Second)
-	for r.Ready(ctx) != nil && time.Now().Before(deadline) {
+	for (r.Ready(ctx) != nil || !r.Listening()) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(200 * time.Millisecond)                       // let LISTEN register
+	if !r.Listening() {
+		t.Fatal("the relay is not listening after 10s")
+	}
 	st.InsertEvents(ctx, []recovery.Event{ev("w", "woken")}) //nolint:errcheck
 	for time.Now().Before(deadline) {
 		rec.mu.Lock()

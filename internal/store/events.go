@@ -177,8 +177,8 @@ func (s *Store) PendingCount(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// Listen blocks, calling wake each time new events are committed, until ctx
-// ends or the connection fails.
+// Listen blocks, calling wake once LISTEN is in place and then each time
+// new events are committed, until ctx ends or the connection fails.
 func (s *Store) Listen(ctx context.Context, wake func()) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -189,6 +189,8 @@ func (s *Store) Listen(ctx context.Context, wake func()) error {
 		return err
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), "UNLISTEN "+NotifyChannel) //nolint:errcheck
+	// Once now: what committed before LISTEN took effect notified nobody.
+	wake()
 	for {
 		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
 			return err

@@ -9,18 +9,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recoveryhq/recovery/internal/devstack/stacktest"
+	"github.com/recoveryhq/recovery/internal/pgcluster/pgtest"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/store"
 )
 
-func TestMain(m *testing.M) { stacktest.Main(m) }
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // openStore returns a migrated store on a fresh database.
 func openStore(t *testing.T) *store.Store {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, stacktest.PostgresURL(t), 20)
+	st, err := store.Open(ctx, pgtest.URL(t), 20)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,27 +1,24 @@
-// Package stacktest gives integration tests a real, throwaway PostgreSQL
-// cluster and embedded Temporal server, started once per test binary and
-// stopped by Main. Nothing is faked and nothing is skipped: when a part
-// cannot start, the test fails and says why.
+// Package stacktest gives integration tests a real embedded Temporal
+// server on the throwaway PostgreSQL cluster of pgtest, started once per
+// test binary and stopped by Main. Nothing is faked and nothing is
+// skipped: when a part cannot start, the test fails and says why. Tests
+// that need only Postgres use pgtest, which does not link the server.
 package stacktest
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/recoveryhq/recovery/internal/devstack"
+	"github.com/recoveryhq/recovery/internal/pgcluster/pgtest"
 )
 
 var (
 	mu       sync.Mutex
-	dir      string
-	pg       *devstack.Postgres
 	temporal *devstack.Temporal
-	dbSeq    atomic.Int64
 )
 
 // Main runs the tests, then stops whatever they started. Call it from
@@ -32,47 +29,15 @@ func Main(m *testing.M) {
 	if temporal != nil {
 		temporal.Stop() //nolint:errcheck
 	}
-	if pg != nil {
-		pg.Stop() //nolint:errcheck
-	}
-	if dir != "" {
-		os.RemoveAll(dir)
-	}
 	mu.Unlock()
+	pgtest.Stop()
 	os.Exit(code)
 }
 
-// Postgres returns the shared ephemeral cluster, starting it on first use.
-func Postgres(t testing.TB) *devstack.Postgres {
-	t.Helper()
-	mu.Lock()
-	defer mu.Unlock()
-	if pg != nil {
-		return pg
-	}
-	d, err := os.MkdirTemp("", "recovery-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir = d
-	pg, err = devstack.StartPostgres(context.Background(), devstack.PostgresConfig{
-		Dir: filepath.Join(dir, "postgres"), Ephemeral: true})
-	if err != nil {
-		t.Fatalf("start test postgres: %v", err)
-	}
-	return pg
-}
-
-// PostgresURL creates a fresh, uniquely named database on the shared
-// cluster and returns its URL.
+// PostgresURL creates a fresh database on the shared cluster (pgtest.URL).
 func PostgresURL(t testing.TB) string {
 	t.Helper()
-	p := Postgres(t)
-	name := fmt.Sprintf("t%d_%d", os.Getpid(), dbSeq.Add(1))
-	if err := p.CreateDatabase(context.Background(), name); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	return p.URL(name)
+	return pgtest.URL(t)
 }
 
 // Temporal returns the shared embedded Temporal server (namespace
@@ -80,7 +45,7 @@ func PostgresURL(t testing.TB) string {
 // their own task queues and workflow IDs.
 func Temporal(t testing.TB) *devstack.Temporal {
 	t.Helper()
-	p := Postgres(t)
+	p, dir := pgtest.Cluster(t), pgtest.Dir(t)
 	mu.Lock()
 	defer mu.Unlock()
 	if temporal != nil {

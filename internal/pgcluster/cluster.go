@@ -1,8 +1,8 @@
-// Package devstack runs the embedded dev stack: a private PostgreSQL cluster
-// started from the locally installed server binaries, and an embedded
-// Temporal server whose persistence is that same Postgres. It is for `dev`
-// and tests only; production uses a managed Postgres and a Temporal cluster.
-package devstack
+// Package pgcluster runs a private PostgreSQL cluster from the locally
+// installed server binaries (as an unprivileged user when run as root),
+// for `recovery dev`, the benchmark and tests. Production uses a managed
+// Postgres through DATABASE_URL.
+package pgcluster
 
 import (
 	"bytes"
@@ -30,8 +30,8 @@ const superuser = "recovery"
 // unprivileged server user cannot enter.
 const rootClusterBase = "/var/lib/recovery"
 
-// PostgresConfig says where a private cluster lives and how it runs.
-type PostgresConfig struct {
+// Config says where a private cluster lives and how it runs.
+type Config struct {
 	// Dir is the state directory (made absolute); data survives restarts.
 	Dir string
 	// Port is the loopback TCP port; 0 picks a free one on first start and
@@ -44,9 +44,9 @@ type PostgresConfig struct {
 	Logger *slog.Logger
 }
 
-// Postgres is a running private cluster.
-type Postgres struct {
-	cfg      PostgresConfig
+// Cluster is a running private cluster.
+type Cluster struct {
+	cfg      Config
 	bin      string // directory of initdb, pg_ctl, postgres
 	base     string // directory holding data/, run/ and postgres.log
 	port     int
@@ -55,9 +55,9 @@ type Postgres struct {
 	stopErr  error
 }
 
-// StartPostgres initialises the cluster if needed, starts it and waits until
+// Start initialises the cluster if needed, starts it and waits until
 // it accepts connections.
-func StartPostgres(ctx context.Context, cfg PostgresConfig) (*Postgres, error) {
+func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -70,7 +70,7 @@ func StartPostgres(ctx context.Context, cfg PostgresConfig) (*Postgres, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Postgres{cfg: cfg, bin: bin}
+	p := &Cluster{cfg: cfg, bin: bin}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
@@ -113,7 +113,7 @@ func findPostgresBinaries() (string, error) {
 // resolveLayout decides who runs the server and where its files live. As
 // root the server runs as an unprivileged user, and if that user cannot
 // reach Dir the cluster lives under /var/lib/recovery with a link in Dir.
-func (p *Postgres) resolveLayout() error {
+func (p *Cluster) resolveLayout() error {
 	p.base = p.cfg.Dir
 	if os.Geteuid() != 0 {
 		return nil
@@ -156,7 +156,7 @@ func (p *Postgres) resolveLayout() error {
 
 // reachable reports whether the server user can write in dir (and so reach
 // it through every parent).
-func (p *Postgres) reachable(dir string) bool {
+func (p *Cluster) reachable(dir string) bool {
 	if err := os.Chown(dir, int(p.cred.Uid), int(p.cred.Gid)); err != nil {
 		return false
 	}
@@ -170,12 +170,12 @@ func (p *Postgres) reachable(dir string) bool {
 	return true
 }
 
-func (p *Postgres) dataDir() string { return filepath.Join(p.base, "data") }
-func (p *Postgres) runDir() string  { return filepath.Join(p.base, "run") }
-func (p *Postgres) logFile() string { return filepath.Join(p.base, "postgres.log") }
+func (p *Cluster) dataDir() string { return filepath.Join(p.base, "data") }
+func (p *Cluster) runDir() string  { return filepath.Join(p.base, "run") }
+func (p *Cluster) logFile() string { return filepath.Join(p.base, "postgres.log") }
 
 // resolvePort reads the remembered port, or picks and remembers one.
-func (p *Postgres) resolvePort() error {
+func (p *Cluster) resolvePort() error {
 	file := filepath.Join(p.cfg.Dir, "port")
 	if b, err := os.ReadFile(file); err == nil {
 		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && p.cfg.Port == 0 {
@@ -197,7 +197,7 @@ func (p *Postgres) resolvePort() error {
 
 // run executes a server binary as the server user and returns its output
 // in the error when it fails.
-func (p *Postgres) run(ctx context.Context, name string, args ...string) error {
+func (p *Cluster) run(ctx context.Context, name string, args ...string) error {
 	cmd := exec.CommandContext(ctx, filepath.Join(p.bin, name), args...)
 	cmd.Dir = p.base
 	cmd.Env = []string{"PATH=" + p.bin + ":/usr/bin:/bin", "LANG=C.UTF-8", "LC_ALL=C.UTF-8"}

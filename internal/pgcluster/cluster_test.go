@@ -1,4 +1,4 @@
-package devstack
+package pgcluster
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 func TestPostgresKeepsDataAcrossRestarts(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "pg") // mode 0700 and root-owned when run as root
-	p, err := StartPostgres(ctx, PostgresConfig{Dir: dir})
+	p, err := Start(ctx, Config{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,14 +25,14 @@ func TestPostgresKeepsDataAcrossRestarts(t *testing.T) {
 		t.Fatalf("CreateDatabase must be idempotent: %v", err)
 	}
 	execSQL(t, p.URL("keep"), `CREATE TABLE t (v text); INSERT INTO t VALUES ('kept')`)
-	if _, err := StartPostgres(ctx, PostgresConfig{Dir: dir}); err == nil || !strings.Contains(err.Error(), "already running") {
+	if _, err := Start(ctx, Config{Dir: dir}); err == nil || !strings.Contains(err.Error(), "already running") {
 		t.Fatalf("second start on a running cluster: %v, want 'already running'", err)
 	}
 	port := p.Port()
 	if err := p.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	p2, err := StartPostgres(ctx, PostgresConfig{Dir: dir})
+	p2, err := Start(ctx, Config{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestMissingBinariesSayWhatToInstall(t *testing.T) {
 	old := libGlob
 	libGlob = filepath.Join(t.TempDir(), "*", "initdb")
 	defer func() { libGlob = old }()
-	_, err := StartPostgres(context.Background(), PostgresConfig{Dir: t.TempDir()})
+	_, err := Start(context.Background(), Config{Dir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "apt-get install postgresql") || !strings.Contains(err.Error(), "DATABASE_URL") {
 		t.Fatalf("err = %v, want advice naming the package and DATABASE_URL", err)
 	}

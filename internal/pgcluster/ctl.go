@@ -1,4 +1,4 @@
-package devstack
+package pgcluster
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 )
 
 // initdb creates the cluster and writes its settings.
-func (p *Postgres) initdb(ctx context.Context) error {
+func (p *Cluster) initdb(ctx context.Context) error {
 	p.cfg.Logger.Info("initialising private postgres cluster", "dir", p.base)
 	args := []string{"-D", p.dataDir(), "-U", superuser, "--auth=trust", "--encoding=UTF8", "--locale=C"}
 	if p.cfg.Ephemeral {
@@ -42,7 +42,7 @@ func (p *Postgres) initdb(ctx context.Context) error {
 }
 
 // start launches the server with pg_ctl and waits until it answers.
-func (p *Postgres) start(ctx context.Context) error {
+func (p *Cluster) start(ctx context.Context) error {
 	if err := p.run(ctx, "pg_ctl", "-D", p.dataDir(), "status"); err == nil {
 		return fmt.Errorf("the postgres cluster in %s is already running (is another `recovery dev` using %s?)",
 			p.base, p.cfg.Dir)
@@ -67,21 +67,21 @@ func (p *Postgres) start(ctx context.Context) error {
 }
 
 // Host returns the address the cluster listens on.
-func (p *Postgres) Host() string { return "127.0.0.1" }
+func (p *Cluster) Host() string { return "127.0.0.1" }
 
 // Port returns the cluster's TCP port.
-func (p *Postgres) Port() int { return p.port }
+func (p *Cluster) Port() int { return p.port }
 
 // User returns the superuser's name.
-func (p *Postgres) User() string { return superuser }
+func (p *Cluster) User() string { return superuser }
 
 // URL returns a connection URL for database.
-func (p *Postgres) URL(database string) string {
+func (p *Cluster) URL(database string) string {
 	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", superuser, p.port, database)
 }
 
 // CreateDatabase creates database name unless it exists.
-func (p *Postgres) CreateDatabase(ctx context.Context, name string) error {
+func (p *Cluster) CreateDatabase(ctx context.Context, name string) error {
 	conn, err := pgx.Connect(ctx, p.URL("postgres"))
 	if err != nil {
 		return fmt.Errorf("connect to postgres: %w", err)
@@ -103,13 +103,13 @@ func (p *Postgres) CreateDatabase(ctx context.Context, name string) error {
 // Destroy stops the server and removes the cluster and its state
 // directory: for throwaway clusters that must stay durable while they run,
 // such as the benchmark's.
-func (p *Postgres) Destroy() error {
+func (p *Cluster) Destroy() error {
 	return errors.Join(p.Stop(), os.RemoveAll(p.base), os.RemoveAll(p.cfg.Dir))
 }
 
 // Stop shuts the server down (fast mode: running transactions roll back,
 // committed data stays) and waits for it. An ephemeral cluster is removed.
-func (p *Postgres) Stop() error {
+func (p *Cluster) Stop() error {
 	p.stopOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
