@@ -224,6 +224,7 @@ func TestDecideRemedyRecordsTheDecisionWithHistory(t *testing.T) {
 		id := fmt.Sprintf("old-%d", i)
 		a.RecordIncident(ctx, RecordIncidentInput{Incident: recovery.Incident{ID: id, OrderID: "o", DetectedAt: at}, Customer: ada}) //nolint:errcheck
 		st.SaveOffer(ctx, id, recovery.Offer{ValueMinor: 500, Currency: "EUR", Status: recovery.OfferApproved})                      //nolint:errcheck
+		st.SetOfferTimes(id, at, at)                                                                                                 // made and approved when the incident was decided
 	}
 	inc := recovery.Incident{ID: "inc-new", OrderID: "o2", Kind: recovery.KindLate, DetectedAt: now}
 	a.RecordIncident(ctx, RecordIncidentInput{Incident: inc, Customer: recovery.Customer{Email: "ada@example.com"}}) //nolint:errcheck

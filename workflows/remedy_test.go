@@ -209,6 +209,52 @@ func TestApprovalEscalatesThenDefaultApplies(t *testing.T) {
 	}
 }
 
+// TestApprovalDeadlineRejects: with on_deadline: reject, nobody approving
+// by the deadline rejects the offer: the incident closes then, without a
+// remedy and without a message, and the audit says the system did it.
+func TestApprovalDeadlineRejects(t *testing.T) {
+	rule := approval
+	rule.OnDeadline = "reject"
+	h := newRemedyHarness(t, recovery.RemedyDecision{NeedsApproval: true, Approval: rule, Default: recovery.RemedyReship,
+		Offers: []recovery.RemedyOffer{{Remedy: recovery.RemedyRefund, Value: eur(8999)},
+			{Remedy: recovery.RemedyReship, Value: eur(8999), Expedited: true}}})
+	id := h.in.Incident.ID
+	statusBefore := new(string)
+	h.env.RegisterDelayedCallback(func() { *statusBefore = h.st.Incidents[id].Status }, rule.Deadline-time.Minute)
+	res := h.run(t)
+	if *statusBefore != recovery.IncidentAwaitingApproval {
+		t.Fatalf("a minute before the deadline the incident is %q, want still awaiting approval", *statusBefore)
+	}
+	if res.Offer.Status != recovery.OfferRejected || !strings.Contains(res.Offer.Note, "rejected by system") ||
+		h.st.Offers[id].Status != recovery.OfferRejected {
+		t.Fatalf("offer = %+v, stored %+v; want rejected by the system", res.Offer, h.st.Offers[id])
+	}
+	inc := h.st.Incidents[id]
+	if inc.Status != recovery.IncidentResolved || inc.ClosedAt == nil || !inc.ClosedAt.Equal(t0.Add(rule.Deadline)) ||
+		!strings.Contains(inc.Resolution, "no remedy") {
+		t.Fatalf("incident %s %q closed at %v, want resolved without a remedy at the deadline (%v)", inc.Status, inc.Resolution,
+			inc.ClosedAt, t0.Add(rule.Deadline))
+	}
+	if len(h.sink.Messages) != 0 || len(h.st.Codes) != 0 {
+		t.Fatalf("%d messages and %d codes after a rejection, want none", len(h.sink.Messages), len(h.st.Codes))
+	}
+	var types []string
+	for _, w := range h.st.Webhooks {
+		types = append(types, w.Type)
+	}
+	if strings.Join(types, " ") != "approval.escalated" {
+		t.Fatalf("webhooks = %v, want only the escalation (no remedy carried out)", types)
+	}
+	if h.audit() != "system:escalate system:deadline" {
+		t.Fatalf("audit = %q", h.audit())
+	}
+	e := h.st.AuditLog[1]
+	if !strings.HasSuffix(e.Note, ": reject") || !e.At.Equal(t0.Add(rule.Deadline)) || len(e.After) != 0 ||
+		!strings.Contains(string(e.Before), `"reship"`) {
+		t.Fatalf("deadline audit = %+v (before %s, after %s), want the system rejecting the pending offer at the deadline", e, e.Before, e.After)
+	}
+}
+
 func TestRejectedOfferClosesWithoutContact(t *testing.T) {
 	h := newRemedyHarness(t, recovery.RemedyDecision{NeedsApproval: true, Approval: approval,
 		Offers: []recovery.RemedyOffer{{Remedy: recovery.RemedyRefund, Value: eur(8999)}}})
@@ -337,9 +383,12 @@ func TestHealWhileAwaitingApprovalSaysNothing(t *testing.T) {
 
 // registerActivities registers a on a test environment whose clock starts
 // at t0 (09:00 UTC, inside the default contact window), with the
-// activities reading the environment's clock.
+// activities, and an in-memory store, reading the environment's clock.
 func registerActivities(env *testsuite.TestWorkflowEnvironment, a *activities.Activities) {
 	env.SetStartTime(t0)
 	a.Clock = env.Now
+	if m, ok := a.Store.(*recoverytest.MemStore); ok {
+		m.Now = env.Now
+	}
 	env.RegisterActivity(a)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/recoveryhq/recovery/internal/pgcluster/pgtest"
 	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/recovery/recoverytest"
 	"github.com/recoveryhq/recovery/internal/store"
 )
 
@@ -240,4 +241,13 @@ func TestDecisionAndCustomerHistory(t *testing.T) {
 	if err := st.SaveDecision(ctx, "nope", d); !errors.Is(err, recovery.ErrNotFound) {
 		t.Fatalf("unknown incident: %v", err)
 	}
+}
+
+func TestStoreKeepsTheHistoryContract(t *testing.T) {
+	st := openStore(t)
+	recoverytest.HistoryContract(t, st, func(id string, made, approved time.Time) {
+		if err := st.SetOfferTimes(context.Background(), id, made, approved); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

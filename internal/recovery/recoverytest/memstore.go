@@ -25,13 +25,40 @@ type MemStore struct {
 	Codes        map[string]recovery.IssuedCode
 	AuditLog     []recovery.AuditEntry
 	Webhooks     []recovery.OutboundWebhook
+
+	// Now is the store's clock, as now() is Postgres's: when an offer is
+	// made and approved (time.Now when nil).
+	Now func() time.Time
+	// offerMade and offerApproved are those times per incident.
+	offerMade, offerApproved map[string]time.Time
 }
 
 // NewMemStore returns an empty store.
 func NewMemStore() *MemStore {
 	return &MemStore{Incidents: map[string]recovery.Incident{}, Offers: map[string]recovery.Offer{},
 		Contacts: map[string]recovery.Contact{}, Products: map[string]recovery.Product{},
-		Reservations: map[string]string{}, reserved: map[string]int64{}, Codes: map[string]recovery.IssuedCode{}}
+		Reservations: map[string]string{}, reserved: map[string]int64{}, Codes: map[string]recovery.IssuedCode{},
+		offerMade: map[string]time.Time{}, offerApproved: map[string]time.Time{}}
+}
+
+func (m *MemStore) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
+// SetOfferTimes backdates when an incident's offer was made and approved
+// (zero: not approved), as a test would with UPDATE on Postgres.
+func (m *MemStore) SetOfferTimes(incidentID string, made, approved time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.offerMade[incidentID] = made
+	if approved.IsZero() {
+		delete(m.offerApproved, incidentID)
+	} else {
+		m.offerApproved[incidentID] = approved
+	}
 }
 
 func contactKey(incidentID string, step int, channel string) string {
@@ -77,8 +104,9 @@ func (m *MemStore) SaveDecision(_ context.Context, id string, d recovery.RemedyD
 	return nil
 }
 
-// CustomerHistory counts the customer's other incidents in the 90 days
-// before at and sums their approved offers in the currency over 30 days.
+// CustomerHistory counts the customer's other incidents detected in the
+// 90 days up to at, and sums the offers given to them in the currency that
+// were made in the 30 days up to at (HistoryContract: as Postgres does).
 func (m *MemStore) CustomerHistory(_ context.Context, key, currency string, at time.Time, except string) (recovery.CustomerHistory, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -86,15 +114,15 @@ func (m *MemStore) CustomerHistory(_ context.Context, key, currency string, at t
 	if key == "" {
 		return h, nil
 	}
+	within := func(t time.Time, d time.Duration) bool { return t.After(at.Add(-d)) && !t.After(at) }
 	for id, inc := range m.Incidents {
-		if id == except || inc.CustomerKey != key || inc.DetectedAt.After(at) {
+		if id == except || inc.CustomerKey != key {
 			continue
 		}
-		if at.Sub(inc.DetectedAt) < 90*24*time.Hour {
+		if within(inc.DetectedAt, 90*24*time.Hour) {
 			h.Incidents90d++
 		}
-		if o, ok := m.Offers[id]; ok && (o.Status == recovery.OfferApproved || o.Status == recovery.OfferApplied) && o.Currency == currency &&
-			at.Sub(inc.DetectedAt) < 30*24*time.Hour {
+		if o, ok := m.Offers[id]; ok && recovery.OfferGiven(o.Status) && o.Currency == currency && within(m.offerMade[id], 30*24*time.Hour) {
 			h.CompensatedMinor30d += o.ValueMinor
 		}
 	}
@@ -106,6 +134,14 @@ func (m *MemStore) SaveOffer(_ context.Context, incidentID string, o recovery.Of
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.Offers[incidentID] = o
+	if _, ok := m.offerMade[incidentID]; !ok {
+		m.offerMade[incidentID] = m.now()
+	}
+	if !recovery.OfferGiven(o.Status) {
+		delete(m.offerApproved, incidentID)
+	} else if _, ok := m.offerApproved[incidentID]; !ok {
+		m.offerApproved[incidentID] = m.now()
+	}
 	return nil
 }
 
@@ -311,14 +347,14 @@ func (m *MemStore) Audit(_ context.Context, e recovery.AuditEntry) error {
 	return nil
 }
 
-// ApprovedSince sums approved offers in a currency (all of them: the
-// fake does not track approval times).
-func (m *MemStore) ApprovedSince(_ context.Context, currency string, _ time.Time) (int64, error) {
+// ApprovedSince sums the offers given in a currency that were approved
+// since a time (HistoryContract: as Postgres does).
+func (m *MemStore) ApprovedSince(_ context.Context, currency string, since time.Time) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var sum int64
-	for _, o := range m.Offers {
-		if o.Currency == currency && (o.Status == recovery.OfferApproved || o.Status == recovery.OfferApplied) {
+	for id, o := range m.Offers {
+		if o.Currency == currency && recovery.OfferGiven(o.Status) && !m.offerApproved[id].Before(since) {
 			sum += o.ValueMinor
 		}
 	}
