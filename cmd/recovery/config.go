@@ -134,15 +134,18 @@ func loadConfig(getenv func(string) string) (Config, error) {
 // loadRemedies reads the approvers, the budget, the outbound webhook and
 // the catalog settings.
 func (c *Config) loadRemedies(get func(k, def string) string) error {
-	for _, entry := range splitList(get("RECOVERY_APPROVERS", "")) {
+	// An entry that is not name:limit:key is named by its position only:
+	// any part of it may be the key (a bare key, or the parts in another
+	// order), and keys are never printed.
+	for i, entry := range splitList(get("RECOVERY_APPROVERS", "")) {
 		parts := strings.SplitN(entry, ":", 3)
 		if len(parts) != 3 || parts[0] == "" || len(parts[2]) < 8 {
-			return fmt.Errorf("RECOVERY_APPROVERS: %q is not name:limit:key (limit in whole currency units, -1 for none; a key of 8 characters or more)",
-				redact(entry))
+			return fmt.Errorf("RECOVERY_APPROVERS: entry %d is not name:limit:key (limit in whole currency units, -1 for none; a key of 8 characters or more)",
+				i+1)
 		}
 		limit, err := strconv.ParseInt(parts[1], 10, 64)
 		if err != nil || limit < -1 {
-			return fmt.Errorf("RECOVERY_APPROVERS: %s's limit %q is not a whole number (-1 for none)", parts[0], parts[1])
+			return fmt.Errorf("RECOVERY_APPROVERS: entry %d: the limit is not a whole number (-1 for none)", i+1)
 		}
 		c.Approvers = append(c.Approvers, web.Approver{Name: parts[0], LimitMajor: limit, Key: parts[2]})
 	}
@@ -262,12 +265,6 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// redact keeps the name of a name:limit:key entry and hides the rest.
-func redact(entry string) string {
-	name, _, _ := strings.Cut(entry, ":")
-	return name + ":…"
 }
 
 // DevApprover approves offers in dev when no approver is configured.

@@ -116,8 +116,15 @@ func devEnv(t *testing.T, dataDir string) ([]string, string) {
 // startDev starts `recovery dev` and waits until /readyz answers 200.
 func startDev(t *testing.T, env []string, base string) *devProc {
 	t.Helper()
+	return startProc(t, env, base, "dev")
+}
+
+// startProc starts the binary with args and, when base is set, waits until
+// its /readyz answers 200.
+func startProc(t *testing.T, env []string, base string, args ...string) *devProc {
+	t.Helper()
 	p := &devProc{t: t, out: &lockedBuffer{}, env: env, base: base, done: make(chan error, 1)}
-	p.cmd = exec.Command(os.Args[0], "dev")
+	p.cmd = exec.Command(os.Args[0], args...)
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
@@ -125,11 +132,14 @@ func startDev(t *testing.T, env []string, base string) *devProc {
 	}
 	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() { p.stop(30 * time.Second) })
+	if base == "" {
+		return p
+	}
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-p.done:
-			t.Fatalf("recovery dev exited early: %v\n%s", err, p.out)
+			t.Fatalf("recovery %s exited early: %v\n%s", args[0], err, p.out)
 		default:
 		}
 		if resp, err := http.Get(base + "/readyz"); err == nil {
@@ -140,7 +150,7 @@ func startDev(t *testing.T, env []string, base string) *devProc {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("recovery dev not ready after 3 minutes:\n%s", p.out)
+	t.Fatalf("recovery %s not ready after 3 minutes:\n%s", args[0], p.out)
 	return nil
 }
 
@@ -159,7 +169,7 @@ func (p *devProc) stop(limit time.Duration) time.Duration {
 		p.cmd.Process.Kill() //nolint:errcheck
 		<-p.done
 		p.cmd.ProcessState = &os.ProcessState{}
-		p.t.Errorf("recovery dev did not stop within %s after Ctrl-C:\n%s", limit, p.out)
+		p.t.Errorf("recovery %s did not stop within %s after Ctrl-C:\n%s", p.cmd.Args[1], limit, p.out)
 		return limit
 	}
 }

@@ -3,6 +3,8 @@ package messaging
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -120,5 +122,57 @@ func TestRouterPicksTheChannelsProvider(t *testing.T) {
 	}
 	if len(sms.Messages) != 1 || sms.Messages[0].Channel != "sms" || len(fallback.Messages) != 1 || fallback.Messages[0].Channel != "email" {
 		t.Fatalf("sms %v, fallback %v", sms.Messages, fallback.Messages)
+	}
+}
+
+// TestSendGridAnswersDecideRetries: a 5xx or a 429 proves SendGrid did not
+// take the email, so the send may be retried (recovery.ErrUnsent); any
+// other 4xx is a permanent refusal (recovery.ErrInvalid). The adapter makes
+// one request per send either way: retrying is the workflow's business.
+func TestSendGridAnswersDecideRetries(t *testing.T) {
+	msg := recovery.Message{Channel: recovery.ChannelEmail, To: "ada@example.com", Subject: "We're sorry", Text: "plain",
+		IncidentID: "inc-1", Step: 3}
+	for _, tc := range []struct {
+		status int
+		want   error // nil: sent
+	}{
+		{0, nil},
+		{http.StatusInternalServerError, recovery.ErrUnsent},
+		{http.StatusBadGateway, recovery.ErrUnsent},
+		{http.StatusServiceUnavailable, recovery.ErrUnsent},
+		{http.StatusGatewayTimeout, recovery.ErrUnsent},
+		{http.StatusTooManyRequests, recovery.ErrUnsent},
+		{http.StatusBadRequest, recovery.ErrInvalid},
+		{http.StatusUnauthorized, recovery.ErrInvalid},
+		{http.StatusForbidden, recovery.ErrInvalid},
+		{http.StatusRequestEntityTooLarge, recovery.ErrInvalid},
+	} {
+		name := fmt.Sprint(tc.status)
+		if tc.status == 0 {
+			name = "accepted"
+		}
+		t.Run(name, func(t *testing.T) {
+			stub := providerstub.SendGrid("SG.key")
+			defer stub.Close()
+			stub.Fail = tc.status
+			sg := NewSendGrid(SendGridConfig{APIKey: "SG.key", From: "care@shop.example", APIBase: stub.URL})
+			id, err := sg.Send(context.Background(), msg)
+			if n := len(stub.Requests()); n != 1 {
+				t.Fatalf("%d requests, want 1", n)
+			}
+			if tc.want == nil {
+				if err != nil || !strings.HasPrefix(id, "sg-") {
+					t.Fatalf("send: %q, %v", id, err)
+				}
+				return
+			}
+			other := recovery.ErrInvalid
+			if tc.want == recovery.ErrInvalid {
+				other = recovery.ErrUnsent
+			}
+			if !errors.Is(err, tc.want) || errors.Is(err, other) || id != "" {
+				t.Fatalf("answer %d: %q, %v; want %v only", tc.status, id, err, tc.want)
+			}
+		})
 	}
 }

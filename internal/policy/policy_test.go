@@ -23,21 +23,30 @@ func TestDefaultPolicyDecides(t *testing.T) {
 		values   []int64
 		approval bool
 		chooses  bool
+		ladder   string // the contact ladder, channels joined by commas
 	}{
 		{"misroute: 15% discount, automatic", inputs("misrouted", 8999), "everything else",
-			[]recovery.Remedy{"discount"}, []int64{1350}, false, false},
+			[]recovery.Remedy{"discount"}, []int64{1350}, false, false, "email"},
 		{"lost, cheap: reship or refund, automatic", inputs("lost", 8999), "lost or damaged",
-			[]recovery.Remedy{"reship", "refund"}, []int64{8999, 8999}, false, true},
+			[]recovery.Remedy{"reship", "refund"}, []int64{8999, 8999}, false, true, "voice,sms,email"},
 		{"lost, dear: a person approves", inputs("lost", 25000), "lost or damaged",
-			[]recovery.Remedy{"reship", "refund"}, []int64{25000, 25000}, true, true},
+			[]recovery.Remedy{"reship", "refund"}, []int64{25000, 25000}, true, true, "voice,sms,email"},
 		{"damaged parcel", func() Inputs { i := inputs("carrier_exception", 5000); i.Incident.Code = "damaged"; return i }(),
-			"lost or damaged", []recovery.Remedy{"reship", "refund"}, []int64{5000, 5000}, false, true},
+			"lost or damaged", []recovery.Remedy{"reship", "refund"}, []int64{5000, 5000}, false, true, "voice,sms,email"},
 		{"weather delay is not damage", func() Inputs { i := inputs("carrier_exception", 5000); i.Incident.Code = "weather"; return i }(),
-			"everything else", []recovery.Remedy{"discount"}, []int64{750}, false, false},
+			"everything else", []recovery.Remedy{"discount"}, []int64{750}, false, false, "email"},
 		{"repeat claimant goes to review", func() Inputs { i := inputs("late", 4000); i.Customer.Incidents90d = 3; return i }(),
-			"repeat claimant", []recovery.Remedy{"discount"}, []int64{400}, true, false},
+			"repeat claimant", []recovery.Remedy{"discount"}, []int64{400}, true, false, "email"},
 		{"wrong item: substitute or refund", inputs("wrong_item", 3000), "wrong item or out of stock",
-			[]recovery.Remedy{"substitute", "refund"}, []int64{3000, 3000}, false, true},
+			[]recovery.Remedy{"substitute", "refund"}, []int64{3000, 3000}, false, true, "sms,email"},
+		{"out of stock: substitute or refund, by text first", inputs("out_of_stock", 3000), "wrong item or out of stock",
+			[]recovery.Remedy{"substitute", "refund"}, []int64{3000, 3000}, false, true, "sms,email"},
+		{"stalled parcel: an email", inputs("stalled", 2000), "everything else",
+			[]recovery.Remedy{"discount"}, []int64{300}, false, false, "email"},
+		// The repeat-claimant rule comes first and names no ladder: even a
+		// lost parcel is then written about, not called about.
+		{"lost parcel of a repeat claimant", func() Inputs { i := inputs("lost", 4000); i.Customer.Incidents90d = 3; return i }(),
+			"repeat claimant", []recovery.Remedy{"discount"}, []int64{400}, true, false, "email"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -47,6 +56,9 @@ func TestDefaultPolicyDecides(t *testing.T) {
 			}
 			if d.Rule != tc.rule || d.NeedsApproval != tc.approval || d.CustomerChooses != tc.chooses || len(d.Offers) != len(tc.offers) {
 				t.Fatalf("decision %+v", d)
+			}
+			if got := strings.Join(d.Ladder, ","); got != tc.ladder {
+				t.Fatalf("ladder %q, want %q", got, tc.ladder)
 			}
 			for i, o := range d.Offers {
 				if o.Remedy != tc.offers[i] || o.Value.Minor != tc.values[i] || o.Value.Currency != "EUR" {

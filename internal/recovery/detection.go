@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -107,6 +108,10 @@ func ParseDays(s string) (time.Duration, error) {
 		var days int
 		if _, err := fmt.Sscanf(n, "%d", &days); err != nil || fmt.Sprint(days) != n {
 			return 0, fmt.Errorf("%q is not a whole number of days", s)
+		}
+		const maxDays = math.MaxInt64 / int64(24*time.Hour)
+		if int64(days) > maxDays || int64(days) < -maxDays {
+			return 0, fmt.Errorf("%q is more days than a duration holds", s)
 		}
 		return time.Duration(days) * 24 * time.Hour, nil
 	}

@@ -321,3 +321,163 @@ func TestSendGridEvents(t *testing.T) {
 		t.Fatal("unsubscribe event did not opt out")
 	}
 }
+
+// TestEverySMSKeyword sends each keyword the README names to a number that
+// was last texted about an incident awaiting the customer's choice.
+func TestEverySMSKeyword(t *testing.T) {
+	const from = "+4915112345678"
+	const (
+		stopText  = "You will get no more texts from us"
+		startText = "You will get texts from us again"
+		helpText  = "Customer care:"
+		thanks    = "Thank you for telling us"
+	)
+	type want struct {
+		reply     string          // in the reply; "" for no reply at all
+		optedOut  bool            // after the message
+		chosen    recovery.Remedy // the remedy chosen, if any
+		survey    string          // the survey answer stored, if any
+		confirmed bool            // a second, identical message is answered again
+	}
+	optOut := want{reply: stopText, optedOut: true}
+	help := want{reply: helpText, confirmed: true}
+	cases := []struct {
+		body      string
+		optedOut  bool // before the message
+		want      want
+		wantEvent string // the detail passed to the workflow; "" for none
+	}{
+		{"YES", false, want{chosen: recovery.RemedyReship}, "chose reship"},
+		{"yes", true, want{reply: startText}, ""}, // opted out: YES opts back in (and chooses nothing)
+		{"STOP", false, optOut, "opted out"},
+		{"STOPALL", false, optOut, "opted out"},
+		{"STOP ALL", false, optOut, "opted out"},
+		{"stop  all", false, optOut, "opted out"},
+		{"UNSUBSCRIBE", false, optOut, "opted out"},
+		{"CANCEL", false, optOut, "opted out"},
+		{"END", false, optOut, "opted out"},
+		{"QUIT", false, optOut, "opted out"},
+		{"OPTOUT", false, optOut, "opted out"},
+		{"OPT OUT", false, optOut, "opted out"},
+		{"REVOKE", false, optOut, "opted out"},
+		{"Revoke", true, want{optedOut: true}, "opted out"}, // already out: not confirmed again
+		{"START", true, want{reply: startText, confirmed: true}, ""},
+		{"UNSTOP", true, want{reply: startText, confirmed: true}, ""},
+		{"HELP", false, help, ""},
+		{"HILFE", false, help, ""},
+		{"AIDE", false, help, ""},
+		{"AYUDA", false, help, ""},
+		{"INFO", false, help, ""},
+		{"help", true, want{reply: helpText, optedOut: true, confirmed: true}, ""}, // help still answers an opted-out number
+		{"OW", false, want{reply: thanks, survey: "ow", confirmed: true}, ""},
+		{"HOW", false, want{reply: thanks, survey: "how", confirmed: true}, ""},
+		{"wow", false, want{reply: thanks, survey: "wow", confirmed: true}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.body, func(t *testing.T) {
+			cust, rem := newMemCustomers(), &memRemedies{}
+			h := contactServer(cust, rem, choosing).Handler()
+			cust.latest["sms/"+from] = recovery.ContactRef{IncidentID: "inc-1", WorkflowID: choosing.WorkflowID, Step: 2,
+				IncidentStatus: recovery.IncidentAwaitingChoice, Locale: "en"}
+			if tc.optedOut {
+				cust.OptOut(t.Context(), "sms", from, "earlier") //nolint:errcheck
+			}
+			sms := func() string {
+				t.Helper()
+				code, out := twilioPost(t, h, "/v1/webhooks/twilio/sms", url.Values{"From": {from}, "Body": {tc.body}, "MessageSid": {"SMin"}}, nil)
+				if code != http.StatusOK {
+					t.Fatalf("%d %s", code, out)
+				}
+				return out
+			}
+			out := sms()
+			if tc.want.reply == "" && strings.Contains(out, "<Message>") {
+				t.Errorf("reply %s, want none", out)
+			}
+			if tc.want.reply != "" && !strings.Contains(out, "<Message>"+tc.want.reply) {
+				t.Errorf("reply %s, want %q", out, tc.want.reply)
+			}
+			if tc.want.reply == helpText && !strings.Contains(out, "+442071838750") {
+				t.Errorf("help %s does not say how to reach a person", out)
+			}
+			if out, _ := cust.OptedOut(t.Context(), "sms", from); out != tc.want.optedOut {
+				t.Errorf("opted out = %v, want %v", out, tc.want.optedOut)
+			}
+			var chosen recovery.Remedy
+			if len(rem.sent) > 0 {
+				chosen = rem.sent[0].(recovery.RemedyAction).Remedy
+			}
+			if chosen != tc.want.chosen || len(rem.sent) > 1 {
+				t.Errorf("chose %v (%d actions), want %q", chosen, len(rem.sent), tc.want.chosen)
+			}
+			if got := cust.surveys["inc-1"]; got.Answer != tc.want.survey || (tc.want.survey != "" && got.Via != "sms") {
+				t.Errorf("survey = %+v, want %q by sms", got, tc.want.survey)
+			}
+			var details []string
+			for _, e := range cust.events {
+				if e.IncidentID != "inc-1" || e.Step != 2 || e.Outcome != recovery.OutcomeResponded {
+					t.Errorf("event %+v does not answer step 2 of inc-1", e)
+				}
+				details = append(details, e.Detail)
+			}
+			if got := strings.Join(details, ","); got != tc.wantEvent {
+				t.Errorf("events %q, want %q", got, tc.wantEvent)
+			}
+			if tc.want.optedOut && !tc.optedOut {
+				// Confirmed once: the same word again changes nothing and says nothing.
+				if again := sms(); strings.Contains(again, "<Message>") {
+					t.Errorf("second %s answered %s, want no reply", tc.body, again)
+				}
+			}
+			if tc.want.confirmed {
+				if again := sms(); !strings.Contains(again, "<Message>"+tc.want.reply) {
+					t.Errorf("second %s answered %s", tc.body, again)
+				}
+			}
+		})
+	}
+}
+
+// TestPressingZeroWithoutAnOpsPhonePromisesACallBack: with no
+// RECOVERY_OPS_PHONE there is nobody to put the call through to.
+func TestPressingZeroWithoutAnOpsPhonePromisesACallBack(t *testing.T) {
+	for _, tc := range []struct {
+		name, phone string
+		say         string
+		dial        bool
+	}{
+		{"no ops phone", "", "Jemand aus unserem Team ruft Sie in Kürze zurück", false},
+		{"an ops phone", "+442071838750", "Wir verbinden Sie mit einem Menschen", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cust, rem := newMemCustomers(), &memRemedies{}
+			srv := contactServer(cust, rem, choosing)
+			srv.Ops = OpsContact{Phone: tc.phone, Email: "care@shop.example"}
+			code, body := twilioPost(t, srv.Handler(), "/v1/webhooks/twilio/gather?channel=voice&incident=inc-1&step=1",
+				url.Values{"CallSid": {"CA1"}, "Digits": {"0"}}, nil)
+			var doc struct {
+				Say    []string   `xml:"Say"`
+				Dial   []string   `xml:"Dial"`
+				Hangup []struct{} `xml:"Hangup"`
+			}
+			if err := xml.Unmarshal([]byte(body), &doc); code != http.StatusOK || err != nil {
+				t.Fatalf("%d %v %s", code, err, body)
+			}
+			if len(doc.Say) != 1 || !strings.Contains(doc.Say[0], tc.say) {
+				t.Errorf("says %q, want %q", doc.Say, tc.say)
+			}
+			if dialled := len(doc.Dial) == 1 && doc.Dial[0] == tc.phone; dialled != tc.dial || (!tc.dial && len(doc.Dial) != 0) {
+				t.Errorf("dial %q, want a dial: %v", doc.Dial, tc.dial)
+			}
+			if !tc.dial && len(doc.Hangup) != 1 {
+				t.Errorf("the call is not ended after the promise: %s", body)
+			}
+			if len(cust.events) != 1 || cust.events[0].Detail != recovery.DetailPersonRequested || cust.events[0].Step != 1 {
+				t.Errorf("ops not told: events %+v", cust.events)
+			}
+			if len(rem.sent) != 0 {
+				t.Errorf("0 chose a remedy: %+v", rem.sent)
+			}
+		})
+	}
+}

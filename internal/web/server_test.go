@@ -207,3 +207,95 @@ func TestReadyz(t *testing.T) {
 		t.Fatalf("ready: %d %v", resp.StatusCode, doc)
 	}
 }
+
+// TestPostEventsBodyLimit: a body over 4 MiB is refused as a whole with a
+// 413 problem and nothing is stored; a body of exactly 4 MiB is read.
+func TestPostEventsBodyLimit(t *testing.T) {
+	const limit = 4 << 20
+	// A valid batch, padded with JSON whitespace to the size wanted.
+	batch := func(size int, id string) string {
+		b := `{"events":[` + strings.Replace(goodEvent, "evt-81", id, 1) + `]}`
+		return b[:len(b)-2] + strings.Repeat(" ", size-len(b)) + b[len(b)-2:]
+	}
+	for _, tc := range []struct {
+		name    string
+		size    int
+		status  int
+		problem string
+		stored  int
+	}{
+		{"one byte over", limit + 1, http.StatusRequestEntityTooLarge, "too-large", 0},
+		{"far over", 3 * limit, http.StatusRequestEntityTooLarge, "too-large", 0},
+		{"exactly the limit", limit, http.StatusAccepted, "", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inbox := &memInbox{seen: map[recovery.EventKey]bool{}}
+			s := &Server{Inbox: inbox, APIKeys: []string{"k1"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			body := batch(tc.size, "evt-"+tc.name)
+			if len(body) != tc.size {
+				t.Fatalf("body of %d bytes, want %d", len(body), tc.size)
+			}
+			req := httptest.NewRequest(http.MethodPost, "/v1/events", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer k1")
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			s.Handler().ServeHTTP(rec, req)
+			var doc map[string]any
+			json.Unmarshal(rec.Body.Bytes(), &doc) //nolint:errcheck
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %v", rec.Code, tc.status, doc)
+			}
+			if tc.problem != "" && (rec.Header().Get("Content-Type") != "application/problem+json" || doc["type"] != problemBase+tc.problem) {
+				t.Fatalf("answered %s %v, want a %s problem", rec.Header().Get("Content-Type"), doc, tc.problem)
+			}
+			if len(inbox.seen) != tc.stored {
+				t.Fatalf("stored %d events, want %d", len(inbox.seen), tc.stored)
+			}
+		})
+	}
+}
+
+// TestHealthAndReadiness: /healthz answers 200 whatever the parts say;
+// /readyz is 200 only when every check passes, and names each check.
+func TestHealthAndReadiness(t *testing.T) {
+	check := func(name string, err *error) Check {
+		return Check{Name: name, Ready: func(context.Context) error { return *err }}
+	}
+	var ingest, relay, worker error
+	s := &Server{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Checks: []Check{check("ingest", &ingest), check("relay", &relay), check("worker", &worker)}}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	for _, tc := range []struct {
+		name                  string
+		ingest, relay, worker error
+		status                int
+		checks                map[string]any
+	}{
+		{"all ready", nil, nil, nil, 200, map[string]any{"ingest": "ok", "relay": "ok", "worker": "ok"}},
+		{"relay not ready", nil, errors.New("relay not started"), nil, 503,
+			map[string]any{"ingest": "ok", "relay": "relay not started", "worker": "ok"}},
+		{"database and worker down", errors.New("db down"), nil, errors.New("worker not started"), 503,
+			map[string]any{"ingest": "db down", "relay": "ok", "worker": "worker not started"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ingest, relay, worker = tc.ingest, tc.relay, tc.worker
+			if resp, doc := do(t, srv, "GET", "/healthz", "", "", ""); resp.StatusCode != 200 || doc["status"] != "ok" {
+				t.Errorf("healthz: %d %v", resp.StatusCode, doc)
+			}
+			resp, doc := do(t, srv, "GET", "/readyz", "", "", "")
+			if resp.StatusCode != tc.status || doc["ready"] != (tc.status == 200) {
+				t.Fatalf("readyz: %d %v, want %d", resp.StatusCode, doc, tc.status)
+			}
+			got, _ := doc["checks"].(map[string]any)
+			if len(got) != len(tc.checks) {
+				t.Fatalf("checks %v, want %v", got, tc.checks)
+			}
+			for name, want := range tc.checks {
+				if got[name] != want {
+					t.Errorf("check %s = %v, want %v", name, got[name], want)
+				}
+			}
+		})
+	}
+}

@@ -8,12 +8,14 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
@@ -153,5 +155,85 @@ func TestEveryProviderRefusesBadSignatures(t *testing.T) {
 	}
 	if len(inbox.got) != 0 {
 		t.Fatalf("stored %d events from unverified requests", len(inbox.got))
+	}
+}
+
+// TestProviderWebhooksUnmappableAndIgnored: a validly signed payload that
+// cannot be mapped is a 422 problem; a validly signed payload of another
+// topic is a 202 saying "ignored"; neither stores anything.
+func TestProviderWebhooksUnmappableAndIgnored(t *testing.T) {
+	const secret = "hook-secret"
+	sign := map[string]func(body []byte) map[string]string{
+		"easypost": func(b []byte) map[string]string {
+			return map[string]string{"X-Hmac-Signature": "hmac-sha256-hex=" + hex.EncodeToString(hmacOf(secret, b))}
+		},
+		"shippo": func(b []byte) map[string]string {
+			ts := fmt.Sprint(time.Now().Unix())
+			return map[string]string{"Shippo-Auth-Signature": "t=" + ts + ",v1=" + hex.EncodeToString(hmacOf(secret, append([]byte(ts+"."), b...)))}
+		},
+		"aftership": func(b []byte) map[string]string {
+			return map[string]string{"aftership-hmac-sha256": base64.StdEncoding.EncodeToString(hmacOf(secret, b))}
+		},
+		"shopify": func(b []byte) map[string]string {
+			return map[string]string{"X-Shopify-Hmac-Sha256": base64.StdEncoding.EncodeToString(hmacOf(secret, b)),
+				"X-Shopify-Webhook-Id": "hook-9", "X-Shopify-Shop-Domain": "lamps.myshopify.com"}
+		},
+	}
+	cases := []struct {
+		provider, name, topic, body string
+		status                      int
+	}{
+		{"easypost", "not JSON", "", `tracker.updated`, 422},
+		{"easypost", "tracker without a tracking code", "",
+			`{"object":"Event","description":"tracker.updated","result":{"object":"Tracker","id":"trk_1","tracking_details":[]}}`, 422},
+		{"easypost", "another event", "", `{"object":"Event","description":"batch.created","result":{"object":"Batch","id":"batch_1"}}`, 202},
+		{"shippo", "not JSON", "", `{"event":`, 422},
+		{"shippo", "track update without a tracking number", "", `{"event":"track_updated","data":{"carrier":"usps"}}`, 422},
+		{"shippo", "another event", "", `{"event":"transaction_created","data":{"object_id":"tx_1"}}`, 202},
+		{"aftership", "not JSON", "", `[]`, 422},
+		{"aftership", "update without an id", "", `{"event":"tracking_update","msg":{"slug":"dhl","tracking_number":"JD0001"}}`, 422},
+		{"aftership", "another event", "", `{"event":"tracking_deleted","msg":{"id":"as-1"}}`, 202},
+		{"shopify", "order without a time", "orders/create", `{"id":1001,"currency":"EUR"}`, 422},
+		{"shopify", "fulfillment not an object", "fulfillments/create", `["f-1"]`, 422},
+		{"shopify", "another topic", "products/update", `{"id":1,"title":"Desk lamp"}`, 202},
+	}
+	for _, tc := range cases {
+		t.Run(tc.provider+"/"+tc.name, func(t *testing.T) {
+			inbox := &recInbox{memInbox: memInbox{seen: map[recovery.EventKey]bool{}}}
+			s := &Server{Inbox: inbox, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				WebhookSecrets: map[string][]string{tc.provider: {secret}}}
+			srv := httptest.NewServer(s.Handler())
+			defer srv.Close()
+			h := sign[tc.provider]([]byte(tc.body))
+			if tc.topic != "" {
+				h["X-Shopify-Topic"] = tc.topic
+			}
+			code, doc := postHook(t, srv, tc.provider, []byte(tc.body), h)
+			if code != tc.status {
+				t.Fatalf("status %d, want %d: %v", code, tc.status, doc)
+			}
+			switch tc.status {
+			case 422: // postHook has checked that it is a problem+json
+				if doc["type"] != problemBase+"unmappable" || doc["detail"] == "" {
+					t.Errorf("problem %v, want an unmappable payload", doc)
+				}
+			case 202:
+				if doc["ignored"] != true || doc["accepted"] != float64(0) || len(doc["results"].([]any)) != 0 {
+					t.Errorf("answer %v, want ignored with no results", doc)
+				}
+			}
+			if len(inbox.got) != 0 || len(inbox.seen) != 0 {
+				t.Fatalf("stored %d events", len(inbox.got))
+			}
+			// The same payload under a wrong signature is a 401: the 422 and
+			// the 202 above were answered only because it verified.
+			bad := sign[tc.provider]([]byte(tc.body + " "))
+			if tc.topic != "" {
+				bad["X-Shopify-Topic"] = tc.topic
+			}
+			if code, _ := postHook(t, srv, tc.provider, []byte(tc.body), bad); code != http.StatusUnauthorized {
+				t.Fatalf("wrongly signed: %d, want 401", code)
+			}
+		})
 	}
 }
