@@ -313,3 +313,20 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 func asContinueAsNew(err error, target **workflow.ContinueAsNewError) bool {
 	return errors.As(err, target)
 }
+
+// An older scan that arrives late is history: it never moves the stall
+// deadline back to 72 h after itself.
+func TestOlderScanNeverMovesTheStallBack(t *testing.T) {
+	h := newHarnessWith(t, stallOnly())
+	h.signal(time.Minute, farOrder(), shipmentCreated(), scan("a", "picked_up", "DE", "04103", t0.Add(2*time.Hour)))
+	h.signal(50*time.Hour, scan("b", "in_transit", "DE", "06108", t0.Add(50*time.Hour)))
+	h.signal(60*time.Hour, scan("old", "in_transit", "DE", "04109", t0.Add(10*time.Hour)))
+	h.run(t, 200*time.Hour)
+	at, ok := h.startedAt(recovery.KindStalled)
+	if want := t0.Add(122 * time.Hour); !ok || len(h.started) != 1 || at.Before(want) || at.After(want.Add(2*time.Second)) {
+		t.Fatalf("stall at %s (found %v, started %v), want %s: 72 h after the newest scan", at, ok, h.kinds(), want)
+	}
+	if ev := h.started[0].In.Incident.Evidence; len(ev) != 1 || ev[0] != "b" {
+		t.Fatalf("evidence %v, want the newest scan b", ev)
+	}
+}
