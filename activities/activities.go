@@ -90,7 +90,10 @@ func (a *Activities) DecideOffer(ctx context.Context, in DecideOfferInput) (reco
 	if cfg.Remedy == "" {
 		cfg = recovery.DefaultRemedy
 	}
-	value := recovery.Money{Minor: in.TotalMinor, Currency: in.Currency}.Percent(cfg.DiscountPercent)
+	value, err := recovery.Money{Minor: in.TotalMinor, Currency: in.Currency}.Percent(cfg.DiscountPercent)
+	if err != nil {
+		return recovery.Offer{}, temporal.NewNonRetryableApplicationError("the order's total is out of range", "invalid", err)
+	}
 	if cfg.MaxMinor > 0 && value.Minor > cfg.MaxMinor {
 		value.Minor = cfg.MaxMinor
 	}

@@ -68,7 +68,10 @@ func (a *Activities) PlanRemedy(ctx context.Context, in DecideRemedyInput) (Plan
 		if cfg.Remedy == "" {
 			cfg = recovery.DefaultRemedy
 		}
-		v := recovery.Money{Minor: in.Order.TotalMinor, Currency: cur}.Percent(cfg.DiscountPercent)
+		v, err := recovery.Money{Minor: in.Order.TotalMinor, Currency: cur}.Percent(cfg.DiscountPercent)
+		if err != nil {
+			return Plan{}, temporal.NewNonRetryableApplicationError("the order's total is out of range", "invalid", err)
+		}
 		if cfg.MaxMinor > 0 {
 			v.Minor = min(v.Minor, cfg.MaxMinor)
 		}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
@@ -44,9 +45,27 @@ func ParseCloudEvents(h http.Header, body []byte) ([]recovery.Event, error) {
 	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
 	switch mt {
 	case ContentTypeCloudEventsBatch:
+		if err := checkText(body, "events"); err != nil {
+			return nil, err
+		}
 		return parseCEBatch(body)
 	case ContentTypeCloudEvents:
+		if err := checkText(body, ""); err != nil {
+			return nil, err
+		}
 		return parseCEStructured(body)
+	}
+	for k, vs := range h {
+		if name, ok := strings.CutPrefix(strings.ToLower(k), "ce-"); ok {
+			for _, v := range vs {
+				if !utf8.ValidString(v) {
+					return nil, &ValidationError{Errors: []FieldError{{Field: name, Message: "must be valid text: bytes that are not UTF-8"}}}
+				}
+			}
+		}
+	}
+	if err := checkText(body, "data"); err != nil {
+		return nil, err
 	}
 	return parseCEBinary(h, body)
 }

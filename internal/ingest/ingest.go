@@ -19,6 +19,25 @@ const MaxBatch = 1000
 // MaxBodyBytes is the largest request body accepted.
 const MaxBodyBytes = 4 << 20
 
+// Bounds on one event, so that whatever is accepted can be stored,
+// indexed and carried to Temporal. They hold for provider webhooks too.
+const (
+	// MaxIDLen bounds identifiers (id, source, order_id, shipment_id, sku,
+	// tracking_number, carrier, customer and line ids), in characters.
+	MaxIDLen = 200
+	// MaxNameLen bounds names, cities, regions and categories.
+	MaxNameLen = 200
+	// MaxTextLen bounds free text: descriptions, address lines.
+	MaxTextLen = 1000
+	// MaxDataBytes bounds one event's data, well under Temporal's 2 MiB
+	// payload limit.
+	MaxDataBytes = 256 << 10
+	// MaxLines bounds the lines of an order or a shipment.
+	MaxLines = 1000
+	// MaxQuantity bounds quantities and stock levels.
+	MaxQuantity = 1_000_000_000
+)
+
 // FieldError names one bad field, e.g. "events[3].data.shipping_address.country".
 type FieldError struct {
 	Field   string `json:"field"`
@@ -56,6 +75,9 @@ func ParseBody(body []byte) ([]recovery.Event, error) {
 	}
 	if trimmed[0] != '{' {
 		return nil, &SyntaxError{Msg: "the body must be a JSON object: one event or {\"events\":[...]}"}
+	}
+	if err := checkText(trimmed, ""); err != nil {
+		return nil, err
 	}
 	// One pass for the common case: a valid single event or a batch whose
 	// elements are all objects. Anything else takes the slower path that

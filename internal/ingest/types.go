@@ -26,7 +26,7 @@ func checkData(c *checker, typ string, d obj, raw []byte) {
 		noNUL(c, map[string]any(d), "data")
 	}
 	needOrder := typ != recovery.TypeInventoryChanged && typ != recovery.TypeCustomerUpdated
-	if id := c.str(d, "order_id", "data.order_id", needOrder); id != "" && d["order_id"] != id {
+	if id := c.ident(d, "order_id", "data.order_id", needOrder); id != "" && d["order_id"] != id {
 		d["order_id"], c.changed = id, true
 	}
 	switch typ {
@@ -39,8 +39,8 @@ func checkData(c *checker, typ string, d obj, raw []byte) {
 	case recovery.TypeShipmentTracking:
 		checkTracking(c, d)
 	case recovery.TypeInventoryChanged:
-		c.str(d, "sku", "data.sku", true)
-		c.integer(d, "available", "data.available", true, -1<<62)
+		c.ident(d, "sku", "data.sku", true)
+		c.integer(d, "available", "data.available", true, -MaxQuantity, MaxQuantity)
 	case recovery.TypeCustomerUpdated:
 		if cust, ok := c.child(d, "customer", "data.customer"); ok {
 			checkCustomer(c, cust, "data.customer", false)
@@ -56,7 +56,7 @@ func checkOrder(c *checker, d obj, full bool) {
 	if cur := c.str(d, "currency", "data.currency", full); cur != "" && !recovery.ValidCurrency(cur) {
 		c.add("data.currency", "must be an ISO 4217 code in upper case, such as EUR")
 	}
-	c.integer(d, "total_minor", "data.total_minor", full, 0)
+	c.integer(d, "total_minor", "data.total_minor", full, 0, recovery.MaxMinor)
 	c.timestamp(d, "promised_delivery", "data.promised_delivery", false)
 	if cust, ok := c.child(d, "customer", "data.customer"); ok {
 		checkCustomer(c, cust, "data.customer", full)
@@ -81,17 +81,17 @@ func checkOrder(c *checker, d obj, full bool) {
 		return
 	}
 	c.eachLine(list, func(line obj, path string) {
-		c.integer(line, "unit_price_minor", path+".unit_price_minor", true, 0)
-		c.str(line, "name", path+".name", false)
-		c.str(line, "category", path+".category", false)
+		c.integer(line, "unit_price_minor", path+".unit_price_minor", true, 0, recovery.MaxMinor)
+		c.text(line, "name", path+".name", false, MaxTextLen)
+		c.text(line, "category", path+".category", false, MaxNameLen)
 	})
 }
 
 // checkCustomer validates contact details; needContact demands an email or
 // a phone.
 func checkCustomer(c *checker, cust obj, path string, needContact bool) {
-	email := c.str(cust, "email", path+".email", false)
-	phone := c.str(cust, "phone", path+".phone", false)
+	email := c.text(cust, "email", path+".email", false, 254)
+	phone := c.text(cust, "phone", path+".phone", false, 16)
 	if needContact && email == "" && phone == "" {
 		c.add(path, "needs an email or a phone so the customer can be contacted")
 	}
@@ -103,22 +103,22 @@ func checkCustomer(c *checker, cust obj, path string, needContact bool) {
 	if phone != "" && !e164.MatchString(phone) {
 		c.add(path+".phone", "must be in E.164 form: + then 8 to 15 digits, such as +15551234567")
 	}
-	if l := c.str(cust, "locale", path+".locale", false); l != "" && !locale.MatchString(l) {
+	if l := c.text(cust, "locale", path+".locale", false, 35); l != "" && !locale.MatchString(l) {
 		c.add(path+".locale", "must be a language tag such as de-DE or en")
 	}
-	if tz := c.str(cust, "time_zone", path+".time_zone", false); tz != "" {
+	if tz := c.text(cust, "time_zone", path+".time_zone", false, 64); tz != "" {
 		if !validZone(tz) {
 			c.add(path+".time_zone", "must be an IANA time zone such as Europe/Berlin")
 		}
 	}
-	c.str(cust, "id", path+".id", false)
-	c.str(cust, "name", path+".name", false)
+	c.ident(cust, "id", path+".id", false)
+	c.text(cust, "name", path+".name", false, MaxNameLen)
 }
 
 func checkShipment(c *checker, d obj) {
-	c.str(d, "shipment_id", "data.shipment_id", true)
+	c.ident(d, "shipment_id", "data.shipment_id", true)
 	for _, k := range []string{"carrier", "service", "tracking_number"} {
-		c.str(d, k, "data."+k, false)
+		c.ident(d, k, "data."+k, false)
 	}
 	if origin, ok := c.child(d, "origin", "data.origin"); ok {
 		c.location(origin, "data.origin", true, false)
@@ -142,6 +142,10 @@ func checkShipmentLines(c *checker, d obj) {
 // eachLine checks what every order or shipment line needs (an object with
 // a SKU and a positive quantity) and hands each line to more checks.
 func (c *checker) eachLine(list []any, more func(line obj, path string)) {
+	if len(list) > MaxLines {
+		c.add("data.lines", fmt.Sprintf("holds %d lines; at most %d are accepted", len(list), MaxLines))
+		return
+	}
 	for i, l := range list {
 		path := fmt.Sprintf("data.lines[%d]", i)
 		line, ok := l.(map[string]any)
@@ -149,14 +153,15 @@ func (c *checker) eachLine(list []any, more func(line obj, path string)) {
 			c.add(path, "must be an object")
 			continue
 		}
-		c.str(line, "sku", path+".sku", true)
-		c.integer(line, "quantity", path+".quantity", true, 1)
+		c.ident(line, "sku", path+".sku", true)
+		c.ident(line, "id", path+".id", false)
+		c.integer(line, "quantity", path+".quantity", true, 1, MaxQuantity)
 		more(line, path)
 	}
 }
 
 func checkTracking(c *checker, d obj) {
-	c.str(d, "shipment_id", "data.shipment_id", true)
+	c.ident(d, "shipment_id", "data.shipment_id", true)
 	if s := c.str(d, "status", "data.status", true); s != "" && !slices.Contains(recovery.TrackingStatuses, s) {
 		c.add("data.status", "is not a known status; use one of "+strings.Join(recovery.TrackingStatuses, ", "))
 	}
@@ -165,9 +170,10 @@ func checkTracking(c *checker, d obj) {
 	} else if d["location"] == nil {
 		c.add("data.location", "is required, with the scan's country")
 	}
-	for _, k := range []string{"carrier", "tracking_number", "exception_code", "description"} {
-		c.str(d, k, "data."+k, false)
+	for _, k := range []string{"carrier", "tracking_number", "exception_code"} {
+		c.ident(d, k, "data."+k, false)
 	}
+	c.text(d, "description", "data.description", false, MaxTextLen)
 }
 
 // noNUL rejects strings holding NUL, which Postgres cannot store in JSON.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
@@ -108,9 +109,40 @@ func (c *checker) str(o obj, key, path string, required bool) string {
 	return s
 }
 
-// integer returns the integer at key. Money and quantities must be JSON
-// integers; a fraction or a string is an error, never truncated.
-func (c *checker) integer(o obj, key, path string, required bool, lo int64) (int64, bool) {
+// ident returns the identifier at key: at most MaxIDLen printable
+// characters, so that it fits a Postgres index and a Temporal ID.
+func (c *checker) ident(o obj, key, path string, required bool) string {
+	s := c.str(o, key, path, required)
+	if s != "" && (utf8.RuneCountInString(s) > MaxIDLen || !printable(s)) {
+		c.add(path, fmt.Sprintf("must be at most %d printable characters", MaxIDLen))
+	}
+	return s
+}
+
+// text returns the free text at key: at most n characters, with no
+// control characters but tabs and line breaks.
+func (c *checker) text(o obj, key, path string, required bool, n int) string {
+	s := c.str(o, key, path, required)
+	if s == "" {
+		return s
+	}
+	if utf8.RuneCountInString(s) > n {
+		c.add(path, fmt.Sprintf("must be at most %d characters", n))
+		return s
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' {
+			c.add(path, "must not contain control characters")
+			break
+		}
+	}
+	return s
+}
+
+// integer returns the integer at key, from lo to hi. Money and quantities
+// must be JSON integers; a fraction or a string is an error, never
+// truncated.
+func (c *checker) integer(o obj, key, path string, required bool, lo, hi int64) (int64, bool) {
 	v, ok := o[key]
 	if !ok || v == nil {
 		if required {
@@ -124,12 +156,16 @@ func (c *checker) integer(o obj, key, path string, required bool, lo int64) (int
 		return 0, false
 	}
 	i, err := n.Int64()
-	if err != nil {
+	if err != nil && strings.ContainsAny(string(n), ".eE") {
 		c.add(path, "must be a whole number (money is in integer minor units, e.g. 8999 for 89.99)")
 		return 0, false
 	}
-	if i < lo {
-		c.add(path, fmt.Sprintf("must be at least %d", lo))
+	if err != nil {
+		c.add(path, fmt.Sprintf("must be a whole number from %d to %d", lo, hi))
+		return 0, false
+	}
+	if i < lo || i > hi {
+		c.add(path, fmt.Sprintf("must be a whole number from %d to %d", lo, hi))
 		return i, false
 	}
 	return i, true
@@ -167,10 +203,11 @@ func (c *checker) country(o obj, path string, required bool) {
 // location checks an address or scan location.
 func (c *checker) location(o obj, path string, needCountry, needPostal bool) {
 	c.country(o, path, needCountry)
-	c.str(o, "postal_code", path+".postal_code", needPostal)
-	for _, k := range []string{"line1", "city", "region"} {
-		c.str(o, k, path+"."+k, false)
-	}
+	c.text(o, "postal_code", path+".postal_code", needPostal, 20)
+	c.text(o, "line1", path+".line1", false, MaxTextLen)
+	c.text(o, "line2", path+".line2", false, MaxTextLen)
+	c.text(o, "city", path+".city", false, MaxNameLen)
+	c.text(o, "region", path+".region", false, MaxNameLen)
 	c.coordinate(o, "lat", path, 90)
 	c.coordinate(o, "lng", path, 180)
 }
@@ -258,13 +295,8 @@ func checkEvent(w *wireEvent, dec *objDecoder) (recovery.Event, []FieldError) {
 	var c checker
 	envelope := w.envelope()
 	var ev recovery.Event
-	ev.ID = c.str(envelope, "id", "id", true)
-	ev.Source = c.str(envelope, "source", "source", true)
-	for _, f := range [][2]string{{"id", ev.ID}, {"source", ev.Source}} {
-		if len(f[1]) > 200 || !printable(f[1]) {
-			c.add(f[0], "must be at most 200 printable characters")
-		}
-	}
+	ev.ID = c.ident(envelope, "id", "id", true)
+	ev.Source = c.ident(envelope, "source", "source", true)
 	ev.Type = c.str(envelope, "type", "type", true)
 	if ev.Type != "" && !slices.Contains(recovery.EventTypes, ev.Type) {
 		c.add("type", "is not a known event type; use one of "+strings.Join(recovery.EventTypes, ", "))
@@ -275,6 +307,10 @@ func checkEvent(w *wireEvent, dec *objDecoder) (recovery.Event, []FieldError) {
 		c.add("subject", "must be at most 500 printable characters")
 	}
 	rawData := w.Data
+	if len(rawData) > MaxDataBytes {
+		c.add("data", fmt.Sprintf("holds %d bytes; one event's data may hold at most %d", len(rawData), MaxDataBytes))
+		return ev, c.errs
+	}
 	data, ok := dec.decode(rawData)
 	if !ok {
 		c.add("data", "is required and must be an object")

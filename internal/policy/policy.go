@@ -97,7 +97,11 @@ func (p *Policy) Evaluate(in Inputs) (Decision, error) {
 		d.Ladder, d.Template, d.Default = slices.Clone(r.Ladder), r.Template, r.Default
 		d.ContactWindow, d.StepTimeout = r.ContactWindow, r.StepTimeout
 		for _, spec := range r.Remedies {
-			d.Offers = append(d.Offers, spec.offer(in.Order))
+			o, err := spec.offer(in.Order)
+			if err != nil {
+				return d, fmt.Errorf("rule %q: %w", r.Name, err)
+			}
+			d.Offers = append(d.Offers, o)
 		}
 		if d.Default == "" && len(d.Offers) > 0 {
 			d.Default = d.Offers[0].Remedy
@@ -124,11 +128,15 @@ func maxValue(d Decision) int64 {
 // offer values a remedy against the order: percentages of the total
 // (rounded half up, capped), fixed amounts, or the order's value for a reship
 // or a substitute.
-func (s RemedySpec) offer(o Order) Offer {
+func (s RemedySpec) offer(o Order) (Offer, error) {
 	v := s.AmountMinor
 	if s.Percent > 0 {
 		// The same rounding as every other percentage in the engine.
-		v = recovery.Money{Minor: o.TotalMinor, Currency: o.Currency}.Percent(s.Percent).Minor
+		m, err := recovery.Money{Minor: o.TotalMinor, Currency: o.Currency}.Percent(s.Percent)
+		if err != nil {
+			return Offer{}, err
+		}
+		v = m.Minor
 		if s.MaxMinor > 0 {
 			v = min(v, s.MaxMinor)
 		}
@@ -137,7 +145,7 @@ func (s RemedySpec) offer(o Order) Offer {
 		v = o.TotalMinor
 	}
 	return Offer{Remedy: s.Type, Value: recovery.Money{Minor: v, Currency: o.Currency},
-		Expedited: s.Expedited, ExpiresIn: s.ExpiresIn, PriceBandPercent: s.PriceBandPercent}
+		Expedited: s.Expedited, ExpiresIn: s.ExpiresIn, PriceBandPercent: s.PriceBandPercent}, nil
 }
 
 // String names the policy for logs.

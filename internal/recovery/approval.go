@@ -13,10 +13,11 @@ type Approver struct {
 
 // LimitMinor is the approver's limit in a currency's minor units.
 func (a Approver) LimitMinor(currency string) int64 {
-	if a.LimitMajor < 0 {
-		return math.MaxInt64
+	scale := int64(math.Pow10(MinorDigits(currency)))
+	if a.LimitMajor < 0 || a.LimitMajor > math.MaxInt64/scale {
+		return math.MaxInt64 // no limit, or one beyond any amount
 	}
-	return a.LimitMajor * int64(math.Pow10(MinorDigits(currency)))
+	return a.LimitMajor * scale
 }
 
 // The actions on an incident's remedy.

@@ -1,9 +1,16 @@
 package recovery
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"strings"
 )
+
+// MaxMinor bounds every amount the engine accepts (10^14 minor units: a
+// trillion in a two-digit currency), so that no arithmetic on amounts can
+// overflow.
+const MaxMinor = 100_000_000_000_000
 
 // Money is an amount in integer minor units of an ISO 4217 currency. The
 // engine never represents money as a float.
@@ -27,23 +34,48 @@ func MinorDigits(currency string) int {
 	return 2
 }
 
-// ValidCurrency reports whether code has the shape of an ISO 4217 code:
-// three upper-case letters.
+// ValidCurrency reports whether code is a circulating ISO 4217 currency
+// (in upper case).
 func ValidCurrency(code string) bool {
-	if len(code) != 3 {
-		return false
-	}
-	for _, r := range code {
-		if r < 'A' || r > 'Z' {
-			return false
-		}
-	}
-	return true
+	_, ok := currencies[code]
+	return ok
 }
 
-// Percent returns p percent of m, rounded half up to a whole minor unit.
-func (m Money) Percent(p int64) Money {
-	return Money{Minor: (m.Minor*p + 50) / 100, Currency: m.Currency}
+// currencies are the ISO 4217 codes of circulating currencies; funds,
+// precious metals and test codes are left out.
+var currencies = func() map[string]struct{} {
+	m := map[string]struct{}{}
+	for _, c := range strings.Fields(`AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB
+		BRL BSD BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD
+		FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF
+		KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD
+		NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE
+		SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VED VES VND VUV
+		WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL`) {
+		m[c] = struct{}{}
+	}
+	return m
+}()
+
+// ErrOverflow says an amount left the range the engine computes in.
+var ErrOverflow = errors.New("amount out of range")
+
+// Percent returns p percent of m (p from 0 to 100), rounded half up to a
+// whole minor unit; ErrOverflow when m or p is out of range.
+func (m Money) Percent(p int64) (Money, error) {
+	if p < 0 || p > 100 || m.Minor < 0 || m.Minor > MaxMinor {
+		return Money{}, fmt.Errorf("%d%% of %d minor units: %w", p, m.Minor, ErrOverflow)
+	}
+	return Money{Minor: (m.Minor*p + 50) / 100, Currency: m.Currency}, nil
+}
+
+// MulPercent returns v*p/100 rounded down, and false when it would
+// overflow or v or p is negative.
+func MulPercent(v, p int64) (int64, bool) {
+	if v < 0 || p < 0 || (p != 0 && v > math.MaxInt64/p) {
+		return 0, false
+	}
+	return v * p / 100, true
 }
 
 // String formats the amount with its currency code, e.g. "13.50 EUR".

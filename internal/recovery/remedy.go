@@ -71,7 +71,10 @@ func Similarity(a, b map[string]string) float64 {
 // within bandPercent of the original; most similar attributes first, then
 // the closest price, then the SKU.
 func RankSubstitutes(orig Product, qty, bandPercent int64, candidates []Product) []Product {
-	band := orig.PriceMinor * bandPercent / 100
+	band, ok := MulPercent(orig.PriceMinor, bandPercent)
+	if !ok {
+		return nil
+	}
 	var out []Product
 	for _, c := range candidates {
 		d := c.PriceMinor - orig.PriceMinor
