@@ -144,7 +144,7 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts, workerReady *atomic.Boo
 		}})
 	}
 	srv := &web.Server{Inbox: s.inbox, Incidents: s.store, APIKeys: cfg.keys(dev), Checks: checks, Logger: s.log,
-		WebhookSecrets: cfg.secrets(dev), Tracking: s.store, Approvers: cfg.approvers(dev), Codes: s.store}
+		WebhookSecrets: cfg.secrets(dev), Tracking: s.store, Approvers: cfg.approvers(dev), Codes: s.store, Events: s.store}
 	if s.temporal != nil {
 		srv.Remedies = remedyClient{client: s.temporal}
 	}

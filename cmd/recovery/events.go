@@ -10,14 +10,18 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
-// runEvents implements `recovery events push FILE...` and `recovery events demo`.
+// runEvents implements `recovery events push FILE...`, `events demo`,
+// `events dead` and `events retry SEQ...|--dead`.
 func runEvents(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("events needs push or demo: %w", errUsage)
+		return fmt.Errorf("events needs push, demo, dead or retry: %w", errUsage)
 	}
 	c := &apiClient{base: strings.TrimRight(cfg.URL, "/"), key: cfg.ClientKey,
 		http: &http.Client{Timeout: 30 * time.Second}}
@@ -29,6 +33,10 @@ func runEvents(ctx context.Context, cfg Config, args []string, stdout, stderr io
 		return pushFiles(ctx, c, args[1:], stdout)
 	case "demo":
 		return runDemo(ctx, c, stdout)
+	case "dead":
+		return listDead(ctx, c, stdout)
+	case "retry":
+		return retryDead(ctx, c, args[1:], stdout)
 	}
 	return fmt.Errorf("unknown events command %q: %w", args[0], errUsage)
 }
@@ -145,4 +153,59 @@ func readEventsFile(path string) ([]json.RawMessage, error) {
 		return nil, errors.New(path + ": no events")
 	}
 	return evs, nil
+}
+
+// listDead prints the events the relay quarantined, a line each.
+func listDead(ctx context.Context, c *apiClient, stdout io.Writer) error {
+	after, total := int64(0), 0
+	for {
+		var page struct {
+			Events    []recovery.DeadEvent `json:"events"`
+			NextAfter int64                `json:"next_after"`
+		}
+		if err := c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/events?status=dead&limit=1000&after=%d", after), nil, &page); err != nil {
+			return err
+		}
+		for _, e := range page.Events {
+			fmt.Fprintf(stdout, "%d\t%s\t%s/%s\torder %q\t%s after %d attempt(s): %s\n", e.Seq, e.DeadAt.UTC().Format(time.RFC3339),
+				e.Source, e.ID, e.OrderID, e.ErrorKind, e.Attempts, e.Note)
+		}
+		total += len(page.Events)
+		if page.NextAfter == 0 {
+			break
+		}
+		after = page.NextAfter
+	}
+	fmt.Fprintf(stdout, "%d quarantined event(s); `recovery events retry SEQ...` or `--dead` requeues them\n", total)
+	return nil
+}
+
+// retryDead requeues quarantined events: the seqs given, or all with --dead.
+func retryDead(ctx context.Context, c *apiClient, args []string, stdout io.Writer) error {
+	body := map[string]any{}
+	switch {
+	case len(args) == 1 && args[0] == "--dead":
+		body["all_dead"] = true
+	case len(args) > 0:
+		var seqs []int64
+		for _, a := range args {
+			n, err := strconv.ParseInt(a, 10, 64)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("events retry: %q is not an event's seq (see `recovery events dead`): %w", a, errUsage)
+			}
+			seqs = append(seqs, n)
+		}
+		body["seqs"] = seqs
+	default:
+		return fmt.Errorf("events retry needs SEQ... or --dead: %w", errUsage)
+	}
+	raw, _ := json.Marshal(body)
+	var res struct {
+		Requeued int64 `json:"requeued"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/v1/events/requeue", raw, &res); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "requeued %d event(s)\n", res.Requeued)
+	return nil
 }

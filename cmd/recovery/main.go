@@ -6,6 +6,8 @@
 //	recovery migrate             apply database migrations and exit
 //	recovery events push FILE... push JSON or NDJSON events to a running stack
 //	recovery events demo         push a scripted misroute story and show the incident
+//	recovery events dead         list the events the relay quarantined
+//	recovery events retry SEQ... requeue quarantined events (--dead: all of them)
 //	recovery bench               measure ingest and relay against raw baselines
 package main
 
@@ -29,6 +31,8 @@ Usage:
   recovery migrate              apply database migrations (needs DATABASE_URL)
   recovery events push FILE...  push canonical events (JSON or NDJSON) to RECOVERY_URL
   recovery events demo          push a scripted misroute story and print the incident
+  recovery events dead          list the events the relay quarantined (never deliverable), with why
+  recovery events retry SEQ...  requeue quarantined events; --dead requeues all of them
   recovery bench [flags]        measure ingest and relay throughput against raw baselines
   recovery policy check FILE    check a remedy policy: structure, every CEL condition, each value
   recovery policy show          print the built-in policy

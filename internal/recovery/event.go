@@ -204,3 +204,21 @@ func OrderIDOf(data json.RawMessage) string {
 	}
 	return v.OrderID
 }
+
+// DeadEvent is an event the relay quarantined because it can never be
+// delivered to its workflow, as ops see it: ids and the reason, not the
+// payload.
+type DeadEvent struct {
+	Seq        int64     `json:"seq"`
+	Source     string    `json:"source"`
+	ID         string    `json:"id"`
+	Type       string    `json:"type"`
+	OrderID    string    `json:"order_id"`
+	ReceivedAt time.Time `json:"received_at"`
+	Attempts   int       `json:"attempts"`
+	// ErrorKind names the failure in a word or two (e.g.
+	// "invalid-argument"); Note says it in plain words.
+	ErrorKind string    `json:"error_kind"`
+	Note      string    `json:"note"`
+	DeadAt    time.Time `json:"dead_at"`
+}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +22,7 @@ import (
 
 // Source is the inbox the relay drains; *store.Store implements it.
 type Source interface {
-	ClaimPending(ctx context.Context, limit int) (*store.Claim, error)
+	ClaimPending(ctx context.Context, limit int, lease time.Duration) (*store.Claim, error)
 	// Listen calls wake once LISTEN is in place, then on every
 	// notification, until ctx ends or the connection fails.
 	Listen(ctx context.Context, wake func()) error
@@ -47,6 +48,10 @@ type Config struct {
 	// Poll is how often the inbox is checked without a notification
 	// (default 1s).
 	Poll time.Duration
+	// Lease is how long claimed events are the relay's before another
+	// pass may claim them again (default 30s): what a relay that died
+	// mid-batch costs in delay.
+	Lease time.Duration
 }
 
 // Relay drains the inbox into Temporal.
@@ -58,6 +63,7 @@ type Relay struct {
 	wake   chan struct{}
 	ready  atomic.Bool
 	failed atomic.Int64
+	dead   atomic.Int64
 	// listening is true while the inbox's notifications reach the relay.
 	listening atomic.Bool
 }
@@ -72,6 +78,9 @@ func New(src Source, sig Signaler, cfg Config, log *slog.Logger) *Relay {
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 30 * time.Second
 	}
 	return &Relay{src: src, sig: sig, cfg: cfg, log: log, wake: make(chan struct{}, 1)}
 }
@@ -108,7 +117,6 @@ func (r *Relay) Run(ctx context.Context) error {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
-			r.ready.Store(false)
 			r.log.Warn("relay pass failed; retrying", "err", err, "backoff", backoff)
 			if !sleep(ctx, backoff) {
 				return nil
@@ -117,7 +125,6 @@ func (r *Relay) Run(ctx context.Context) error {
 			continue
 		}
 		backoff = 100 * time.Millisecond
-		r.ready.Store(true)
 		if n >= r.cfg.BatchSize {
 			continue // more may be waiting
 		}
@@ -143,32 +150,38 @@ func (r *Relay) listen(ctx context.Context) {
 	}
 }
 
-// Pass claims one batch, signals each order once and marks what Temporal
-// accepted. It returns how many events it claimed. Events of an order whose
-// signal failed stay pending for the next pass.
+// Pass claims one batch, signals each order (its events split by size),
+// and records the outcome of every event: relayed, retried after a
+// backoff (the signal failed for a reason that may pass), or quarantined
+// (it never can be delivered). It returns how many events it claimed, and
+// an error only when the inbox itself failed: one bad event or order never
+// fails a pass.
 func (r *Relay) Pass(ctx context.Context) (int, error) {
-	claim, err := r.src.ClaimPending(ctx, r.cfg.BatchSize)
+	n, err := r.pass(ctx)
+	r.ready.Store(err == nil)
+	return n, err
+}
+
+func (r *Relay) pass(ctx context.Context) (int, error) {
+	claim, err := r.src.ClaimPending(ctx, r.cfg.BatchSize, r.cfg.Lease)
 	if err != nil {
 		return 0, err
 	}
 	if len(claim.Events) == 0 {
-		claim.Abort(ctx)
 		return 0, nil
 	}
 	groups, order, skipped := group(claim.Events)
 	copies, skipped, err := r.fanOut(ctx, claim.Events, groups, &order, skipped)
 	if err != nil {
-		claim.Abort(ctx)
+		return 0, err // the events keep their lease and come back after it
+	}
+	out := r.signalAll(ctx, groups, order, copies)
+	out.Skipped, out.SkipNote = skipped, "no order_id: not routed to an order workflow"
+	if err := claim.Done(ctx, out); err != nil {
 		return 0, err
 	}
-	relayed := complete(r.signalAll(ctx, groups, order), copies)
-	if err := claim.Done(ctx, relayed, skipped, "no order_id: not routed to an order workflow"); err != nil {
-		return 0, err
-	}
-	if failed := len(claim.Events) - len(relayed) - len(skipped); failed > 0 {
-		r.failed.Add(int64(failed))
-		return len(claim.Events), errors.New("some signals failed; their events stay pending")
-	}
+	r.failed.Add(int64(len(out.Retry)))
+	r.dead.Add(int64(len(out.Dead)))
 	return len(claim.Events), nil
 }
 
@@ -190,16 +203,15 @@ func group(evs []store.PendingEvent) (map[string][]store.PendingEvent, []string,
 	return groups, order, skipped
 }
 
-// fanOut hands each stock change that names no order to the recent orders
-// holding its SKU, appending it to their groups. It returns how many copies
-// of each such event went out (an event counts as relayed only when all its
-// copies were accepted) and the events left for nobody.
+// fanOut hands each stock change that names no order to the orders still
+// waiting for its SKU, appending it to their groups. It returns which
+// events were fanned out, and the events left for nobody.
 func (r *Relay) fanOut(ctx context.Context, evs []store.PendingEvent, groups map[string][]store.PendingEvent,
-	order *[]string, skipped []int64) (map[int64]int, []int64, error) {
+	order *[]string, skipped []int64) (map[int64]bool, []int64, error) {
 	if len(skipped) == 0 {
 		return nil, nil, nil
 	}
-	copies := map[int64]int{}
+	fanned := map[int64]bool{}
 	var left []int64
 	bySeq := map[int64]store.PendingEvent{}
 	for _, p := range evs {
@@ -230,38 +242,40 @@ func (r *Relay) fanOut(ctx context.Context, evs []store.PendingEvent, groups map
 			}
 			groups[o] = append(groups[o], p)
 		}
-		copies[seq] = len(orders)
+		fanned[seq] = true
 	}
-	return copies, left, nil
+	return fanned, left, nil
 }
 
-// complete drops fanned-out events that not every order accepted.
-func complete(relayed []int64, copies map[int64]int) []int64 {
-	if len(copies) == 0 {
-		return relayed
-	}
-	got := map[int64]int{}
-	for _, seq := range relayed {
-		got[seq]++
-	}
-	out := relayed[:0]
-	seen := map[int64]bool{}
-	for _, seq := range relayed {
-		want, fanned := copies[seq]
-		if seen[seq] || fanned && got[seq] < want {
-			continue
-		}
-		seen[seq] = true
-		out = append(out, seq)
-	}
-	return out
+// result is what became of one event's signal to one order.
+type result struct {
+	state      int // relayed, retry or dead
+	kind, note string
 }
 
-// signalAll sends one signal per order, Parallel at a time, and returns the
-// sequence numbers of the events Temporal accepted.
-func (r *Relay) signalAll(ctx context.Context, groups map[string][]store.PendingEvent, order []string) []int64 {
+const (
+	relayed = iota
+	dead
+	retry
+)
+
+// signalAll signals every order, Parallel orders at a time, and folds the
+// results into an outcome. An event fanned out to many orders is retried
+// when any copy may still go through, and counts as relayed otherwise (an
+// order that refuses it for good does not hold it back for the others).
+func (r *Relay) signalAll(ctx context.Context, groups map[string][]store.PendingEvent, order []string,
+	fanned map[int64]bool) store.Outcome {
 	var mu sync.Mutex
-	var relayed []int64
+	results := map[int64]result{}
+	note := func(seq int64, res result) {
+		mu.Lock()
+		defer mu.Unlock()
+		// A fanned-out event: a copy that may still go through wins over
+		// one delivered, and one delivered over one refused for good.
+		if old, seen := results[seq]; !seen || res.state == retry || old.state == dead {
+			results[seq] = res
+		}
+	}
 	sem := make(chan struct{}, r.cfg.Parallel)
 	var wg sync.WaitGroup
 	for _, orderID := range order {
@@ -269,24 +283,136 @@ func (r *Relay) signalAll(ctx context.Context, groups map[string][]store.Pending
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			evs := make([]recovery.Event, len(ps))
-			for i, p := range ps {
-				evs[i] = p.Event
-			}
-			if err := r.sig.SignalOrder(ctx, orderID, evs); err != nil {
-				r.log.Warn("signal order failed", "order_id", orderID, "events", len(evs), "err", err)
-				return
-			}
-			mu.Lock()
-			for _, p := range ps {
-				relayed = append(relayed, p.Seq)
-			}
-			mu.Unlock()
+			r.signalOrder(ctx, orderID, ps, note)
 		})
 	}
 	wg.Wait()
-	return relayed
+	var out store.Outcome
+	seqs := make([]int64, 0, len(results))
+	for seq := range results {
+		seqs = append(seqs, seq)
+	}
+	slices.Sort(seqs)
+	for _, seq := range seqs {
+		res := results[seq]
+		switch {
+		case res.state == relayed, res.state == dead && fanned[seq]:
+			out.Relayed = append(out.Relayed, seq)
+		case res.state == retry:
+			out.Retry = append(out.Retry, seq)
+		default:
+			out.Dead = append(out.Dead, store.Quarantined{Seq: seq, Kind: res.kind, Note: res.note})
+		}
+	}
+	return out
 }
+
+// signalOrder sends one order's events in signals of at most MaxSignalBytes,
+// in order. A permanent failure of a signal holding several events is
+// narrowed down to the events that cause it, by sending them one by one; a
+// transient failure leaves this and the order's later events for a retry.
+func (r *Relay) signalOrder(ctx context.Context, orderID string, ps []store.PendingEvent, note func(int64, result)) {
+	chunks := split(ps)
+	for i, chunk := range chunks {
+		err := r.send(ctx, orderID, chunk)
+		var perm *PermanentError
+		switch {
+		case err == nil:
+			for _, p := range chunk {
+				note(p.Seq, result{state: relayed})
+			}
+			continue
+		case errors.As(err, &perm) && len(chunk) > 1:
+			for j, p := range chunk {
+				if r.signalOrderOne(ctx, orderID, p, note) == retry {
+					for _, rest := range chunk[j+1:] {
+						note(rest.Seq, result{state: retry})
+					}
+					r.retryAll(chunks[i+1:], note)
+					return
+				}
+			}
+			continue
+		case errors.As(err, &perm):
+			r.log.Warn("event quarantined", "seq", chunk[0].Seq, "order_id", orderID, "kind", perm.Kind, "err", err)
+			note(chunk[0].Seq, result{state: dead, kind: perm.Kind, note: perm.Note})
+			continue
+		}
+		r.log.Warn("signal order failed; retrying later", "order_id", orderID, "events", len(chunk), "err", err)
+		r.retryAll(chunks[i:], note)
+		return
+	}
+}
+
+// signalOrderOne sends one event alone and notes what became of it.
+func (r *Relay) signalOrderOne(ctx context.Context, orderID string, p store.PendingEvent, note func(int64, result)) int {
+	err := r.send(ctx, orderID, []store.PendingEvent{p})
+	var perm *PermanentError
+	switch {
+	case err == nil:
+		note(p.Seq, result{state: relayed})
+		return relayed
+	case errors.As(err, &perm):
+		r.log.Warn("event quarantined", "seq", p.Seq, "order_id", orderID, "kind", perm.Kind, "err", err)
+		note(p.Seq, result{state: dead, kind: perm.Kind, note: perm.Note})
+		return dead
+	}
+	note(p.Seq, result{state: retry})
+	return retry
+}
+
+func (r *Relay) retryAll(chunks [][]store.PendingEvent, note func(int64, result)) {
+	for _, c := range chunks {
+		for _, p := range c {
+			note(p.Seq, result{state: retry})
+		}
+	}
+}
+
+func (r *Relay) send(ctx context.Context, orderID string, ps []store.PendingEvent) error {
+	evs := make([]recovery.Event, len(ps))
+	for i, p := range ps {
+		evs[i] = p.Event
+	}
+	return r.sig.SignalOrder(ctx, orderID, evs)
+}
+
+// MaxSignalBytes bounds the events one signal carries, well under
+// Temporal's 2 MiB payload limit; MaxSignalEvents bounds their number.
+const (
+	MaxSignalBytes  = 512 << 10
+	MaxSignalEvents = 500
+)
+
+// split cuts one order's events into signals of at most MaxSignalBytes
+// and MaxSignalEvents, in order; an event larger than that goes alone.
+func split(ps []store.PendingEvent) [][]store.PendingEvent {
+	var out [][]store.PendingEvent
+	var cur []store.PendingEvent
+	size := 0
+	for _, p := range ps {
+		n := len(p.Event.Data) + len(p.Event.ID) + len(p.Event.Source) + len(p.Event.Subject) + 128
+		if len(cur) > 0 && (size+n > MaxSignalBytes || len(cur) == MaxSignalEvents) {
+			out, cur, size = append(out, cur), nil, 0
+		}
+		cur, size = append(cur, p), size+n
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// PermanentError is a signal that can never succeed (Temporal refused its
+// argument, or it is too large): the events it carried are quarantined.
+type PermanentError struct {
+	// Kind names the failure in a word or two; Note says it plainly.
+	Kind, Note string
+	Err        error
+}
+
+func (e *PermanentError) Error() string { return e.Kind + ": " + e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
 
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -91,25 +92,141 @@ func TestPassGroupsPerOrderAndMarks(t *testing.T) {
 	}
 }
 
-func TestFailedSignalStaysPending(t *testing.T) {
+// passUntil runs passes until cond holds (backoffs make later passes
+// find more due), failing after 10 s.
+func passUntil(t *testing.T, r *relay.Relay, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s", what)
+		}
+		if _, err := r.Pass(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (r *recorder) got(order string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return fmt.Sprint(r.calls[order])
+}
+
+// An order whose signal fails is retried after a backoff of its own; the
+// other orders go through, and the pass itself does not fail (readiness
+// never follows one order down).
+func TestFailedSignalIsRetriedAndHoldsNobodyBack(t *testing.T) {
 	st := newStore(t)
 	ctx := context.Background()
 	st.InsertEvents(ctx, []recovery.Event{ev("1", "ok"), ev("2", "down")}) //nolint:errcheck
 	rec := &recorder{calls: map[string][][]string{}, fail: map[string]bool{"down": true}}
 	r := relay.New(st, rec, relay.Config{}, quiet)
-	if _, err := r.Pass(ctx); err == nil {
-		t.Fatal("a failed signal must be reported")
-	}
-	if p, _ := st.PendingCount(ctx); p != 1 {
-		t.Fatalf("pending = %d, want the failed order's event", p)
-	}
-	rec.fail = nil
 	if _, err := r.Pass(ctx); err != nil {
+		t.Fatalf("a failed signal failed the pass: %v", err)
+	}
+	if r.Ready(ctx) != nil {
+		t.Fatal("one order's failure made the relay unready")
+	}
+	if p, _ := st.PendingCount(ctx); p != 1 || rec.got("ok") != "[[1]]" {
+		t.Fatalf("pending = %d, ok got %s: want the failed order's event pending and the other delivered", p, rec.got("ok"))
+	}
+	if n, _ := r.Pass(ctx); n != 0 {
+		t.Fatalf("the failed event was claimed again at once (%d): it must back off", n)
+	}
+	rec.mu.Lock()
+	rec.fail = nil
+	rec.mu.Unlock()
+	passUntil(t, r, "the retry", func() bool { return rec.got("down") == "[[2]]" })
+	if p, _ := st.PendingCount(ctx); p != 0 || rec.got("ok") != "[[1]]" {
+		t.Fatalf("after recovery: pending %d, ok got %s", p, rec.got("ok"))
+	}
+}
+
+// poisoner refuses, for good, any signal that carries the event "poison".
+type poisoner struct{ recorder }
+
+func (p *poisoner) SignalOrder(ctx context.Context, orderID string, evs []recovery.Event) error {
+	for _, e := range evs {
+		if e.ID == "poison" {
+			return &relay.PermanentError{Kind: "invalid-argument", Note: "refused", Err: errors.New("bad argument")}
+		}
+	}
+	return p.recorder.SignalOrder(ctx, orderID, evs)
+}
+
+// A permanent failure quarantines the one event that causes it (found by
+// sending the order's events one by one), with its reason; the order's
+// other events and every other order go through, and it never comes back
+// to the head of the queue until ops requeue it.
+func TestPoisonEventIsQuarantined(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	st.InsertEvents(ctx, []recovery.Event{ev("1", "a"), ev("poison", "a"), ev("3", "a"), ev("4", "b")}) //nolint:errcheck
+	rec := &poisoner{recorder{calls: map[string][][]string{}}}
+	r := relay.New(st, rec, relay.Config{}, quiet)
+	if n, err := r.Pass(ctx); err != nil || n != 4 {
+		t.Fatalf("pass = %d, %v", n, err)
+	}
+	if rec.got("a") != "[[1] [3]]" || rec.got("b") != "[[4]]" {
+		t.Fatalf("a got %s, b got %s: want every event but the poison delivered", rec.got("a"), rec.got("b"))
+	}
+	dead, err := st.DeadEvents(ctx, 0, 10)
+	if err != nil || len(dead) != 1 || dead[0].ID != "poison" || dead[0].ErrorKind != "invalid-argument" ||
+		dead[0].Attempts != 1 || dead[0].DeadAt.IsZero() {
+		t.Fatalf("dead = %+v, %v", dead, err)
+	}
+	if p, _ := st.PendingCount(ctx); p != 0 {
+		t.Fatalf("pending %d: a quarantined event is not pending", p)
+	}
+	if n, _ := r.Pass(ctx); n != 0 {
+		t.Fatalf("a quarantined event was claimed again (%d)", n)
+	}
+	if n, err := st.Requeue(ctx, []int64{dead[0].Seq}); err != nil || n != 1 {
+		t.Fatalf("requeue = %d, %v", n, err)
+	}
+	if n, _ := r.Pass(ctx); n != 1 {
+		t.Fatalf("the requeued event was not claimed (%d)", n)
+	}
+	if dead, _ := st.DeadEvents(ctx, 0, 10); len(dead) != 1 {
+		t.Fatalf("still poison after the requeue: dead = %+v", dead)
+	}
+}
+
+// One order's events are split across signals by size.
+func TestLargeGroupsAreSplitBySize(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	big := func(id string) recovery.Event {
+		data, _ := json.Marshal(map[string]string{"order_id": "a", "sku": "X", "note": strings.Repeat("n", 200<<10)})
+		return recovery.Event{ID: id, Source: "t", Type: recovery.TypeInventoryChanged, Time: time.Now(), Data: data}
+	}
+	st.InsertEvents(ctx, []recovery.Event{big("1"), big("2"), big("3"), ev("4", "a")}) //nolint:errcheck
+	rec := &recorder{calls: map[string][][]string{}}
+	if _, err := relay.New(st, rec, relay.Config{}, quiet).Pass(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(rec.calls["down"]) != "[[2]]" || len(rec.calls["ok"]) != 1 {
-		t.Fatalf("after recovery: %v", rec.calls)
+	if got := rec.got("a"); got != "[[1 2] [3 4]]" {
+		t.Fatalf("a got %s, want signals of at most %d KiB, in order", got, relay.MaxSignalBytes>>10)
 	}
+}
+
+// A relay that dies between claiming and recording leaves its events to
+// the next claim once the lease runs out.
+func TestLeaseRunsOut(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	st.InsertEvents(ctx, []recovery.Event{ev("1", "a")}) //nolint:errcheck
+	c, err := st.ClaimPending(ctx, 10, 200*time.Millisecond)
+	if err != nil || len(c.Events) != 1 {
+		t.Fatalf("claim = %+v, %v", c, err)
+	}
+	if again, _ := st.ClaimPending(ctx, 10, time.Minute); len(again.Events) != 0 {
+		t.Fatal("a leased event was claimed twice")
+	}
+	rec := &recorder{calls: map[string][][]string{}}
+	passUntil(t, relay.New(st, rec, relay.Config{}, quiet), "the claim after the lease", func() bool { return rec.got("a") == "[[1]]" })
 }
 
 func TestRunWakesOnCommit(t *testing.T) {
@@ -149,7 +266,12 @@ func TestStockChangeWithoutOrderReachesOrdersWithTheSKU(t *testing.T) {
 	}
 	rec := &recorder{calls: map[string][][]string{}}
 	r := relay.New(st, rec, relay.Config{}, quiet)
-	st.InsertEvents(ctx, []recovery.Event{order("a", "BULB-02"), order("b", "BULB-02"), order("c", "CHAIR-9")}) //nolint:errcheck
+	shipped, _ := json.Marshal(recovery.ShipmentData{OrderID: "d", ShipmentID: "s-1",
+		Lines: []recovery.ShipmentLine{{SKU: "BULB-02", Quantity: 2}}})
+	cancelled, _ := json.Marshal(recovery.OrderRef{OrderID: "e"})
+	st.InsertEvents(ctx, []recovery.Event{order("a", "BULB-02"), order("b", "BULB-02"), order("c", "CHAIR-9"), //nolint:errcheck
+		order("d", "BULB-02"), {ID: "ship-d", Source: "t", Type: recovery.TypeShipmentCreated, Time: time.Now(), Data: shipped},
+		order("e", "BULB-02"), {ID: "cancel-e", Source: "t", Type: recovery.TypeOrderCancelled, Time: time.Now(), Data: cancelled}})
 	if _, err := r.Pass(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +282,10 @@ func TestStockChangeWithoutOrderReachesOrdersWithTheSKU(t *testing.T) {
 	if _, err := r.Pass(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for o, want := range map[string]string{"a": "[[o-a] [bulbs]]", "b": "[[o-b] [bulbs]]", "c": "[[o-c]]"} {
+	// Only the orders still waiting for the SKU: not c (another SKU), not
+	// d (its bulbs shipped), not e (cancelled).
+	for o, want := range map[string]string{"a": "[[o-a] [bulbs]]", "b": "[[o-b] [bulbs]]", "c": "[[o-c]]",
+		"d": "[[o-d ship-d]]", "e": "[[o-e cancel-e]]"} {
 		if got := fmt.Sprint(rec.calls[o]); got != want {
 			t.Errorf("order %s got %s, want %s", o, got, want)
 		}

@@ -2,8 +2,11 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
@@ -27,7 +30,23 @@ func (t TemporalSignaler) SignalOrder(ctx context.Context, orderID string, evs [
 	_, err := t.Client.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalEvents,
 		workflows.EventsSignal{Events: evs}, opts, workflows.OrderWorkflow, workflows.OrderInput{OrderID: orderID})
 	if err != nil {
-		return fmt.Errorf("signal-with-start %s: %w", opts.ID, err)
+		return classify(fmt.Errorf("signal-with-start %s: %w", opts.ID, err))
 	}
 	return nil
+}
+
+// classify marks the errors that no retry can cure as permanent: Temporal
+// refusing the request's arguments (an ID too long, a payload over its
+// limit) and the SDK refusing to send a payload over the server's limit.
+func classify(err error) error {
+	var invalid *serviceerror.InvalidArgument
+	switch {
+	case strings.Contains(err.Error(), "TMPRL1103"):
+		return &PermanentError{Kind: "too-large", Note: "the events are larger than Temporal accepts in one signal", Err: err}
+	case errors.As(err, &invalid) && strings.Contains(strings.ToLower(invalid.Message), "size"):
+		return &PermanentError{Kind: "too-large", Note: "the events are larger than Temporal accepts in one signal", Err: err}
+	case errors.As(err, &invalid):
+		return &PermanentError{Kind: "invalid-argument", Note: "Temporal refused the signal's arguments", Err: err}
+	}
+	return err
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -62,118 +61,10 @@ func (s *Store) InsertEvents(ctx context.Context, evs []recovery.Event) ([]bool,
 	return out, nil
 }
 
-// PendingEvent is a committed event not yet delivered to its workflow.
-type PendingEvent struct {
-	Seq     int64
-	OrderID string
-	Event   recovery.Event
-}
-
-const claimPending = `SELECT seq, source, id, type, order_id, occurred_at, subject, data
-FROM events WHERE relayed_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`
-
-// Claim is a batch of pending events locked by one relay until it calls
-// Done or Abort. Other relays skip the locked rows.
-type Claim struct {
-	tx     pgx.Tx
-	Events []PendingEvent
-}
-
-// ClaimPending locks up to limit pending events, oldest first. The caller
-// must end the claim with Done or Abort.
-func (s *Store) ClaimPending(ctx context.Context, limit int) (*Claim, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("claim events: %w", err)
-	}
-	rows, err := tx.Query(ctx, claimPending, limit)
-	if err != nil {
-		tx.Rollback(ctx) //nolint:errcheck
-		return nil, fmt.Errorf("claim events: %w", err)
-	}
-	c := &Claim{tx: tx}
-	var p PendingEvent
-	var data []byte
-	_, err = pgx.ForEachRow(rows, []any{&p.Seq, &p.Event.Source, &p.Event.ID, &p.Event.Type,
-		&p.OrderID, &p.Event.Time, &p.Event.Subject, &data}, func() error {
-		p.Event.Data = json.RawMessage(append([]byte(nil), data...))
-		c.Events = append(c.Events, p)
-		return nil
-	})
-	if err != nil {
-		tx.Rollback(ctx) //nolint:errcheck
-		return nil, fmt.Errorf("claim events: %w", err)
-	}
-	return c, nil
-}
-
-// Done marks the given events relayed (with an optional note, e.g. why an
-// event went nowhere) and releases the claim; events of the claim not named
-// stay pending.
-func (c *Claim) Done(ctx context.Context, relayed []int64, skipped []int64, note string) error {
-	defer c.tx.Rollback(ctx) //nolint:errcheck
-	if len(relayed) > 0 {
-		if _, err := c.tx.Exec(ctx, `UPDATE events SET relayed_at = now() WHERE seq = ANY($1)`, relayed); err != nil {
-			return fmt.Errorf("mark relayed: %w", err)
-		}
-		if _, err := c.tx.Exec(ctx, adoptOrphans, relayed); err != nil {
-			return fmt.Errorf("adopt orphan scans: %w", err)
-		}
-	}
-	if len(skipped) > 0 {
-		if _, err := c.tx.Exec(ctx, `UPDATE events SET relayed_at = now(), relay_note = $2 WHERE seq = ANY($1)`,
-			skipped, note); err != nil {
-			return fmt.Errorf("mark skipped: %w", err)
-		}
-	}
-	if c.hasInventory() {
-		if _, err := c.tx.Exec(ctx, applyStock, append(relayed, skipped...)); err != nil {
-			return fmt.Errorf("apply stock changes: %w", err)
-		}
-	}
-	if err := c.tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit relay batch: %w", err)
-	}
-	return nil
-}
-
-// adoptOrphans gives carrier scans that named only a tracking number (and
-// so reached no order) to the shipment that now names it, and queues them
-// again: a carrier webhook that beats the shop's shipment is not lost.
-const adoptOrphans = `UPDATE events o SET order_id = s.order_id, subject = 'order/' || s.order_id,
-  data = o.data || jsonb_build_object('order_id', s.order_id, 'shipment_id', s.data->>'shipment_id'),
-  relayed_at = NULL, relay_note = ''
-FROM events s
-WHERE s.seq = ANY($1) AND s.type = 'shipment.created' AND s.order_id <> '' AND s.data ? 'tracking_number'
-  AND o.type = 'shipment.tracking' AND o.order_id = '' AND o.data->>'tracking_number' = s.data->>'tracking_number'`
-
-// applyStock keeps the catalog's stock at what the last relayed
-// inventory.changed of each SKU said was available; a SKU the catalog does
-// not know yet is added with no category (no substitute comes from it).
-// Malformed payloads are skipped here rather than failing the relay.
-const applyStock = `INSERT INTO products (sku, stock)
-SELECT DISTINCT ON (upper(data->>'sku')) upper(data->>'sku'), (data->>'available')::bigint FROM events
-WHERE seq = ANY($1) AND type = 'inventory.changed' AND coalesce(data->>'sku', '') <> ''
-  AND (data->>'available') ~ '^-?[0-9]{1,18}$'
-ORDER BY upper(data->>'sku'), seq DESC
-ON CONFLICT (sku) DO UPDATE SET stock = EXCLUDED.stock, updated_at = now()`
-
-func (c *Claim) hasInventory() bool {
-	for _, p := range c.Events {
-		if p.Event.Type == recovery.TypeInventoryChanged {
-			return true
-		}
-	}
-	return false
-}
-
-// Abort releases the claim without marking anything.
-func (c *Claim) Abort(ctx context.Context) { c.tx.Rollback(ctx) } //nolint:errcheck
-
 // PendingCount returns how many events wait for the relay.
 func (s *Store) PendingCount(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE relayed_at IS NULL`).Scan(&n)
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE relayed_at IS NULL AND dead_at IS NULL`).Scan(&n)
 	return n, err
 }
 
@@ -253,13 +144,21 @@ func (s *Store) OrderForTracking(ctx context.Context, trackingNumber string) (or
 // FanOutWindow is how far back OrdersWithSKU looks for orders.
 const FanOutWindow = 60 * 24 * time.Hour
 
-const ordersWithSKU = `SELECT DISTINCT order_id FROM events
-WHERE type = 'order.created' AND data->'lines' @> jsonb_build_array(jsonb_build_object('sku', $1::text))
-  AND occurred_at > $2 AND order_id <> ''
-ORDER BY order_id LIMIT $3`
+// ordersWithSKU finds the orders a SKU-wide stock change concerns: created
+// recently with a line of the SKU, not cancelled, and with no shipment
+// that already carries the SKU; newest first, since those are the ones
+// still waiting.
+const ordersWithSKU = `SELECT o.order_id FROM events o
+WHERE o.type = 'order.created' AND o.data->'lines' @> jsonb_build_array(jsonb_build_object('sku', $1::text))
+  AND o.occurred_at > $2 AND o.order_id <> ''
+  AND NOT EXISTS (SELECT 1 FROM events c WHERE c.order_id = o.order_id AND c.type = 'order.cancelled')
+  AND NOT EXISTS (SELECT 1 FROM events s WHERE s.order_id = o.order_id AND s.type = 'shipment.created'
+                    AND s.data->'lines' @> jsonb_build_array(jsonb_build_object('sku', $1::text)))
+GROUP BY o.order_id ORDER BY max(o.occurred_at) DESC, o.order_id LIMIT $3`
 
 // OrdersWithSKU returns the orders created within FanOutWindow of now that
-// have a line of the SKU (at most limit of them).
+// have an unshipped line of the SKU and were not cancelled (at most limit
+// of them, newest first).
 func (s *Store) OrdersWithSKU(ctx context.Context, sku string, now time.Time, limit int) ([]string, error) {
 	rows, err := s.pool.Query(ctx, ordersWithSKU, sku, now.Add(-FanOutWindow), limit)
 	if err != nil {

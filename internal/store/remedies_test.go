@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/store"
 )
 
 func TestReservationsHoldStockOnce(t *testing.T) {
@@ -160,7 +163,7 @@ func TestRelayedStockChangesReachTheCatalog(t *testing.T) {
 		inv("4", "BAD-1", "lots")}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := st.ClaimPending(ctx, 10)
+	c, err := st.ClaimPending(ctx, 10, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +171,7 @@ func TestRelayedStockChangesReachTheCatalog(t *testing.T) {
 	for _, p := range c.Events {
 		seqs = append(seqs, p.Seq)
 	}
-	if err := c.Done(ctx, nil, seqs, "no order"); err != nil {
+	if err := c.Done(ctx, store.Outcome{Skipped: seqs, SkipNote: "no order"}); err != nil {
 		t.Fatalf("a malformed stock event must not stop the relay: %v", err)
 	}
 	for sku, want := range map[string]int64{"BULB-2": 3, "NEW-1": 5} {
@@ -178,5 +181,41 @@ func TestRelayedStockChangesReachTheCatalog(t *testing.T) {
 	}
 	if _, err := st.Product(ctx, "BAD-1"); !errors.Is(err, recovery.ErrNotFound) {
 		t.Errorf("a stock change without a number reached the catalog: %v", err)
+	}
+}
+
+// Stock that the catalog cannot take (here an 8,000-character SKU, too
+// long for its index, stored before ingest bounded it) is left out; it
+// cannot undo the record of what was delivered, nor the other changes.
+func TestStockTheCatalogCannotTakeIsLeftOut(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	inv := func(id, sku string, available int) recovery.Event {
+		data, _ := json.Marshal(map[string]any{"sku": sku, "available": available})
+		return recovery.Event{ID: id, Source: "s", Type: recovery.TypeInventoryChanged, Time: time.Now(), Data: data}
+	}
+	long := make([]byte, 8000) // random, so that Postgres cannot compress it into the index
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range long {
+		long[i] = byte('a' + rng.IntN(26))
+	}
+	if _, err := st.InsertEvents(ctx, []recovery.Event{inv("bad", string(long), 1), inv("good", "BULB-2", 7)}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.ClaimPending(ctx, 10, time.Minute)
+	if err != nil || len(c.Events) != 2 {
+		t.Fatalf("claim %v, %v", c, err)
+	}
+	if err := c.Done(ctx, store.Outcome{Skipped: []int64{c.Events[0].Seq, c.Events[1].Seq}, SkipNote: "no order"}); err != nil {
+		t.Fatalf("the stock change failed the relay: %v", err)
+	}
+	if n, _ := st.PendingCount(ctx); n != 0 {
+		t.Fatalf("pending %d: both events were delivered", n)
+	}
+	if p, err := st.Product(ctx, "BULB-2"); err != nil || p.Stock != 7 {
+		t.Fatalf("BULB-2 = %+v, %v: the good change must still apply", p, err)
+	}
+	if _, err := st.Product(ctx, strings.ToUpper(string(long))); !errors.Is(err, recovery.ErrNotFound) {
+		t.Fatalf("the long SKU reached the catalog (%v): the test no longer exercises a refused value", err)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -19,6 +21,7 @@ import (
 // Store wraps a pgx connection pool.
 type Store struct {
 	pool *pgxpool.Pool
+	log  *slog.Logger
 
 	// The relay wake-up (see wake): at most one NOTIFY in flight, and one
 	// more queued behind it.
@@ -28,15 +31,51 @@ type Store struct {
 	notifyWG    sync.WaitGroup
 }
 
+// Options tune the pool.
+type Options struct {
+	// MaxConns bounds the pool (0: pgx's default).
+	MaxConns int32
+	// Logger may be nil.
+	Logger *slog.Logger
+}
+
+// Timeouts every connection gets unless the URL sets its own, so that a
+// database that stops answering fails requests in seconds instead of
+// hanging them until TCP gives up.
+const (
+	ConnectTimeout   = 5 * time.Second
+	StatementTimeout = 30 * time.Second
+	// IdleInTransactionTimeout ends a transaction its client abandoned.
+	IdleInTransactionTimeout = time.Minute
+)
+
 // Open connects to the database at url with at most maxConns connections
 // (0 keeps pgx's default) and checks that it answers.
 func Open(ctx context.Context, url string, maxConns int32) (*Store, error) {
+	return OpenWith(ctx, url, Options{MaxConns: maxConns})
+}
+
+// OpenWith connects with options and checks that the database answers.
+func OpenWith(ctx context.Context, url string, o Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
-	if maxConns > 0 {
-		cfg.MaxConns = maxConns
+	if o.MaxConns > 0 {
+		cfg.MaxConns = o.MaxConns
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = ConnectTimeout
+	}
+	rp := cfg.ConnConfig.RuntimeParams
+	for k, v := range map[string]time.Duration{"statement_timeout": StatementTimeout,
+		"idle_in_transaction_session_timeout": IdleInTransactionTimeout} {
+		if _, set := rp[k]; !set {
+			rp[k] = fmt.Sprint(v.Milliseconds())
+		}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -46,7 +85,7 @@ func Open(ctx context.Context, url string, maxConns int32) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("ping database: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, log: o.Logger}, nil
 }
 
 // Pool exposes the pool for benchmarks and tests.

@@ -121,28 +121,63 @@ func TestInboxIsolatesABadSubmission(t *testing.T) {
 	}
 }
 
-func TestClaimSkipsLockedAndDoneMarks(t *testing.T) {
+func TestClaimLeasesAndDoneRecordsEachOutcome(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
-	if _, err := st.InsertEvents(ctx, []recovery.Event{event("c", "1", "o1"), event("c", "2", "o2"), event("c", "3", "")}); err != nil {
+	if _, err := st.InsertEvents(ctx, []recovery.Event{event("c", "1", "o1"), event("c", "2", "o2"), event("c", "3", ""),
+		event("c", "4", "o4")}); err != nil {
 		t.Fatal(err)
 	}
-	first, err := st.ClaimPending(ctx, 2)
-	if err != nil || len(first.Events) != 2 {
-		t.Fatalf("first claim: %v events, err %v", len(first.Events), err)
+	first, err := st.ClaimPending(ctx, 3, time.Minute)
+	if err != nil || len(first.Events) != 3 || first.Events[0].Event.ID != "1" {
+		t.Fatalf("first claim: %+v, err %v", first.Events, err)
 	}
-	second, err := st.ClaimPending(ctx, 10)
-	if err != nil || len(second.Events) != 1 || second.Events[0].Event.ID != "3" {
-		t.Fatalf("second claim must skip locked rows and get only event 3: %+v err %v", second.Events, err)
+	second, err := st.ClaimPending(ctx, 10, time.Minute)
+	if err != nil || len(second.Events) != 1 || second.Events[0].Event.ID != "4" {
+		t.Fatalf("second claim must skip the leased events and get only event 4: %+v err %v", second.Events, err)
 	}
-	if err := second.Done(ctx, nil, []int64{second.Events[0].Seq}, "no order"); err != nil {
+	seq := map[string]int64{}
+	for _, p := range append(first.Events, second.Events...) {
+		seq[p.Event.ID] = p.Seq
+	}
+	if err := first.Done(ctx, store.Outcome{Relayed: []int64{seq["1"]}, Retry: []int64{seq["2"]},
+		Skipped: []int64{seq["3"]}, SkipNote: "no order"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := first.Done(ctx, []int64{first.Events[0].Seq}, nil, ""); err != nil {
+	if err := second.Done(ctx, store.Outcome{Dead: []store.Quarantined{{Seq: seq["4"], Kind: "invalid-argument", Note: "refused"}}}); err != nil {
 		t.Fatal(err)
 	}
+	// 2 waits for its retry (a second); 4 is quarantined; 1 and 3 are done.
 	if n, _ := st.PendingCount(ctx); n != 1 {
-		t.Fatalf("pending = %d, want 1 (the claimed but unmarked event)", n)
+		t.Fatalf("pending = %d, want 1 (the retried one)", n)
+	}
+	var attempts int
+	var wait time.Duration
+	if err := st.Pool().QueryRow(ctx, `SELECT attempts, extract(epoch FROM next_attempt_at - now())::float8 * interval '1 second'
+		FROM events WHERE seq = $1`, seq["2"]).Scan(&attempts, &wait); err != nil || attempts != 1 || wait <= 0 || wait > time.Second {
+		t.Fatalf("retried event: attempts %d, next in %s (%v); want 1 attempt and a wait of at most a second", attempts, wait, err)
+	}
+	b, err := st.Backlog(ctx)
+	if err != nil || b.Pending != 1 || b.Dead != 1 || b.Oldest <= 0 {
+		t.Fatalf("backlog %+v, %v", b, err)
+	}
+	if dead, _ := st.DeadEvents(ctx, 0, 10); len(dead) != 1 || dead[0].Seq != seq["4"] || dead[0].Note != "refused" {
+		t.Fatalf("dead = %+v", dead)
+	}
+	if n, err := st.Requeue(ctx, nil); err != nil || n != 1 {
+		t.Fatalf("requeue all = %d, %v", n, err)
+	}
+	if b, _ := st.Backlog(ctx); b.Pending != 2 || b.Dead != 0 {
+		t.Fatalf("after requeue: %+v", b)
+	}
+}
+
+func TestRetryBackoffGrowsToFiveMinutes(t *testing.T) {
+	for attempts, want := range map[int]time.Duration{0: time.Second, 1: 2 * time.Second, 5: 32 * time.Second,
+		8: 256 * time.Second, 9: 5 * time.Minute, 100: 5 * time.Minute} {
+		if got := store.RetryBackoff(attempts); got != want {
+			t.Errorf("after %d attempts: %s, want %s", attempts, got, want)
+		}
 	}
 }
 

@@ -49,6 +49,9 @@ type Server struct {
 	Approvers []Approver
 	// Codes redeems issued codes.
 	Codes Codes
+	// Events lists and requeues what the relay quarantined; nil: those
+	// endpoints answer 404.
+	Events EventQueue
 	// Checks decide /readyz.
 	Checks []Check
 	Logger *slog.Logger
@@ -95,6 +98,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("POST /v1/events", s.postEvents)               // an API key or a Standard Webhooks signature: checked inside
 	mux.HandleFunc("POST /v1/webhooks/{provider}", s.postWebhook) // verified with the provider's own scheme
+	if s.Events != nil {
+		mux.Handle("GET /v1/events", s.authOrApprover(http.HandlerFunc(s.listEvents)))
+		mux.Handle("POST /v1/events/requeue", s.authOrApprover(http.HandlerFunc(s.requeueEvents)))
+	}
 	mux.Handle("GET /v1/incidents", s.auth(http.HandlerFunc(s.listIncidents)))
 	mux.Handle("GET /v1/incidents/{id}", s.auth(http.HandlerFunc(s.getIncident)))
 	// Approvals: an approver's key, checked inside.
