@@ -20,8 +20,9 @@ dev: postgres-bin
 # runs many times slower. Tests that need only Postgres use pgtest, which
 # does not link the server, so they stay on the race list.
 SERVER_PKG = go.temporal.io/server/temporal
-SERVER_TESTS = $(shell $(GO) list -test -f '{{if .ForTest}}{{range .Deps}}{{if eq . "$(SERVER_PKG)"}}{{$$.ForTest}} {{end}}{{end}}{{end}}' ./... | tr ' ' '\n' | sort -u)
-RACE_TESTS = $(filter-out $(SERVER_TESTS),$(shell $(GO) list ./...))
+ALL_PKGS = $(shell $(GO) list ./...)
+SERVER_TESTS = $(filter $(ALL_PKGS),$(shell $(GO) list -test -f '{{if .ForTest}}{{.ForTest}}{{else}}{{.ImportPath}}{{end}}{{range .Deps}}{{if eq . "$(SERVER_PKG)"}} links-server{{end}}{{end}}' ./... | grep links-server | cut -d' ' -f1 | sort -u))
+RACE_TESTS = $(filter-out $(SERVER_TESTS),$(ALL_PKGS))
 
 ## test: every test: unit, workflow, integration (real Postgres + embedded Temporal) and end to end
 test: postgres-bin

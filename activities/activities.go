@@ -228,6 +228,9 @@ func (a *Activities) skipReason(ctx context.Context, channel, to string) (string
 	if to == "" {
 		return "no " + channel + " address", nil
 	}
+	if cs, ok := a.Messenger.(recovery.ChannelSender); ok && !cs.Sends(channel) {
+		return "no " + channel + " provider is configured", nil
+	}
 	if a.Consent == nil {
 		return "", nil
 	}

@@ -240,3 +240,21 @@ func TestDecideRemedyRecordsTheDecisionWithHistory(t *testing.T) {
 		t.Fatalf("decision %+v not recorded: %+v", d, st.Incidents["inc-new"])
 	}
 }
+
+// A channel without a provider (serve with SendGrid only, say) is skipped
+// with the reason, never captured and counted as sent.
+func TestChannelWithoutAProviderIsSkipped(t *testing.T) {
+	st := recoverytest.NewMemStore()
+	sink := &messaging.MemorySink{}
+	a := &Activities{Store: st, Messenger: messaging.Router{Email: &messaging.Capture{Sink: sink}}}
+	in := apologyInput("en")
+	in.Channel, in.Customer.Phone = recovery.ChannelSMS, "+447700900123"
+	c, err := send(t, a, in)
+	if err != nil || c.Status != recovery.ContactSkipped || c.Detail != "no sms provider is configured" || len(sink.Messages) != 0 {
+		t.Fatalf("SMS without a provider: %+v, %v, %d messages", c, err, len(sink.Messages))
+	}
+	in.Step, in.Channel, in.IdempotencyKey = 2, recovery.ChannelEmail, "incident/1001/s-1/misrouted/step-2"
+	if c, err := send(t, a, in); err != nil || c.Status != recovery.ContactSent || len(sink.Messages) != 1 {
+		t.Fatalf("email with a provider: %+v, %v", c, err)
+	}
+}

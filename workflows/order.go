@@ -22,6 +22,10 @@ var continueAsNewAfter = 2000
 // count history).
 var signalsPerRun = 400
 
+// changeTrackingResolution marks the change that gives a carrier's scan
+// to the shop's shipment carrying its tracking number.
+const changeTrackingResolution = "tracking-resolution"
+
 // orderRun is one run of OrderWorkflow: its state plus the live timer.
 type orderRun struct {
 	ctx     workflow.Context
@@ -44,6 +48,7 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 		r.st = newState(in.OrderID)
 	}
 	r.st.init()
+	r.st.resolveTracking = workflow.GetVersion(ctx, changeTrackingResolution, workflow.DefaultVersion, 1) >= 1
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (OrderSummary, error) {
 		return r.st.summary(), nil
 	}); err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
@@ -30,8 +31,11 @@ type Shipment struct {
 	ID      string
 	Carrier string
 	Service string
-	Origin  *recovery.Location
-	Lines   []recovery.ShipmentLine
+	// TrackingNumber is the carrier's number for it, from the shop's
+	// shipment.created or the first carrier scan.
+	TrackingNumber string `json:",omitempty"`
+	Origin         *recovery.Location
+	Lines          []recovery.ShipmentLine
 	// CreatedEvent is the shipment.created event, evidence for wrong_item
 	// and for a missed pickup.
 	CreatedEvent string
@@ -76,6 +80,11 @@ type OrderState struct {
 	PromiseEvent string
 	Cancelled    bool
 	Applied      int
+
+	// resolveTracking is set per run (behind workflow.GetVersion): a
+	// carrier scan goes to the shop's shipment that carries its tracking
+	// number, whatever shipment id the carrier's event names.
+	resolveTracking bool
 }
 
 // OrderInput starts (or continues) an OrderWorkflow.
@@ -194,6 +203,10 @@ func (s *OrderState) apply(e recovery.Event) (shipmentID string, scan *Scan, ok 
 			if d.Service != "" {
 				sh.Service = d.Service
 			}
+			if s.resolveTracking && d.TrackingNumber != "" {
+				sh.TrackingNumber = d.TrackingNumber
+				s.adoptCarrierShipment(sh)
+			}
 			sh.CreatedEvent = e.ID
 			if sh.LabelAt == nil || e.Time.Before(*sh.LabelAt) {
 				t := e.Time
@@ -211,12 +224,16 @@ func (s *OrderState) apply(e recovery.Event) (shipmentID string, scan *Scan, ok 
 			sc.Country, sc.Region, sc.PostalCode = d.Location.Country, d.Location.Region, d.Location.PostalCode
 			sc.Lat, sc.Lng = d.Location.Lat, d.Location.Lng
 		}
-		sh := s.shipment(d.ShipmentID)
+		id := s.shipmentFor(d.ShipmentID, d.TrackingNumber)
+		sh := s.shipment(id)
 		if d.Carrier != "" && sh.Carrier == "" {
 			sh.Carrier = d.Carrier
 		}
+		if s.resolveTracking && sh.TrackingNumber == "" {
+			sh.TrackingNumber = d.TrackingNumber
+		}
 		sh.addScan(sc)
-		return d.ShipmentID, &sc, true
+		return id, &sc, true
 	case recovery.TypeInventoryChanged:
 		var d recovery.InventoryData
 		if json.Unmarshal(e.Data, &d) == nil && d.SKU != "" {
@@ -262,6 +279,85 @@ func (s *OrderState) applyOrder(e recovery.Event) {
 	if _, ok := present["lines"]; ok {
 		o.Lines = d.Lines
 	}
+}
+
+// normTracking compares tracking numbers as carriers and shops write them:
+// without spaces, in upper case.
+func normTracking(t string) string {
+	return strings.ToUpper(strings.Join(strings.Fields(t), ""))
+}
+
+// shipmentFor returns the shipment a carrier scan belongs to: the shop's
+// shipment that carries its tracking number, else the one the scan names
+// (a carrier's event knows only the tracking number).
+func (s *OrderState) shipmentFor(named, tracking string) string {
+	if !s.resolveTracking || tracking == "" {
+		return named
+	}
+	t := normTracking(tracking)
+	for _, id := range s.shipmentIDs() {
+		if sh := s.Shipments[id]; sh.CreatedEvent != "" && normTracking(sh.TrackingNumber) == t {
+			return id
+		}
+	}
+	return named
+}
+
+// adoptCarrierShipment merges into the shop's shipment sh a shipment that
+// carrier scans opened under sh's tracking number before sh was known:
+// its scans, its label time, the incidents, deadlines and findings
+// keyed by it.
+func (s *OrderState) adoptCarrierShipment(sh *Shipment) {
+	t := normTracking(sh.TrackingNumber)
+	for _, id := range s.shipmentIDs() {
+		from := s.Shipments[id]
+		if id == sh.ID || from.CreatedEvent != "" || normTracking(from.TrackingNumber) != t && normTracking(id) != t {
+			continue
+		}
+		for _, sc := range from.Scans {
+			sh.addScan(sc)
+		}
+		if from.LabelAt != nil && (sh.LabelAt == nil || from.LabelAt.Before(*sh.LabelAt)) {
+			sh.LabelAt = from.LabelAt
+		}
+		if sh.Carrier == "" {
+			sh.Carrier = from.Carrier
+		}
+		delete(s.Shipments, id)
+		for _, key := range sortedKeys(s.Incidents) {
+			ref := s.Incidents[key]
+			if ref.ShipmentID != id {
+				continue
+			}
+			if nk := sh.ID + "\x00" + string(ref.Kind); s.Incidents[nk] == nil {
+				delete(s.Incidents, key)
+				ref.ShipmentID = sh.ID
+				s.Incidents[nk] = ref
+			}
+		}
+		for _, key := range sortedKeys(s.Fired) {
+			if kind, sid, _ := strings.Cut(key, "\x00"); sid == id {
+				if nk := kind + "\x00" + sh.ID; s.Fired[nk].IsZero() {
+					s.Fired[nk] = s.Fired[key]
+				}
+				delete(s.Fired, key)
+			}
+		}
+		for i := range s.Pending {
+			if s.Pending[i].ShipmentID == id {
+				s.Pending[i].ShipmentID = sh.ID
+			}
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // allDelivered reports whether every known shipment was delivered (and

@@ -43,6 +43,8 @@ type stack struct {
 	listener net.Listener
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+	// workerStarted is set once the worker runs (it waits for Temporal).
+	workerStarted atomic.Bool
 }
 
 // startStack migrates the database and starts the selected roles. The HTTP
@@ -70,12 +72,15 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 		s.store.Close()
 		return nil, err
 	}
-	if p.relay || p.worker {
-		s.temporal, err = client.Dial(client.Options{HostPort: temporalAddr, Namespace: cfg.Namespace,
+	if p.relay || p.worker || p.api {
+		// Lazy: nothing here waits for Temporal. The API takes events while
+		// it is away, the relay keeps them until it returns, and the worker
+		// starts once it answers.
+		s.temporal, err = client.NewLazyClient(client.Options{HostPort: temporalAddr, Namespace: cfg.Namespace,
 			Logger: quietTemporalLogger(log)})
 		if err != nil {
 			s.store.Close()
-			return nil, fmt.Errorf("connect to temporal at %s: %w", temporalAddr, err)
+			return nil, fmt.Errorf("temporal client for %s: %w", temporalAddr, err)
 		}
 	}
 	if p.api {
@@ -87,12 +92,21 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
-	var workerReady atomic.Bool
 	if p.worker {
 		s.worker = worker.New(s.temporal, workflows.TaskQueue, worker.Options{})
 		var outbox recovery.Outbox = s.store // capture: kept in captured_webhooks
 		if cfg.OutboundURL != "" {
 			outbox = &outbound.Sender{URL: cfg.OutboundURL, Secret: cfg.OutboundSecret}
+		}
+		messenger := cfg.messenger(&messaging.Capture{Sink: s.store}, dev)
+		var missing []string
+		for _, ch := range []string{recovery.ChannelVoice, recovery.ChannelSMS, recovery.ChannelEmail} {
+			if !messenger.Sends(ch) {
+				missing = append(missing, ch)
+			}
+		}
+		if len(missing) > 0 {
+			log.Warn("no provider configured: ladder steps on these channels are skipped", "channels", missing)
 		}
 		acts := &activities.Activities{
 			Policy:   pol,
@@ -104,24 +118,20 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 			Consent:   s.store,
 			Links:     cfg.signer(dev, s.Addr()),
 			LinkTTL:   cfg.LinkTTL,
-			Messenger: cfg.messenger(&messaging.Capture{Sink: s.store}),
+			Messenger: messenger,
 			Remedy: recovery.RemedyConfig{Remedy: recovery.RemedyDiscount,
 				DiscountPercent: cfg.DiscountPercent, MaxMinor: cfg.DiscountMax},
 			Detection: cfg.Detection,
 		}
 		workflows.Register(s.worker, acts)
-		if err := s.worker.Start(); err != nil {
-			s.Stop()
-			return nil, fmt.Errorf("start worker: %w", err)
-		}
-		workerReady.Store(true)
+		s.wg.Go(func() { s.startWorker(runCtx) })
 	}
 	if p.relay {
 		s.relay = relay.New(s.store, relay.TemporalSignaler{Client: s.temporal}, relay.Config{}, log)
 		s.wg.Go(func() { s.relay.Run(runCtx) }) //nolint:errcheck
 	}
 	if p.api {
-		if err := s.serveHTTP(cfg, dev, p, &workerReady); err != nil {
+		if err := s.serveHTTP(cfg, dev, p); err != nil {
 			s.Stop()
 			return nil, err
 		}
@@ -129,25 +139,55 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 	return s, nil
 }
 
-func (s *stack) serveHTTP(cfg Config, dev bool, p parts, workerReady *atomic.Bool) error {
+// startWorker starts the worker once Temporal answers, retrying until
+// then; its pollers reconnect by themselves after that.
+func (s *stack) startWorker(ctx context.Context) {
+	backoff := 200 * time.Millisecond
+	for ctx.Err() == nil {
+		hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := s.temporal.CheckHealth(hctx, &client.CheckHealthRequest{})
+		cancel()
+		if err == nil {
+			if err = s.worker.Start(); err == nil {
+				s.workerStarted.Store(true)
+				s.log.Info("worker started")
+				return
+			}
+		}
+		s.log.Warn("worker waits for Temporal", "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 	s.inbox = store.NewInbox(s.store, 4, 1000)
+	// The API needs Postgres only. In dev the relay and the worker decide
+	// readiness too, so that a ready dev stack handles what it is sent; in
+	// serve they are shown but Temporal's absence never stops ingest.
 	checks := []web.Check{{Name: "ingest", Ready: s.store.Ping}}
 	if p.relay {
-		checks = append(checks, web.Check{Name: "relay", Ready: s.relay.Ready})
+		checks = append(checks, web.Check{Name: "relay", Ready: s.relay.Ready, Optional: !dev,
+			Details: func(ctx context.Context) (any, error) {
+				b, err := s.store.Backlog(ctx)
+				return map[string]any{"pending": b.Pending, "oldest_pending_seconds": b.Oldest.Seconds(),
+					"dead": b.Dead}, err
+			}})
 	}
 	if p.worker {
-		checks = append(checks, web.Check{Name: "worker", Ready: func(context.Context) error {
-			if !workerReady.Load() {
-				return errors.New("worker not started")
+		checks = append(checks, web.Check{Name: "worker", Optional: !dev, Ready: func(context.Context) error {
+			if !s.workerStarted.Load() {
+				return relay.HealthError("the worker waits for Temporal")
 			}
 			return nil
 		}})
 	}
 	srv := &web.Server{Inbox: s.inbox, Incidents: s.store, APIKeys: cfg.keys(dev), Checks: checks, Logger: s.log,
 		WebhookSecrets: cfg.secrets(dev), Tracking: s.store, Approvers: cfg.approvers(dev), Codes: s.store, Events: s.store}
-	if s.temporal != nil {
-		srv.Remedies = remedyClient{client: s.temporal}
-	}
+	srv.Remedies = remedyClient{client: s.temporal}
 	srv.Customers = customers{Store: s.store, temporal: s.temporal}
 	srv.Links = cfg.signer(dev, s.Addr())
 	srv.Twilio = web.TwilioWebhooks{AuthToken: cfg.Twilio.AuthToken, PublicURL: cfg.PublicURL}
@@ -217,7 +257,7 @@ func (s *stack) Stop() {
 		s.cancel()
 	}
 	s.wg.Wait()
-	if s.worker != nil {
+	if s.worker != nil && s.workerStarted.Load() {
 		s.worker.Stop()
 	}
 	if s.temporal != nil {

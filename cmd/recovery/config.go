@@ -243,10 +243,14 @@ func (c Config) signer(dev bool, addr string) *links.Signer {
 	return &links.Signer{Secret: []byte(secret), Base: base}
 }
 
-// messenger routes each channel to its provider when configured, else to
-// the capture adapter.
-func (c Config) messenger(capture recovery.Messenger) recovery.Messenger {
-	r := messaging.Router{Fallback: capture}
+// messenger routes each channel to its provider when configured; in dev
+// the rest goes to the capture adapter, elsewhere a channel without a
+// provider is skipped by the ladder (never captured and counted as sent).
+func (c Config) messenger(capture recovery.Messenger, dev bool) messaging.Router {
+	r := messaging.Router{}
+	if dev {
+		r.Fallback = capture
+	}
 	if c.Twilio.AccountSID != "" {
 		tw := messaging.NewTwilio(c.Twilio)
 		r.SMS, r.Voice = tw, tw

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/recoveryhq/recovery/internal/devstack/stacktest"
+	"github.com/recoveryhq/recovery/internal/messaging/providerstub"
 )
 
 // TestPoisonNeverStopsThePipeline sends what once stopped the relay for
@@ -30,11 +31,15 @@ import (
 func TestPoisonNeverStopsThePipeline(t *testing.T) {
 	dbURL := stacktest.PostgresURL(t)
 	tp := stacktest.Temporal(t)
+	sg := providerstub.SendGrid("SG.e2e-key")
+	defer sg.Close()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	base := "http://" + addr
 	env := append(os.Environ(), "RECOVERY_TEST_AS_MAIN=1", "DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+tp.Address(),
 		"RECOVERY_ADDR="+addr, "RECOVERY_API_KEYS=e2e-key", "RECOVERY_URL="+base, "RECOVERY_API_KEY=e2e-key",
-		"RECOVERY_CONTACT_WINDOW=00:00-24:00", "RECOVERY_LINK_SECRET=poison-links")
+		"RECOVERY_CONTACT_WINDOW=00:00-24:00", "RECOVERY_LINK_SECRET=poison-links",
+		// serve sends only through real providers: SendGrid's stub here.
+		"SENDGRID_API_KEY=SG.e2e-key", "SENDGRID_FROM=care@shop.example", "SENDGRID_API_BASE="+sg.URL)
 	startProc(t, env, base, "serve")
 	startProc(t, append(slices.Clone(env), "RECOVERY_ADDR="), "", "worker")
 

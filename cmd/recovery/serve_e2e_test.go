@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/recoveryhq/recovery/internal/devstack/stacktest"
+	"github.com/recoveryhq/recovery/internal/messaging/providerstub"
 )
 
 // TestMigrateServeWorkerAndPush runs the production commands as separate
@@ -24,12 +25,16 @@ import (
 func TestMigrateServeWorkerAndPush(t *testing.T) {
 	dbURL := stacktest.PostgresURL(t)
 	tp := stacktest.Temporal(t)
+	sg := providerstub.SendGrid("SG.e2e-key")
+	defer sg.Close()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	base := "http://" + addr
 	env := append(os.Environ(), "RECOVERY_TEST_AS_MAIN=1", "DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+tp.Address(),
 		"RECOVERY_ADDR="+addr, "RECOVERY_API_KEYS=serve-key-1234,e2e-key", "RECOVERY_URL="+base, "RECOVERY_API_KEY=serve-key-1234",
 		// serve contacts only 08:00-21:00 by default; this test runs at any hour.
-		"RECOVERY_CONTACT_WINDOW=00:00-24:00", "RECOVERY_LINK_SECRET=serve-links")
+		"RECOVERY_CONTACT_WINDOW=00:00-24:00", "RECOVERY_LINK_SECRET=serve-links",
+		// serve sends only through real providers: SendGrid's stub here.
+		"SENDGRID_API_KEY=SG.e2e-key", "SENDGRID_FROM=care@shop.example", "SENDGRID_API_BASE="+sg.URL)
 
 	out := runCLI(t, env, "migrate")
 	if !strings.HasPrefix(out, "applied ") || strings.HasPrefix(out, "applied 0 ") {

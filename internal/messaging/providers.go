@@ -44,6 +44,19 @@ func (r Router) Send(ctx context.Context, m recovery.Message) (string, error) {
 	return via.Send(ctx, m)
 }
 
+// Sends reports whether a channel has a provider (or the fallback).
+func (r Router) Sends(channel string) bool {
+	switch channel {
+	case recovery.ChannelSMS:
+		return r.SMS != nil || r.Fallback != nil
+	case recovery.ChannelEmail:
+		return r.Email != nil || r.Fallback != nil
+	case recovery.ChannelVoice:
+		return r.Voice != nil || r.Fallback != nil
+	}
+	return false
+}
+
 // TwilioConfig configures the Twilio adapter (TWILIO_* variables).
 type TwilioConfig struct {
 	AccountSID, AuthToken string

@@ -70,6 +70,12 @@ type Messenger interface {
 	Send(ctx context.Context, m Message) (providerID string, err error)
 }
 
+// ChannelSender is a Messenger that can say which channels it has a
+// provider for; a ladder step on any other channel is skipped.
+type ChannelSender interface {
+	Sends(channel string) bool
+}
+
 // RemedyConfig is the default remedy of the first, policy-less version: a
 // discount of a percentage of the order total.
 type RemedyConfig struct {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -37,6 +38,8 @@ const MaxFanOut = 10000
 // Signaler delivers one order's events to its workflow.
 type Signaler interface {
 	SignalOrder(ctx context.Context, orderID string, events []recovery.Event) error
+	// Ping checks that the workflow engine answers.
+	Ping(ctx context.Context) error
 }
 
 // Config tunes the relay.
@@ -66,6 +69,8 @@ type Relay struct {
 	dead   atomic.Int64
 	// listening is true while the inbox's notifications reach the relay.
 	listening atomic.Bool
+	// downSince is when Temporal stopped answering (0: it answers).
+	downSince atomic.Int64
 }
 
 // New returns a relay; Run starts it.
@@ -85,13 +90,26 @@ func New(src Source, sig Signaler, cfg Config, log *slog.Logger) *Relay {
 	return &Relay{src: src, sig: sig, cfg: cfg, log: log, wake: make(chan struct{}, 1)}
 }
 
-// Ready returns nil once the relay has completed a pass over the inbox.
+// Ready returns nil once the relay has completed a pass over the inbox
+// and Temporal answers; otherwise a HealthError that says which, in
+// words fit for a health page.
 func (r *Relay) Ready(context.Context) error {
+	if since := r.downSince.Load(); since != 0 {
+		return HealthError(fmt.Sprintf("waiting for Temporal (unreachable for %s); events are kept until it returns",
+			time.Since(time.Unix(0, since)).Round(time.Second)))
+	}
 	if !r.ready.Load() {
-		return errors.New("relay has not completed a pass yet")
+		return HealthError("the events inbox is not reachable yet")
 	}
 	return nil
 }
+
+// HealthError is a readiness failure whose text is safe to show anyone:
+// no hosts, users or SQL.
+type HealthError string
+
+func (e HealthError) Error() string  { return string(e) }
+func (e HealthError) Public() string { return string(e) }
 
 // Listening reports whether commits wake the relay at once (else it finds
 // them at the next poll).
@@ -111,7 +129,15 @@ func (r *Relay) Run(ctx context.Context) error {
 	tick := time.NewTicker(r.cfg.Poll)
 	defer tick.Stop()
 	backoff := 100 * time.Millisecond
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if err := r.sig.Ping(pctx); err != nil {
+		r.markDown(err)
+	}
+	cancel()
 	for {
+		if r.downSince.Load() != 0 && !r.waitForTemporal(ctx) {
+			return nil
+		}
 		n, err := r.Pass(ctx)
 		switch {
 		case ctx.Err() != nil:
@@ -134,6 +160,27 @@ func (r *Relay) Run(ctx context.Context) error {
 		case <-r.wake:
 		case <-tick.C:
 		}
+	}
+}
+
+// waitForTemporal pings Temporal, backing off to five seconds, until it
+// answers; the events wait in the inbox meanwhile. It reports false when
+// ctx ends first.
+func (r *Relay) waitForTemporal(ctx context.Context) bool {
+	backoff := 200 * time.Millisecond
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := r.sig.Ping(pctx)
+		cancel()
+		if err == nil {
+			r.log.Info("Temporal answers again; relaying", "after", time.Since(time.Unix(0, r.downSince.Load())).Round(time.Second))
+			r.downSince.Store(0)
+			return true
+		}
+		if !sleep(ctx, backoff) {
+			return false
+		}
+		backoff = min(backoff*2, 5*time.Second)
 	}
 }
 
@@ -257,6 +304,9 @@ const (
 	relayed = iota
 	dead
 	retry
+	// release: Temporal did not answer at all; the event goes back to the
+	// queue without counting an attempt, and the relay waits for Temporal.
+	release
 )
 
 // signalAll signals every order, Parallel orders at a time, and folds the
@@ -272,7 +322,7 @@ func (r *Relay) signalAll(ctx context.Context, groups map[string][]store.Pending
 		defer mu.Unlock()
 		// A fanned-out event: a copy that may still go through wins over
 		// one delivered, and one delivered over one refused for good.
-		if old, seen := results[seq]; !seen || res.state == retry || old.state == dead {
+		if old, seen := results[seq]; !seen || res.state >= retry && old.state != release || old.state == dead {
 			results[seq] = res
 		}
 	}
@@ -300,6 +350,8 @@ func (r *Relay) signalAll(ctx context.Context, groups map[string][]store.Pending
 			out.Relayed = append(out.Relayed, seq)
 		case res.state == retry:
 			out.Retry = append(out.Retry, seq)
+		case res.state == release:
+			out.Release = append(out.Release, seq)
 		default:
 			out.Dead = append(out.Dead, store.Quarantined{Seq: seq, Kind: res.kind, Note: res.note})
 		}
@@ -324,11 +376,11 @@ func (r *Relay) signalOrder(ctx context.Context, orderID string, ps []store.Pend
 			continue
 		case errors.As(err, &perm) && len(chunk) > 1:
 			for j, p := range chunk {
-				if r.signalOrderOne(ctx, orderID, p, note) == retry {
+				if st := r.signalOrderOne(ctx, orderID, p, note); st >= retry {
 					for _, rest := range chunk[j+1:] {
-						note(rest.Seq, result{state: retry})
+						note(rest.Seq, result{state: st})
 					}
-					r.retryAll(chunks[i+1:], note)
+					r.noteAll(chunks[i+1:], st, note)
 					return
 				}
 			}
@@ -338,9 +390,21 @@ func (r *Relay) signalOrder(ctx context.Context, orderID string, ps []store.Pend
 			note(chunk[0].Seq, result{state: dead, kind: perm.Kind, note: perm.Note})
 			continue
 		}
+		if errors.As(err, new(*UnavailableError)) {
+			r.markDown(err)
+			r.noteAll(chunks[i:], release, note)
+			return
+		}
 		r.log.Warn("signal order failed; retrying later", "order_id", orderID, "events", len(chunk), "err", err)
-		r.retryAll(chunks[i:], note)
+		r.noteAll(chunks[i:], retry, note)
 		return
+	}
+}
+
+// markDown records that Temporal stopped answering.
+func (r *Relay) markDown(err error) {
+	if r.downSince.CompareAndSwap(0, time.Now().UnixNano()) {
+		r.log.Warn("Temporal is unreachable; keeping events until it returns", "err", err)
 	}
 }
 
@@ -357,24 +421,37 @@ func (r *Relay) signalOrderOne(ctx context.Context, orderID string, p store.Pend
 		note(p.Seq, result{state: dead, kind: perm.Kind, note: perm.Note})
 		return dead
 	}
-	note(p.Seq, result{state: retry})
-	return retry
+	st := retry
+	if errors.As(err, new(*UnavailableError)) {
+		r.markDown(err)
+		st = release
+	}
+	note(p.Seq, result{state: st})
+	return st
 }
 
-func (r *Relay) retryAll(chunks [][]store.PendingEvent, note func(int64, result)) {
+func (r *Relay) noteAll(chunks [][]store.PendingEvent, state int, note func(int64, result)) {
 	for _, c := range chunks {
 		for _, p := range c {
-			note(p.Seq, result{state: retry})
+			note(p.Seq, result{state: state})
 		}
 	}
 }
 
+// SignalTimeout bounds one signal.
+const SignalTimeout = 10 * time.Second
+
 func (r *Relay) send(ctx context.Context, orderID string, ps []store.PendingEvent) error {
+	if r.downSince.Load() != 0 {
+		return &UnavailableError{Err: errors.New("Temporal is unreachable")}
+	}
 	evs := make([]recovery.Event, len(ps))
 	for i, p := range ps {
 		evs[i] = p.Event
 	}
-	return r.sig.SignalOrder(ctx, orderID, evs)
+	sctx, cancel := context.WithTimeout(ctx, SignalTimeout)
+	defer cancel()
+	return r.sig.SignalOrder(sctx, orderID, evs)
 }
 
 // MaxSignalBytes bounds the events one signal carries, well under
@@ -413,6 +490,14 @@ type PermanentError struct {
 
 func (e *PermanentError) Error() string { return e.Kind + ": " + e.Err.Error() }
 func (e *PermanentError) Unwrap() error { return e.Err }
+
+// UnavailableError is a signal that did not reach Temporal at all (it is
+// down or unreachable): nothing is wrong with the events, which wait
+// without counting an attempt while the relay waits for Temporal.
+type UnavailableError struct{ Err error }
+
+func (e *UnavailableError) Error() string { return "temporal unavailable: " + e.Err.Error() }
+func (e *UnavailableError) Unwrap() error { return e.Err }
 
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)

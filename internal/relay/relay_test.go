@@ -20,19 +20,25 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// recorder is a Signaler that records calls and can fail chosen orders.
+// recorder is a Signaler that records calls and can fail chosen orders,
+// or play a Temporal that does not answer at all.
 type recorder struct {
 	mu    sync.Mutex
 	calls map[string][][]string // order -> each call's event ids
 	fail  map[string]bool
+	down  bool
+	pings int
 	last  map[string]recovery.Event // event id -> as last delivered
 }
 
 func (r *recorder) SignalOrder(_ context.Context, orderID string, evs []recovery.Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.down {
+		return &relay.UnavailableError{Err: errors.New("connection refused")}
+	}
 	if r.fail[orderID] {
-		return errors.New("temporal unavailable")
+		return errors.New("workflow task backlog")
 	}
 	ids := make([]string, len(evs))
 	for i, e := range evs {
@@ -106,6 +112,22 @@ func passUntil(t *testing.T, r *relay.Relay, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+func (r *recorder) Ping(context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pings++
+	if r.down {
+		return errors.New("connection refused")
+	}
+	return nil
+}
+
+func (r *recorder) setDown(down bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.down = down
 }
 
 func (r *recorder) got(order string) string {
@@ -323,5 +345,54 @@ func TestScanBeforeItsShipmentIsAdopted(t *testing.T) {
 	}
 	if p, _ := st.PendingCount(ctx); p != 0 {
 		t.Fatalf("pending %d", p)
+	}
+}
+
+// While Temporal does not answer, events wait without spending attempts,
+// the relay says so in its health, and when Temporal returns everything
+// goes through at once.
+func TestTemporalDownKeepsEverythingUntilItReturns(t *testing.T) {
+	st := newStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st.InsertEvents(ctx, []recovery.Event{ev("1", "a"), ev("2", "b")}) //nolint:errcheck
+	rec := &recorder{calls: map[string][][]string{}, down: true}
+	r := relay.New(st, rec, relay.Config{Poll: 50 * time.Millisecond}, quiet)
+	go r.Run(ctx) //nolint:errcheck
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rec.mu.Lock()
+		pings := rec.pings
+		rec.mu.Unlock()
+		if pings >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the relay does not probe Temporal while it is down")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	err := r.Ready(ctx)
+	var he relay.HealthError
+	if !errors.As(err, &he) || !strings.Contains(he.Public(), "waiting for Temporal") {
+		t.Fatalf("ready = %v, want a health error that says it waits for Temporal", err)
+	}
+	var attempts int
+	st.Pool().QueryRow(ctx, `SELECT coalesce(max(attempts), 0) FROM events`).Scan(&attempts) //nolint:errcheck
+	if attempts != 0 {
+		t.Fatalf("attempts %d: an outage must not spend the events' attempts", attempts)
+	}
+	rec.setDown(false)
+	for rec.got("a") != "[[1]]" || rec.got("b") != "[[2]]" {
+		if time.Now().After(deadline) {
+			t.Fatalf("after Temporal returned: a %s, b %s", rec.got("a"), rec.got("b"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for r.Ready(ctx) != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("ready after Temporal returned: %v", r.Ready(ctx))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

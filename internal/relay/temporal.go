@@ -35,12 +35,23 @@ func (t TemporalSignaler) SignalOrder(ctx context.Context, orderID string, evs [
 	return nil
 }
 
-// classify marks the errors that no retry can cure as permanent: Temporal
-// refusing the request's arguments (an ID too long, a payload over its
-// limit) and the SDK refusing to send a payload over the server's limit.
+// Ping checks that Temporal answers.
+func (t TemporalSignaler) Ping(ctx context.Context) error {
+	_, err := t.Client.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err
+}
+
+// classify marks the errors that no retry can cure as permanent (Temporal
+// refusing the request's arguments: an ID too long, a payload over its
+// limit; or the SDK refusing to send a payload over the server's limit),
+// and those that say Temporal did not answer at all as unavailable.
 func classify(err error) error {
 	var invalid *serviceerror.InvalidArgument
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
 	switch {
+	case errors.As(err, &unavailable), errors.As(err, &deadline), errors.Is(err, context.DeadlineExceeded):
+		return &UnavailableError{Err: err}
 	case strings.Contains(err.Error(), "TMPRL1103"):
 		return &PermanentError{Kind: "too-large", Note: "the events are larger than Temporal accepts in one signal", Err: err}
 	case errors.As(err, &invalid) && strings.Contains(strings.ToLower(invalid.Message), "size"):

@@ -83,6 +83,9 @@ type Outcome struct {
 	Retry []int64
 	// Dead can never be delivered: they are quarantined.
 	Dead []Quarantined
+	// Release did not reach Temporal at all: they go back to the queue
+	// without counting an attempt.
+	Release []int64
 }
 
 // RetryBackoff is the wait before attempt n+1 of an event whose attempt n
@@ -128,6 +131,11 @@ func (c *Claim) Done(ctx context.Context, o Outcome) error {
 		if _, err := tx.Exec(ctx, `UPDATE events e SET attempts = e.attempts + 1, next_attempt_at = now() + r.wait::interval
 FROM unnest($1::bigint[], $2::text[]) AS r(seq, wait) WHERE e.seq = r.seq`, o.Retry, waits); err != nil {
 			return fmt.Errorf("mark for retry: %w", err)
+		}
+	}
+	if len(o.Release) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE events SET next_attempt_at = now() WHERE seq = ANY($1)`, o.Release); err != nil {
+			return fmt.Errorf("release: %w", err)
 		}
 	}
 	if len(o.Dead) > 0 {

@@ -27,10 +27,18 @@ type IncidentReader interface {
 }
 
 // Check is one readiness check; it returns nil when its part is ready.
+// An optional check is shown but does not decide readiness: the API of a
+// process that also relays keeps taking events while Temporal is away.
+// Details, when set, adds figures (such as the relay's backlog).
 type Check struct {
-	Name  string
-	Ready func(ctx context.Context) error
+	Name     string
+	Ready    func(ctx context.Context) error
+	Optional bool
+	Details  func(ctx context.Context) (any, error)
 }
+
+// publicError is an error whose text may be shown on the health page.
+type publicError interface{ Public() string }
 
 // Server holds the handlers' dependencies.
 type Server struct {
@@ -182,20 +190,38 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz answers 200 only when every check passes, and names each check's
-// state either way.
+// readyz answers 200 when every required check passes, and names each
+// check's state either way: "ok", or what is wrong in words that carry no
+// host, user or SQL (the detail goes to the log). Details add figures.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	status, checks := http.StatusOK, map[string]string{}
+	status, checks, details := http.StatusOK, map[string]string{}, map[string]any{}
 	for _, c := range s.Checks {
-		if err := c.Ready(ctx); err != nil {
-			status, checks[c.Name] = http.StatusServiceUnavailable, err.Error()
+		if c.Details != nil {
+			if d, err := c.Details(ctx); err == nil {
+				details[c.Name] = d
+			}
+		}
+		err := c.Ready(ctx)
+		if err == nil {
+			checks[c.Name] = "ok"
 			continue
 		}
-		checks[c.Name] = "ok"
+		if !c.Optional {
+			status = http.StatusServiceUnavailable
+		}
+		checks[c.Name] = "unavailable"
+		if pe, ok := err.(publicError); ok {
+			checks[c.Name] = pe.Public()
+		}
+		s.Logger.Warn("not ready", "check", c.Name, "err", err)
 	}
-	writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
+	out := map[string]any{"ready": status == http.StatusOK, "checks": checks}
+	if len(details) > 0 {
+		out["details"] = details
+	}
+	writeJSON(w, status, out)
 }
 
 // statusWriter remembers the status a handler wrote.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -255,17 +256,28 @@ func TestPostEventsBodyLimit(t *testing.T) {
 	}
 }
 
+// publicErr is an error whose text may be shown on the health page.
+type publicErr string
+
+func (e publicErr) Error() string  { return string(e) }
+func (e publicErr) Public() string { return string(e) }
+
 // TestHealthAndReadiness: /healthz answers 200 whatever the parts say;
-// /readyz is 200 only when every check passes, and names each check.
+// /readyz is 200 when every required check passes, names each check
+// without raw error text (no host, user or SQL), shows optional checks
+// without failing on them, and adds their figures.
 func TestHealthAndReadiness(t *testing.T) {
-	check := func(name string, err *error) Check {
-		return Check{Name: name, Ready: func(context.Context) error { return *err }}
+	check := func(name string, err *error, optional bool) Check {
+		return Check{Name: name, Ready: func(context.Context) error { return *err }, Optional: optional}
 	}
 	var ingest, relay, worker error
+	relayCheck := check("relay", &relay, true)
+	relayCheck.Details = func(context.Context) (any, error) { return map[string]any{"pending": 3}, nil }
 	s := &Server{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Checks: []Check{check("ingest", &ingest), check("relay", &relay), check("worker", &worker)}}
+		Checks: []Check{check("ingest", &ingest, false), relayCheck, check("worker", &worker, false)}}
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
+	secret := errors.New(`failed to connect to host=db.internal user=recovery database=prod: password authentication failed`)
 	for _, tc := range []struct {
 		name                  string
 		ingest, relay, worker error
@@ -273,10 +285,10 @@ func TestHealthAndReadiness(t *testing.T) {
 		checks                map[string]any
 	}{
 		{"all ready", nil, nil, nil, 200, map[string]any{"ingest": "ok", "relay": "ok", "worker": "ok"}},
-		{"relay not ready", nil, errors.New("relay not started"), nil, 503,
-			map[string]any{"ingest": "ok", "relay": "relay not started", "worker": "ok"}},
-		{"database and worker down", errors.New("db down"), nil, errors.New("worker not started"), 503,
-			map[string]any{"ingest": "db down", "relay": "ok", "worker": "worker not started"}},
+		{"the optional relay waits", nil, publicErr("waiting for Temporal"), nil, 200,
+			map[string]any{"ingest": "ok", "relay": "waiting for Temporal", "worker": "ok"}},
+		{"database and worker down", secret, nil, publicErr("the worker waits for Temporal"), 503,
+			map[string]any{"ingest": "unavailable", "relay": "ok", "worker": "the worker waits for Temporal"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ingest, relay, worker = tc.ingest, tc.relay, tc.worker
@@ -295,6 +307,12 @@ func TestHealthAndReadiness(t *testing.T) {
 				if got[name] != want {
 					t.Errorf("check %s = %v, want %v", name, got[name], want)
 				}
+			}
+			if d, _ := doc["details"].(map[string]any); fmt.Sprint(d["relay"]) != "map[pending:3]" {
+				t.Errorf("details %v, want the relay's figures", doc["details"])
+			}
+			if raw, _ := json.Marshal(doc); strings.Contains(string(raw), "db.internal") || strings.Contains(string(raw), "password") {
+				t.Errorf("readyz shows raw error text: %s", raw)
 			}
 		})
 	}

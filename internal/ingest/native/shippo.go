@@ -87,32 +87,42 @@ var shippoMain = map[string]string{
 	"FAILURE": recovery.StatusException,
 }
 
-// shippoSub maps the substatus codes that say more than the status.
-var shippoSub = map[string][2]string{
-	"information_received":  {recovery.StatusLabelCreated, ""},
-	"address_issue":         {recovery.StatusException, recovery.ExceptionAddress},
-	"package_damaged":       {recovery.StatusException, recovery.ExceptionDamaged},
-	"delivery_attempted":    {recovery.StatusFailedAttempt, recovery.ExceptionFailedAttempt},
-	"location_inaccessible": {recovery.StatusFailedAttempt, recovery.ExceptionFailedAttempt},
-	"delayed":               {recovery.StatusException, recovery.ExceptionDelayed},
-	"package_held":          {recovery.StatusException, recovery.ExceptionCustoms},
-	"contact_carrier":       {recovery.StatusException, recovery.ExceptionOther},
-	"notification_failed":   {recovery.StatusException, recovery.ExceptionOther},
-	"package_undeliverable": {recovery.StatusException, recovery.ExceptionAddress},
-	"package_unclaimed":     {recovery.StatusException, recovery.ExceptionOther},
-	"package_lost":          {recovery.StatusLost, ""},
-	"package_disposed":      {recovery.StatusLost, ""},
-	"return_to_sender":      {recovery.StatusReturnedToSender, ""},
-	"out_for_delivery":      {recovery.StatusOutForDelivery, ""},
-	"pickup_available":      {recovery.StatusOutForDelivery, ""},
-	"other":                 {"", ""}, // follow the main status
+// shippoSub maps the substatus codes that say more than their status,
+// under the status Shippo documents each with: a code only refines its
+// own status (a DELIVERED scan with a pre-transit code is a delivery).
+var shippoSub = map[string]map[string][2]string{
+	"PRE_TRANSIT": {"information_received": {recovery.StatusLabelCreated, ""}},
+	"TRANSIT": {
+		"address_issue":         {recovery.StatusException, recovery.ExceptionAddress},
+		"package_damaged":       {recovery.StatusException, recovery.ExceptionDamaged},
+		"delivery_attempted":    {recovery.StatusFailedAttempt, recovery.ExceptionFailedAttempt},
+		"location_inaccessible": {recovery.StatusFailedAttempt, recovery.ExceptionFailedAttempt},
+		"notice_left":           {recovery.StatusFailedAttempt, recovery.ExceptionFailedAttempt},
+		"delayed":               {recovery.StatusException, recovery.ExceptionDelayed},
+		"package_held":          {recovery.StatusException, recovery.ExceptionCustoms},
+		"contact_carrier":       {recovery.StatusException, recovery.ExceptionOther},
+		"out_for_delivery":      {recovery.StatusOutForDelivery, ""},
+		"pickup_available":      {recovery.StatusOutForDelivery, ""},
+	},
+	"RETURNED": {
+		"return_to_sender":  {recovery.StatusReturnedToSender, ""},
+		"package_unclaimed": {recovery.StatusReturnedToSender, ""},
+	},
+	"FAILURE": {
+		"package_undeliverable": {recovery.StatusException, recovery.ExceptionAddress},
+		"package_lost":          {recovery.StatusLost, ""},
+		"package_disposed":      {recovery.StatusLost, ""},
+	},
 }
 
+// shippoMap returns the canonical status, exception code and Shippo's
+// substatus code of a tracking status. The status decides; a substatus
+// documented under it refines it.
 func shippoMap(s shippoStatus) (string, string, string) {
 	code := ""
 	if s.Substatus != nil {
 		code = s.Substatus.Code
-		if m, ok := shippoSub[code]; ok && m[0] != "" {
+		if m, ok := shippoSub[s.Status][code]; ok {
 			return m[0], m[1], code
 		}
 	}
