@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
@@ -323,10 +324,16 @@ func (a *Activities) SaveOffer(ctx context.Context, in SaveOfferInput) error {
 	return nil
 }
 
-// Audit appends an entry to the incident's audit trail.
+// Audit appends an entry to the incident's audit trail, once: a retried
+// activity finds its entry written (keyed by the workflow run, the
+// activity and the action).
 func (a *Activities) Audit(ctx context.Context, e recovery.AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = a.now().UTC()
+	}
+	if e.Key == "" && activity.IsActivity(ctx) {
+		info := activity.GetInfo(ctx)
+		e.Key = info.WorkflowExecution.RunID + "/" + info.ActivityID + "/" + e.Action
 	}
 	if a.Remedies == nil {
 		return nil
@@ -392,4 +399,22 @@ func (a *Activities) RequestPerson(ctx context.Context, in PersonRequestInput) e
 	}
 	return a.send(ctx, fmt.Sprintf("%s/person/%d", in.IncidentID, in.Step), "customer.person_requested",
 		PersonRequest{IncidentID: in.IncidentID, OrderID: in.OrderID, Channel: in.Channel, Detail: in.Detail})
+}
+
+// FailIncidentInput is the input of FailIncident.
+type FailIncidentInput struct {
+	IncidentID string
+	Reason     string
+}
+
+// FailIncident marks an incident whose workflow failed needs_attention,
+// with the reason in its audit trail: ops take over.
+func (a *Activities) FailIncident(ctx context.Context, in FailIncidentInput) error {
+	if a.Remedies == nil {
+		return nil
+	}
+	if err := a.Audit(ctx, recovery.AuditEntry{IncidentID: in.IncidentID, Actor: "system", Action: "failed", Note: in.Reason}); err != nil {
+		return err
+	}
+	return a.Remedies.SetIncidentStatus(ctx, in.IncidentID, recovery.IncidentNeedsAttention)
 }

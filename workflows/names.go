@@ -35,6 +35,20 @@ func OrderWorkflowID(orderID string) string { return "order/" + orderID }
 // SignalHeal tells a RecoveryWorkflow that its evidence went away.
 const SignalHeal = "heal"
 
+// SignalIncidentClosed tells OrderWorkflow that one of its incidents'
+// workflows ended (IncidentClosed), so that the problem, should it come
+// back, opens a new incident.
+const SignalIncidentClosed = "incident-closed"
+
+// IncidentClosed says how an incident's workflow ended.
+type IncidentClosed struct {
+	IncidentID string
+	ShipmentID string
+	Kind       recovery.Kind
+	// Failed is set when the workflow failed: the incident needs a person.
+	Failed bool
+}
+
 // HealSignal says what healed an incident.
 type HealSignal struct {
 	// Reason in plain words, e.g. "delivered to the right address".

@@ -65,6 +65,7 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 	}
 	r.cfg = *r.st.Config
 	sig := workflow.GetSignalChannel(ctx, SignalEvents)
+	closes := workflow.GetSignalChannel(ctx, SignalIncidentClosed)
 	for {
 		r.arm()
 		sel := workflow.NewSelector(ctx)
@@ -74,6 +75,12 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 			c.Receive(ctx, &s)
 			r.signals++
 			r.handle(s.Events)
+		})
+		sel.AddReceive(closes, func(c workflow.ReceiveChannel, _ bool) {
+			var s IncidentClosed
+			c.Receive(ctx, &s)
+			r.signals++
+			r.closed(s)
 		})
 		if r.timer != nil {
 			timer := r.timer
@@ -96,6 +103,13 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 					break
 				}
 				r.handle(s.Events)
+			}
+			for {
+				var s IncidentClosed
+				if !closes.ReceiveAsync(&s) {
+					break
+				}
+				r.closed(s)
 			}
 			return workflow.NewContinueAsNewError(ctx, OrderWorkflow, OrderInput{OrderID: r.st.OrderID, State: r.st})
 		}
@@ -211,7 +225,21 @@ func (r *orderRun) start(f Finding, prev *IncidentRef) {
 		workflow.GetLogger(ctx).Info("incident already open", "incident_id", id)
 	default:
 		workflow.GetLogger(ctx).Error("start recovery workflow", "incident_id", id, "error", err)
+		// Not left open for ever: the next evidence may start it again.
+		if workflow.GetVersion(ctx, changeReportClose, workflow.DefaultVersion, 1) >= 1 {
+			r.st.Incidents[f.ShipmentID+"\x00"+string(f.Kind)].Open = false
+		}
 	}
+}
+
+// closed records that an incident's workflow failed: the problem's next
+// evidence opens a new incident.
+func (r *orderRun) closed(s IncidentClosed) {
+	ref := r.st.Incidents[s.ShipmentID+"\x00"+string(s.Kind)]
+	if ref == nil || ref.ID != s.IncidentID || !ref.Open || !s.Failed {
+		return
+	}
+	ref.Open, ref.ClosedAt = false, workflow.Now(r.ctx)
 }
 
 // heal tells each open incident whose evidence went away, in key order.

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -64,7 +65,54 @@ var activityOptions = workflow.ActivityOptions{
 // one apology, record the contact; then listen for a heal for a while. A
 // heal before contact closes the incident without a word to the customer;
 // a heal after it sends a short follow-up if configured.
-func RecoveryWorkflow(ctx workflow.Context, in RecoveryInput) (RecoveryResult, error) {
+func RecoveryWorkflow(ctx workflow.Context, in RecoveryInput) (res RecoveryResult, err error) {
+	defer func() { reportClosed(ctx, in, err) }()
+	return recoveryWorkflow(ctx, in)
+}
+
+// changeReportClose marks the change after which an incident's workflow
+// tells its order's workflow that it ended, and a failed one marks its
+// incident needs_attention.
+const changeReportClose = "report-close"
+
+// reportClosed runs when the incident's workflow fails (a day of retries
+// exhausted, a bug; not a cancellation): the incident becomes
+// needs_attention with the reason in its audit trail, never silently
+// stuck, and its order's workflow hears of it, so that the problem's next
+// evidence opens a new incident.
+func reportClosed(ctx workflow.Context, in RecoveryInput, err error) {
+	if err == nil || temporal.IsCanceledError(err) ||
+		workflow.GetVersion(ctx, changeReportClose, workflow.DefaultVersion, 1) < 1 {
+		return
+	}
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	dctx = workflow.WithActivityOptions(dctx, activityOptions)
+	log := workflow.GetLogger(ctx)
+	var a *activities.Activities
+	log.Error("incident workflow failed; the incident needs a person", "incident_id", in.Incident.ID, "err", err)
+	f := workflow.ExecuteActivity(dctx, a.FailIncident, activities.FailIncidentInput{IncidentID: in.Incident.ID,
+		Reason: failureReason(err)})
+	if ferr := f.Get(dctx, nil); ferr != nil {
+		log.Error("mark incident needs_attention", "incident_id", in.Incident.ID, "err", ferr)
+	}
+	closed := IncidentClosed{IncidentID: in.Incident.ID, ShipmentID: in.Incident.ShipmentID, Kind: in.Incident.Kind, Failed: true}
+	serr := workflow.SignalExternalWorkflow(dctx, OrderWorkflowID(in.Incident.OrderID), "", SignalIncidentClosed, closed).Get(dctx, nil)
+	if serr != nil { // the order's workflow ended: nobody left to tell
+		log.Info("incident close not delivered to its order", "incident_id", in.Incident.ID, "err", serr)
+	}
+}
+
+// failureReason names a workflow's failure in words for the audit trail:
+// the application error's type and message, no payloads.
+func failureReason(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return "the incident's workflow failed (" + appErr.Type() + "): " + appErr.Message()
+	}
+	return "the incident's workflow failed: " + err.Error()
+}
+
+func recoveryWorkflow(ctx workflow.Context, in RecoveryInput) (RecoveryResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, activityOptions)
 	var a *activities.Activities
 	inc := in.Incident

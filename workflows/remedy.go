@@ -39,7 +39,21 @@ const (
 	StageAwaitingChoice   = "awaiting_choice"
 	StageApplying         = "applying"
 	StageDone             = "done"
+	// StageHealed: the evidence went away before anything was decided.
+	StageHealed = "healed"
 )
+
+// changeDecisionRace marks the change after which a timer that fires
+// while an approver's or the customer's update is under way waits for
+// that update instead of applying the default over it.
+const changeDecisionRace = "decision-race"
+
+// handlerWins reports whether an update's handler is under way (the stage
+// left want) when a timer fired, so that its decision must be awaited.
+// Asked only then, so that only such histories record the version.
+func (st *remedyState) handlerWins(ctx workflow.Context, want string) bool {
+	return st.stage != want && workflow.GetVersion(ctx, changeDecisionRace, workflow.DefaultVersion, 1) >= 1
+}
 
 // Error types of rejected updates; the web layer maps them to statuses.
 const (
@@ -311,6 +325,7 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 			}
 			return closeIncident(ctx, inc.ID, recovery.IncidentResolved, "no remedy: "+o.Note)
 		case !st.decided: // healed while waiting: nobody was told
+			st.stage = StageHealed // a late action is refused with what happened
 			res.Healed = st.heal.Reason
 			return closeHealed(ctx, inc.ID, *st.heal)
 		}
@@ -441,6 +456,9 @@ func (st *remedyState) awaitApproval(ctx workflow.Context, in RecoveryInput, rul
 	if ok, _ := workflow.AwaitWithTimeout(ctx, rule.Deadline-waited, done); ok {
 		return nil
 	}
+	if st.handlerWins(ctx, StageAwaitingApproval) {
+		return workflow.Await(ctx, func() bool { return st.decided })
+	}
 	st.stage, st.decided = StageApplying, true
 	before := st.candidates
 	if rule.OnDeadline == "reject" {
@@ -512,8 +530,14 @@ func (st *remedyState) awaitChoice(ctx workflow.Context, in RecoveryInput, res *
 	ok := awaitUntil(ctx, start, timeout, func() bool {
 		return st.chosen != "" || (st.heal != nil && st.stage == StageAwaitingChoice)
 	})
+	if !ok && st.handlerWins(ctx, StageAwaitingChoice) {
+		if err := workflow.Await(ctx, func() bool { return st.chosen != "" }); err != nil {
+			return nil, false, false, err
+		}
+		ok = true
+	}
 	if st.chosen == "" && st.heal != nil {
-		st.stage = StageDone
+		st.stage = StageHealed
 		for _, o := range st.options {
 			if o.SubstituteSKU != "" {
 				if err := releaseSubstitute(ctx, inc.ID, o.SubstituteSKU); err != nil {

@@ -155,6 +155,22 @@ func as(t *testing.T, key, base, method, path string, body any) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// asKeyed posts with an Idempotency-Key.
+func asKeyed(t *testing.T, key, idem, base, path string, body any) (int, string) {
+	t.Helper()
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", base+path, strings.NewReader(string(raw)))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Idempotency-Key", idem)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 func push(t *testing.T, base string, evs any) {
 	t.Helper()
 	if code := api(t, base, "POST", "/v1/events", map[string]any{"events": evs}, nil); code != 202 {
@@ -237,8 +253,14 @@ func TestRemediesEndToEnd(t *testing.T) {
 			!strings.Contains(body, "approval limit") {
 			t.Fatalf("alice (limit 100 EUR) approving 125 EUR: %d %s, want 403", code, body)
 		}
-		if code, body := as(t, "boss-key-12", base, "POST", "/v1/incidents/"+inc.ID+"/approve", map[string]string{"note": "big order"}); code != 200 {
-			t.Fatalf("boss approving: %d %s", code, body)
+		first, firstBody := asKeyed(t, "boss-key-12", "approve-hi-1", base, "/v1/incidents/"+inc.ID+"/approve", map[string]string{"note": "big order"})
+		if first != 200 {
+			t.Fatalf("boss approving: %d %s", first, firstBody)
+		}
+		// The same request again (a client retrying after a timeout) is
+		// the same update: the first answer, not a 409.
+		if code, body := asKeyed(t, "boss-key-12", "approve-hi-1", base, "/v1/incidents/"+inc.ID+"/approve", map[string]string{"note": "big order"}); code != 200 || body != firstBody {
+			t.Fatalf("the retried approval: %d %s, want the first answer %s", code, body, firstBody)
 		}
 		inc = waitFor(t, base, id("hi"), "contacted after approval", 30*time.Second, func(i remedyIncident) bool {
 			return len(i.Contacts) == 1 && i.Offer.Status == "applied"

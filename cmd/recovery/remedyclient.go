@@ -27,8 +27,13 @@ func (c remedyClient) Act(ctx context.Context, workflowID string, a recovery.Rem
 	if !ok {
 		return v, fmt.Errorf("unknown action %q: %w", a.Action, recovery.ErrInvalid)
 	}
-	h, err := c.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflowID, UpdateName: name,
-		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	opts := client.UpdateWorkflowOptions{WorkflowID: workflowID, UpdateName: name,
+		Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted}
+	if a.IdempotencyKey != "" {
+		// Temporal answers a repeated update ID with the first outcome.
+		opts.UpdateID = name + ":" + a.IdempotencyKey
+	}
+	h, err := c.client.UpdateWorkflow(ctx, opts)
 	if err == nil {
 		err = h.Get(ctx, &v)
 	}

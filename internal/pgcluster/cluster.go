@@ -53,6 +53,8 @@ type Cluster struct {
 	cred     *syscall.Credential
 	stopOnce sync.Once
 	stopErr  error
+	// watchdog stops the cluster if this process dies without Stop.
+	watchdog *os.Process
 }
 
 // Start initialises the cluster if needed, starts it and waits until

@@ -44,13 +44,25 @@ func (p *Cluster) initdb(ctx context.Context) error {
 // start launches the server with pg_ctl and waits until it answers.
 func (p *Cluster) start(ctx context.Context) error {
 	if err := p.run(ctx, "pg_ctl", "-D", p.dataDir(), "status"); err == nil {
-		return fmt.Errorf("the postgres cluster in %s is already running (is another `recovery dev` using %s?)",
-			p.base, p.cfg.Dir)
+		if pid, alive := p.ownerAlive(); alive {
+			return fmt.Errorf("the postgres cluster in %s is %w: process %d (another `recovery dev`?) uses %s",
+				p.base, errRunning, pid, p.cfg.Dir)
+		}
+		p.cfg.Logger.Warn("the private postgres was left running by a process that is gone; restarting it", "dir", p.base)
+		if err := p.stopOrphan(ctx); err != nil {
+			return fmt.Errorf("stop the postgres cluster left running in %s: %w", p.base, err)
+		}
 	}
 	err := p.run(ctx, "pg_ctl", "-D", p.dataDir(), "-l", p.logFile(), "-w", "-t", "60",
 		"-o", fmt.Sprintf("-p %d", p.port), "start")
 	if err != nil {
 		return fmt.Errorf("start postgres (log: %s): %w", p.logFile(), err)
+	}
+	if err := p.writeOwner(); err != nil {
+		return fmt.Errorf("record the postgres cluster's owner: %w", err)
+	}
+	if err := p.watch(); err != nil {
+		return err
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -114,6 +126,10 @@ func (p *Cluster) Stop() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		p.stopErr = p.run(ctx, "pg_ctl", "-D", p.dataDir(), "-m", "fast", "-w", "-t", "30", "stop")
+		if p.watchdog != nil {
+			p.watchdog.Kill() //nolint:errcheck // its work is done
+		}
+		os.Remove(p.ownerFile())
 		if p.cfg.Ephemeral {
 			p.stopErr = errors.Join(p.stopErr, os.RemoveAll(p.base), os.RemoveAll(p.cfg.Dir))
 		}

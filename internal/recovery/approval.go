@@ -38,6 +38,9 @@ type RemedyAction struct {
 	Reason string
 	Offers []RemedyOffer
 	Remedy Remedy
+	// IdempotencyKey makes a retried request the same action: it gets the
+	// first one's answer (the client's Idempotency-Key).
+	IdempotencyKey string
 }
 
 // RemedyView is where an incident's remedy stands, as actions answer it.

@@ -140,6 +140,9 @@ type AuditEntry struct {
 	Before     json.RawMessage `json:"before,omitempty"`
 	After      json.RawMessage `json:"after,omitempty"`
 	Note       string          `json:"note,omitempty"`
+	// Key makes the row idempotent: an entry with a key already written
+	// for the incident is not written again.
+	Key string `json:"-"`
 }
 
 // OutboundWebhook asks the commerce platform to carry out a remedy (or

@@ -183,8 +183,13 @@ func (s *Store) RedeemCode(ctx context.Context, code, orderID string, at time.Ti
 
 // Audit appends to an incident's audit trail.
 func (s *Store) Audit(ctx context.Context, e recovery.AuditEntry) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO audit (incident_id, actor, action, at, before, after, note)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, e.IncidentID, e.Actor, e.Action, e.At, nullJSON(e.Before), nullJSON(e.After), e.Note)
+	var key *string
+	if e.Key != "" {
+		key = &e.Key
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO audit (incident_id, actor, action, at, before, after, note, key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (incident_id, key) WHERE key IS NOT NULL DO NOTHING`,
+		e.IncidentID, e.Actor, e.Action, e.At, nullJSON(e.Before), nullJSON(e.After), e.Note, key)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", e.IncidentID, err)
 	}

@@ -219,3 +219,33 @@ func TestStockTheCatalogCannotTakeIsLeftOut(t *testing.T) {
 		t.Fatalf("the long SKU reached the catalog (%v): the test no longer exercises a refused value", err)
 	}
 }
+
+// An audit row with a key is written once, however often its activity is
+// retried; rows without a key are all kept.
+func TestAuditRowsAreIdempotent(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	if err := st.UpsertIncident(ctx, recovery.Incident{ID: "inc-a", OrderID: "o", Kind: recovery.KindLate, Status: "open",
+		DetectedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	e := recovery.AuditEntry{IncidentID: "inc-a", Actor: "alice", Action: "approve", At: time.Now(), Key: "run-1/5/approve"}
+	for range 3 {
+		if err := st.Audit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := e
+	other.Key = "run-1/9/approve"
+	unkeyed := e
+	unkeyed.Key = ""
+	for _, x := range []recovery.AuditEntry{other, unkeyed, unkeyed} {
+		if err := st.Audit(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inc, err := st.GetIncident(ctx, "inc-a")
+	if err != nil || len(inc.Audit) != 4 {
+		t.Fatalf("audit %+v, %v: want the keyed row once, the other key once, the unkeyed rows twice", inc.Audit, err)
+	}
+}

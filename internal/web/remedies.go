@@ -154,9 +154,18 @@ func (s *Server) postChoice(w http.ResponseWriter, r *http.Request) {
 	s.act(w, r, inc, recovery.RemedyAction{Action: recovery.ActionChoose, Remedy: body.Remedy, By: recovery.Approver{Name: by}})
 }
 
+// act sends the action to the incident's workflow. A retried request with
+// the same Idempotency-Key is the same update: it gets the first one's
+// answer instead of a 409.
 func (s *Server) act(w http.ResponseWriter, r *http.Request, inc recovery.Incident, a recovery.RemedyAction) {
 	if inc.WorkflowID == "" || inc.ClosedAt != nil {
 		writeProblem(w, http.StatusConflict, "conflict", "Conflict", fmt.Sprintf("The incident is %s.", inc.Status))
+		return
+	}
+	a.IdempotencyKey = strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+	if len(a.IdempotencyKey) > 200 || !printableASCII(a.IdempotencyKey) {
+		writeProblem(w, http.StatusBadRequest, "validation", "Invalid request", "Idempotency-Key must be at most 200 printable characters.",
+			FieldError{Field: "Idempotency-Key", Message: "at most 200 printable ASCII characters"})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
@@ -190,4 +199,13 @@ func (s *Server) redeemCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, c)
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

@@ -5,6 +5,7 @@ package recoverytest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -339,10 +340,16 @@ func (m *MemStore) RedeemCode(_ context.Context, code, orderID string, at time.T
 	return c, nil
 }
 
-// Audit appends to the trail.
+// Audit appends to the trail; an entry whose key the incident's trail
+// holds already is not added again.
 func (m *MemStore) Audit(_ context.Context, e recovery.AuditEntry) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if e.Key != "" && slices.ContainsFunc(m.AuditLog, func(x recovery.AuditEntry) bool {
+		return x.IncidentID == e.IncidentID && x.Key == e.Key
+	}) {
+		return nil
+	}
 	m.AuditLog = append(m.AuditLog, e)
 	return nil
 }
