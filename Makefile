@@ -2,7 +2,7 @@
 # runs exactly what it says.
 GO ?= go
 
-.PHONY: dev test vet bench postgres-bin build fuzz
+.PHONY: dev test vet bench postgres-bin build fuzz chaos
 
 # FUZZTIME is how much each fuzz target runs in `make test` (and CI): a count
 # of inputs, not a duration, because duration-bounded runs can end in a
@@ -39,6 +39,12 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./$$(dirname $$file) >/tmp/recovery-fuzz.log 2>&1 || { cat /tmp/recovery-fuzz.log; exit 1; }; \
 	  done; \
 	done
+
+## chaos: the fault suite, RUNS runs from SEED, the kinds of fault rotating
+RUNS ?= 12
+SEED ?= 1
+chaos: postgres-bin
+	CHAOS_RUNS=$(RUNS) CHAOS_SEED=$(SEED) $(GO) test -count=1 -timeout 0 -run TestChaos -v ./internal/chaos | grep -E '^(chaos:|    run_test|--- |FAIL|ok)'
 
 ## bench: throughput ratios against raw baselines, measured in one run
 bench: postgres-bin

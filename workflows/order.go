@@ -212,7 +212,7 @@ func (r *orderRun) start(f Finding, prev *IncidentRef) {
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            wfID,
-		TaskQueue:             TaskQueue,
+		TaskQueue:             workflow.GetInfo(ctx).TaskQueueName, // the order's own
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 	})

@@ -93,7 +93,7 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	if p.worker {
-		s.worker = worker.New(s.temporal, workflows.TaskQueue, worker.Options{})
+		s.worker = worker.New(s.temporal, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.WorkerStopTimeout})
 		var outbox recovery.Outbox = s.store // capture: kept in captured_webhooks
 		if cfg.OutboundURL != "" {
 			outbox = &outbound.Sender{URL: cfg.OutboundURL, Secret: cfg.OutboundSecret}
@@ -127,7 +127,8 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 		s.wg.Go(func() { s.startWorker(runCtx) })
 	}
 	if p.relay {
-		s.relay = relay.New(s.store, relay.TemporalSignaler{Client: s.temporal}, relay.Config{}, log)
+		s.relay = relay.New(s.store, relay.TemporalSignaler{Client: s.temporal, TaskQueue: cfg.TaskQueue},
+			relay.Config{Lease: cfg.RelayLease}, log)
 		s.wg.Go(func() { s.relay.Run(runCtx) }) //nolint:errcheck
 	}
 	if p.api {

@@ -64,8 +64,17 @@ type Config struct {
 	Windows    recovery.WindowSettings // RECOVERY_CONTACT_WINDOW, RECOVERY_CONTACT_WINDOWS
 	WindowSet  bool                    // RECOVERY_CONTACT_WINDOW was given (dev is open round the clock otherwise)
 	LadderStep time.Duration           // RECOVERY_LADDER_STEP
-	URL        string                  // RECOVERY_URL (client commands)
-	ClientKey  string                  // RECOVERY_API_KEY (client commands)
+	// TaskQueue is the Temporal task queue of the workflows and their
+	// activities (one per deployment sharing a namespace).
+	TaskQueue string // RECOVERY_TASK_QUEUE
+	// RelayLease is how long the relay holds the events it claimed.
+	RelayLease time.Duration // RECOVERY_RELAY_LEASE
+	// WorkerStopTimeout is how long a stopping worker lets the activities
+	// in flight finish (sends complete on a deploy instead of becoming
+	// unconfirmed).
+	WorkerStopTimeout time.Duration // RECOVERY_WORKER_STOP_TIMEOUT
+	URL               string        // RECOVERY_URL (client commands)
+	ClientKey         string        // RECOVERY_API_KEY (client commands)
 }
 
 // loadConfig reads the environment through getenv (os.Getenv in main).
@@ -125,6 +134,17 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if err := c.loadRemedies(get); err != nil {
 		return c, err
+	}
+	c.TaskQueue = get("RECOVERY_TASK_QUEUE", "recovery")
+	for _, d := range []struct {
+		env, def string
+		dst      *time.Duration
+	}{{"RECOVERY_RELAY_LEASE", "30s", &c.RelayLease}, {"RECOVERY_WORKER_STOP_TIMEOUT", "30s", &c.WorkerStopTimeout}} {
+		v, err := time.ParseDuration(get(d.env, d.def))
+		if err != nil || v <= 0 {
+			return c, fmt.Errorf("%s: %q is not a positive duration such as %s", d.env, get(d.env, ""), d.def)
+		}
+		*d.dst = v
 	}
 	c.URL = get("RECOVERY_URL", "http://"+c.Addr)
 	c.ClientKey = get("RECOVERY_API_KEY", c.DevAPIKey)

@@ -136,3 +136,22 @@ func (p *Cluster) Stop() error {
 	})
 	return p.stopErr
 }
+
+// Restart stops the server (fast mode) and starts it again after down: a
+// database restart, for fault tests.
+func (p *Cluster) Restart(ctx context.Context, down time.Duration) error {
+	if err := p.run(ctx, "pg_ctl", "-D", p.dataDir(), "-m", "fast", "-w", "-t", "30", "stop"); err != nil {
+		return fmt.Errorf("stop postgres: %w", err)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(down):
+	}
+	err := p.run(ctx, "pg_ctl", "-D", p.dataDir(), "-l", p.logFile(), "-w", "-t", "60",
+		"-o", fmt.Sprintf("-p %d", p.port), "start")
+	if err != nil {
+		return fmt.Errorf("start postgres (log: %s): %w", p.logFile(), err)
+	}
+	return nil
+}
