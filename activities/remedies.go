@@ -82,12 +82,16 @@ func (a *Activities) PlanRemedy(ctx context.Context, in DecideRemedyInput) (Plan
 		d.Guards = append(d.Guards, fmt.Sprintf("no policy rule matched: the configured %d%% discount", cfg.DiscountPercent))
 	}
 	if budget, ok := a.Settings.DailyBudget[cur]; ok && !d.NeedsApproval && a.Remedies != nil {
+		// Reserved atomically, so that incidents planned at the same moment
+		// cannot all pass the same check; given back when the remedy is not
+		// carried out after all (ReleaseBudget).
 		day := at.Truncate(24 * time.Hour)
-		spent, err := a.Remedies.ApprovedSince(ctx, cur, day)
+		v := maxOffer(d)
+		held, spent, err := a.Remedies.ReserveBudget(ctx, in.Incident.ID, cur, day, v, budget)
 		if err != nil {
 			return Plan{}, err
 		}
-		if v := maxOffer(d); spent+v > budget {
+		if !held {
 			d.NeedsApproval = true
 			if d.Approval.Role == "" {
 				d.Approval.Role = "ops"
@@ -283,6 +287,18 @@ func (a *Activities) CarryOut(ctx context.Context, in CarryOutInput) error {
 	return a.send(ctx, in.IncidentID+"/"+string(o.Remedy), "remedy."+string(o.Remedy), req)
 }
 
+// CancelRemedy tells the commerce platform not to carry out a remedy whose
+// webhook may have reached it (the outcome is unknown: it timed out or kept
+// failing), with a signed "remedy.cancelled" before any other remedy is
+// tried, so that the platform never carries out two.
+func (a *Activities) CancelRemedy(ctx context.Context, in CarryOutInput) error {
+	o := in.Offer
+	return a.send(ctx, in.IncidentID+"/"+string(o.Remedy)+"/cancel", "remedy.cancelled", map[string]any{
+		"incident_id": in.IncidentID, "order_id": in.Order.OrderID, "remedy": o.Remedy,
+		"cancels": in.IncidentID + "/" + string(o.Remedy),
+		"reason":  "its outcome is unknown; another remedy may follow: do not carry this one out"})
+}
+
 func (a *Activities) send(ctx context.Context, id, typ string, data any) error {
 	if a.Outbox == nil {
 		return nil
@@ -417,4 +433,13 @@ func (a *Activities) FailIncident(ctx context.Context, in FailIncidentInput) err
 		return err
 	}
 	return a.Remedies.SetIncidentStatus(ctx, in.IncidentID, recovery.IncidentNeedsAttention)
+}
+
+// ReleaseBudget gives an incident's reservation of the daily budget back:
+// its remedy was not carried out after all (healed first, or failed).
+func (a *Activities) ReleaseBudget(ctx context.Context, incidentID string) error {
+	if a.Remedies == nil {
+		return nil
+	}
+	return a.Remedies.ReleaseBudget(ctx, incidentID)
 }

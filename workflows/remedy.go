@@ -340,6 +340,7 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 	// without a word.
 	if steps.ladder && st.waitWindow(ctx, steps, true) {
 		res.Healed = st.heal.Reason
+		st.releaseBudget(ctx)
 		return closeHealed(ctx, inc.ID, *st.heal)
 	}
 	st.stage = StageApplying
@@ -352,6 +353,9 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 		var healed bool
 		var err error
 		candidates, chose, healed, err = st.awaitChoice(ctx, in, res, steps, candidates, d.ChoiceTimeout)
+		if healed && err == nil {
+			st.releaseBudget(ctx)
+		}
 		if err != nil || healed {
 			return err
 		}
@@ -368,6 +372,7 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 	st.stage = StageDone
 	if !ok {
 		res.Offer = applied
+		st.releaseBudget(ctx)
 		return nil // needs_attention: ops take over
 	}
 	res.Offer = applied
@@ -593,6 +598,9 @@ func (st *remedyState) applyWithFallback(ctx workflow.Context, in RecoveryInput,
 			return applied, true
 		}
 		failures = append(failures, fmt.Sprintf("%s (%s)", o.Remedy, rootMessage(err)))
+		if errors.Is(err, errOutcomeUnknown) {
+			break // another remedy could be a second one
+		}
 		workflow.GetLogger(ctx).Warn("remedy failed; trying the next", "incident_id", st.inc.ID, "remedy", o.Remedy,
 			"left", len(candidates)-i-1)
 	}
@@ -658,12 +666,43 @@ func applyRemedy(ctx workflow.Context, in RecoveryInput, plan activities.Plan, s
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: plan.WebhookInterval, BackoffCoefficient: 2,
 			MaximumInterval: 10 * time.Minute, MaximumAttempts: plan.WebhookAttempts},
 	})
-	if err := workflow.ExecuteActivity(wctx, a.CarryOut, activities.CarryOutInput{IncidentID: inc.ID, Order: in.Order,
-		Offer: o}).Get(ctx, nil); err != nil {
+	carry := activities.CarryOutInput{IncidentID: inc.ID, Order: in.Order, Offer: o}
+	if err := workflow.ExecuteActivity(wctx, a.CarryOut, carry).Get(ctx, nil); err != nil {
+		if err := cancelUnknown(ctx, carry, err); err != nil {
+			return fail(err)
+		}
 		return fail(err)
 	}
 	o.Status = recovery.OfferApplied
 	return o, nil
+}
+
+// changeCancelUnknown marks the change that cancels a remedy whose
+// outcome is unknown before another is tried.
+const changeCancelUnknown = "cancel-unknown"
+
+// errOutcomeUnknown stops the fallback: a remedy's webhook may have been
+// carried out and its cancellation could not be delivered, so trying
+// another could give the customer two.
+var errOutcomeUnknown = errors.New("a remedy's outcome is unknown and its cancellation did not reach the platform")
+
+// cancelUnknown is asked after a remedy's webhook finally failed. A
+// refusal (the platform answered no) leaves nothing to cancel. Any other
+// failure may have reached the platform: a remedy.cancelled goes out, with
+// a day of retries, before the fallback; if even that fails, no other
+// remedy is tried.
+func cancelUnknown(ctx workflow.Context, carry activities.CarryOutInput, err error) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == "refused" ||
+		workflow.GetVersion(ctx, changeCancelUnknown, workflow.DefaultVersion, 1) < 1 {
+		return nil
+	}
+	var a *activities.Activities
+	if cerr := workflow.ExecuteActivity(ctx, a.CancelRemedy, carry).Get(ctx, nil); cerr != nil {
+		workflow.GetLogger(ctx).Error("cancel a remedy of unknown outcome", "incident_id", carry.IncidentID, "err", cerr)
+		return errOutcomeUnknown
+	}
+	return nil
 }
 
 func findSubstitute(ctx workflow.Context, in RecoveryInput, spec recovery.RemedyOffer) (recovery.Offer, error) {
@@ -776,4 +815,21 @@ func (l *ladderSteps) followUp(ctx workflow.Context, in RecoveryInput, o recover
 		return c, fmt.Errorf("send follow-up: %w", err)
 	}
 	return c, nil
+}
+
+// changeBudgetRelease marks the change that gives the daily budget's
+// reservation back when the remedy is not carried out after all.
+const changeBudgetRelease = "budget-release"
+
+// releaseBudget gives back the incident's reservation of the daily budget:
+// its remedy was not carried out after all (healed first, or every
+// candidate failed).
+func (st *remedyState) releaseBudget(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, changeBudgetRelease, workflow.DefaultVersion, 1) < 1 {
+		return
+	}
+	var a *activities.Activities
+	if err := workflow.ExecuteActivity(ctx, a.ReleaseBudget, st.inc.ID).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("release the daily budget", "incident_id", st.inc.ID, "err", err)
+	}
 }

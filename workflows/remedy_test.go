@@ -28,10 +28,12 @@ func eur(minor int64) recovery.Money { return recovery.Money{Minor: minor, Curre
 // failingOutbox refuses webhooks of some types (after counting them) and
 // records the rest in the store.
 type failingOutbox struct {
-	st    *recoverytest.MemStore
-	fail  map[string]bool
-	mu    sync.Mutex
-	tries map[string]int
+	st   *recoverytest.MemStore
+	fail map[string]bool
+	// refuse answers these types with a refusal (a 4xx).
+	refuse map[string]bool
+	mu     sync.Mutex
+	tries  map[string]int
 }
 
 func (o *failingOutbox) Deliver(ctx context.Context, w recovery.OutboundWebhook) error {
@@ -40,6 +42,9 @@ func (o *failingOutbox) Deliver(ctx context.Context, w recovery.OutboundWebhook)
 	o.mu.Unlock()
 	if o.fail[w.Type] {
 		return errors.New("receiver answered 503 Service Unavailable")
+	}
+	if o.refuse[w.Type] {
+		return fmt.Errorf("receiver refused it with 422: %w", recovery.ErrInvalid)
 	}
 	return o.st.Deliver(ctx, w)
 }
@@ -351,6 +356,45 @@ func TestFailingWebhookUndoesAndFallsBack(t *testing.T) {
 	if len(h.sink.Messages) != 1 || !strings.Contains(h.sink.Messages[0].Text, "refunding") {
 		t.Fatalf("messages = %+v", h.sink.Messages)
 	}
+	// The substitute's webhook may have reached the platform: it is
+	// cancelled before the refund goes out, so only one is carried out.
+	var types []string
+	for _, w := range h.st.Webhooks {
+		types = append(types, w.Type)
+	}
+	if strings.Join(types, " ") != "remedy.cancelled remedy.refund" || !strings.HasSuffix(h.st.Webhooks[0].ID, "/substitute/cancel") {
+		t.Fatalf("webhooks %v (%s), want the substitute cancelled, then the refund", types, h.st.Webhooks[0].ID)
+	}
+}
+
+// When even the cancellation of a remedy of unknown outcome cannot be
+// delivered, no other remedy is tried: two could be carried out. Ops take
+// over.
+func TestUndeliverableCancellationStopsTheFallback(t *testing.T) {
+	d := choice
+	d.CustomerChooses = false
+	d.Default = recovery.RemedySubstitute
+	h := newRemedyHarness(t, d, "remedy.substitute", "remedy.cancelled")
+	res := h.run(t)
+	inc := h.st.Incidents[h.in.Incident.ID]
+	if res.Offer.Status != recovery.OfferFailed || inc.Status != recovery.IncidentNeedsAttention || h.outbox.tries["remedy.refund"] != 0 ||
+		len(h.sink.Messages) != 0 {
+		t.Fatalf("offer %+v, incident %s, refund tried %d times, %d messages: want needs_attention and no refund",
+			res.Offer, inc.Status, h.outbox.tries["remedy.refund"], len(h.sink.Messages))
+	}
+}
+
+// A refusal (the platform answered no) leaves nothing to cancel.
+func TestRefusedRemedyIsNotCancelled(t *testing.T) {
+	d := choice
+	d.CustomerChooses = false
+	d.Default = recovery.RemedySubstitute
+	h := newRemedyHarness(t, d)
+	h.outbox.refuse = map[string]bool{"remedy.substitute": true}
+	res := h.run(t)
+	if res.Offer.Remedy != recovery.RemedyRefund || h.outbox.tries["remedy.cancelled"] != 0 {
+		t.Fatalf("offer %+v, %d cancellations: a refusal needs none", res.Offer, h.outbox.tries["remedy.cancelled"])
+	}
 }
 
 func TestEveryRemedyFailingNeedsAttention(t *testing.T) {
@@ -391,4 +435,21 @@ func registerActivities(env *testsuite.TestWorkflowEnvironment, a *activities.Ac
 		m.Now = env.Now
 	}
 	env.RegisterActivity(a)
+}
+
+// A remedy that could not be carried out gives its share of the daily
+// budget back.
+func TestFailedRemedyGivesTheBudgetBack(t *testing.T) {
+	h := newRemedyHarness(t, recovery.RemedyDecision{Approval: recovery.ApprovalRule{AutoUpToMinor: -1},
+		Offers: []recovery.RemedyOffer{{Remedy: recovery.RemedyDiscount, Value: eur(500)}}}, "remedy.discount")
+	h.acts.Settings.DailyBudget = map[string]int64{"EUR": 10000}
+	reserved := new(int64)
+	h.env.RegisterDelayedCallback(func() { *reserved = h.st.Budget("EUR", t0.Truncate(24*time.Hour)) }, time.Second)
+	res := h.run(t)
+	if res.Offer.Status != recovery.OfferFailed || *reserved != 500 {
+		t.Fatalf("offer %+v, %d reserved while trying: want a failed offer that had reserved 500", res.Offer, *reserved)
+	}
+	if left := h.st.Budget("EUR", t0.Truncate(24*time.Hour)); left != 0 {
+		t.Fatalf("%d still reserved after the remedy failed, want 0", left)
+	}
 }

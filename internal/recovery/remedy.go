@@ -188,6 +188,14 @@ type RemedyStore interface {
 	Audit(ctx context.Context, e AuditEntry) error
 	// ApprovedSince sums the offers approved in a currency since a time.
 	ApprovedSince(ctx context.Context, currency string, since time.Time) (int64, error)
+	// ReserveBudget reserves value of a currency's budget for a UTC day
+	// (cap budget) for an incident's automatic approval, atomically; it
+	// reports whether it holds and what the day had reserved before.
+	// Reserving again for the incident returns the first answer.
+	ReserveBudget(ctx context.Context, incidentID, currency string, day time.Time, value, budget int64) (bool, int64, error)
+	// ReleaseBudget gives an incident's reservation back (a no-op when
+	// there is none).
+	ReleaseBudget(ctx context.Context, incidentID string) error
 	// SetIncidentStatus changes an open incident's status.
 	SetIncidentStatus(ctx context.Context, id, status string) error
 }

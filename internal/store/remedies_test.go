@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -247,5 +249,55 @@ func TestAuditRowsAreIdempotent(t *testing.T) {
 	inc, err := st.GetIncident(ctx, "inc-a")
 	if err != nil || len(inc.Audit) != 4 {
 		t.Fatalf("audit %+v, %v: want the keyed row once, the other key once, the unkeyed rows twice", inc.Audit, err)
+	}
+}
+
+// A thousand incidents reserving at the same moment never pass the day's
+// budget; a reservation is taken once per incident and given back once.
+func TestBudgetIsReservedAtomically(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	day := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	const budget, each, n = 50_000, 300, 1000
+	var held atomic.Int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			ok, _, err := st.ReserveBudget(ctx, fmt.Sprintf("inc-%d", i), "EUR", day, each, budget)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				held.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if want := int64(budget / each); held.Load() != want {
+		t.Fatalf("%d reservations of %d held, want %d (%d / %d)", held.Load(), each, want, budget, each)
+	}
+	var reserved int64
+	st.Pool().QueryRow(ctx, `SELECT reserved FROM budget_days WHERE currency = 'EUR' AND day = $1`, day).Scan(&reserved) //nolint:errcheck
+	if reserved != held.Load()*each || reserved > budget {
+		t.Fatalf("reserved %d, want %d and at most %d", reserved, held.Load()*each, budget)
+	}
+	// Again for an incident that holds one: the same answer, nothing more.
+	if ok, _, err := st.ReserveBudget(ctx, "inc-0", "EUR", day, each, budget); err != nil || !ok {
+		t.Fatalf("reserving again: %v, %v", ok, err)
+	}
+	for range 2 {
+		if err := st.ReleaseBudget(ctx, "inc-0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Pool().QueryRow(ctx, `SELECT reserved FROM budget_days WHERE currency = 'EUR' AND day = $1`, day).Scan(&reserved) //nolint:errcheck
+	if reserved != (held.Load()-1)*each {
+		t.Fatalf("after releasing one twice: %d, want %d", reserved, (held.Load()-1)*each)
+	}
+	if ok, before, err := st.ReserveBudget(ctx, "big", "EUR", day, budget+1, budget); err != nil || ok || before != reserved {
+		t.Fatalf("an offer larger than the budget: %v (before %d), %v", ok, before, err)
 	}
 }

@@ -32,6 +32,10 @@ type MemStore struct {
 	Now func() time.Time
 	// offerMade and offerApproved are those times per incident.
 	offerMade, offerApproved map[string]time.Time
+	// budget is what each currency/day has reserved; reservations holds
+	// each incident's share.
+	budget       map[string]int64
+	reservations map[string]budgetHold
 }
 
 // NewMemStore returns an empty store.
@@ -387,4 +391,48 @@ func (m *MemStore) Deliver(_ context.Context, w recovery.OutboundWebhook) error 
 	defer m.mu.Unlock()
 	m.Webhooks = append(m.Webhooks, w)
 	return nil
+}
+
+// ReserveBudget reserves an incident's share of a day's budget, as the
+// Postgres store does: never past the cap, once per incident.
+func (m *MemStore) ReserveBudget(_ context.Context, incidentID, currency string, day time.Time, value, budget int64) (bool, int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.budget == nil {
+		m.budget, m.reservations = map[string]int64{}, map[string]budgetHold{}
+	}
+	key := currency + "/" + day.Format(time.DateOnly)
+	if _, ok := m.reservations[incidentID]; ok {
+		return true, m.budget[key], nil
+	}
+	before := m.budget[key]
+	if before+value > budget {
+		return false, before, nil
+	}
+	m.budget[key] += value
+	m.reservations[incidentID] = budgetHold{key, value}
+	return true, before, nil
+}
+
+// ReleaseBudget gives an incident's reservation back.
+func (m *MemStore) ReleaseBudget(_ context.Context, incidentID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if h, ok := m.reservations[incidentID]; ok {
+		m.budget[h.key] -= h.value
+		delete(m.reservations, incidentID)
+	}
+	return nil
+}
+
+// Budget returns what a currency's day has reserved.
+func (m *MemStore) Budget(currency string, day time.Time) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.budget[currency+"/"+day.Format(time.DateOnly)]
+}
+
+type budgetHold struct {
+	key   string
+	value int64
 }
