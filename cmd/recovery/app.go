@@ -130,6 +130,7 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 		s.relay = relay.New(s.store, relay.TemporalSignaler{Client: s.temporal, TaskQueue: cfg.TaskQueue},
 			relay.Config{Lease: cfg.RelayLease}, log)
 		s.wg.Go(func() { s.relay.Run(runCtx) }) //nolint:errcheck
+		s.wg.Go(func() { deliverMail(runCtx, s.store, s.temporal, log) })
 	}
 	if p.api {
 		if err := s.serveHTTP(cfg, dev, p); err != nil {
@@ -188,7 +189,7 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 	}
 	srv := &web.Server{Inbox: s.inbox, Incidents: s.store, APIKeys: cfg.keys(dev), Checks: checks, Logger: s.log,
 		WebhookSecrets: cfg.secrets(dev), Tracking: s.store, Approvers: cfg.approvers(dev), Codes: s.store, Events: s.store}
-	srv.Remedies = remedyClient{client: s.temporal}
+	srv.Remedies = remedyClient{client: s.temporal, mail: s.store}
 	srv.Customers = customers{Store: s.store, temporal: s.temporal}
 	srv.Links = cfg.signer(dev, s.Addr())
 	srv.Twilio = web.TwilioWebhooks{AuthToken: cfg.Twilio.AuthToken, PublicURL: cfg.PublicURL}

@@ -249,10 +249,16 @@ const DevLinkSecret = "dev-link-secret"
 
 // signer returns the link signer: the configured secret, the dev one in
 // dev, or nil (no customer links) when neither.
+//
+// Links point at RECOVERY_PUBLIC_URL, else at the address this process
+// listens on, else (a worker, which listens on none) at RECOVERY_ADDR.
 func (c Config) signer(dev bool, addr string) *links.Signer {
 	secret, base := c.LinkSecret, c.PublicURL
 	if dev && secret == "" {
 		secret = DevLinkSecret
+	}
+	if addr == "" {
+		addr = c.Addr
 	}
 	if base == "" {
 		base = "http://" + addr

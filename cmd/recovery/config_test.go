@@ -358,3 +358,19 @@ func TestLinkSigner(t *testing.T) {
 		}
 	}
 }
+
+// A worker listens on no address: its links point at RECOVERY_PUBLIC_URL,
+// else RECOVERY_ADDR, never at "http://" alone.
+func TestWorkerLinksPointSomewhere(t *testing.T) {
+	c, err := loadConfig(envOf(map[string]string{"RECOVERY_LINK_SECRET": "s3cret", "RECOVERY_ADDR": "10.0.0.5:8080"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.signer(false, ""); s == nil || s.Base != "http://10.0.0.5:8080" {
+		t.Fatalf("worker signer %+v, want the base http://10.0.0.5:8080", s)
+	}
+	c.PublicURL = "https://care.shop.example"
+	if s := c.signer(false, ""); s == nil || s.Base != "https://care.shop.example" {
+		t.Fatalf("with a public URL: %+v", s)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/relay"
 	"github.com/recoveryhq/recovery/internal/store"
 	"github.com/recoveryhq/recovery/workflows"
 )
@@ -32,10 +33,16 @@ func (c customers) NotifyContact(ctx context.Context, ev recovery.ContactEvent) 
 	if wid == "" || c.temporal == nil {
 		return nil
 	}
-	err = c.temporal.SignalWorkflow(ctx, wid, "", workflows.SignalContact, ev)
+	sctx, cancel := context.WithTimeout(ctx, customerWait)
+	defer cancel()
+	err = c.temporal.SignalWorkflow(sctx, wid, "", workflows.SignalContact, ev)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return nil
+	}
+	if relay.Unreachable(err) { // kept, and delivered when Temporal is back
+		id := fmt.Sprintf("contact:%s:%d:%s:%s:%s", ev.IncidentID, ev.Step, ev.Channel, ev.Outcome, ev.Detail)
+		return keep(ctx, c.Store, wid, "signal", workflows.SignalContact, id, ev)
 	}
 	if err != nil {
 		return fmt.Errorf("signal %s: %w", wid, err)

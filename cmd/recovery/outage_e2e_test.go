@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/recoveryhq/recovery/internal/devstack/stacktest"
 	"github.com/recoveryhq/recovery/internal/faults"
@@ -73,4 +78,75 @@ func TestServeWithTemporalUnreachable(t *testing.T) {
 		t.Fatalf("healthz: %v %v", resp, err)
 	}
 	resp.Body.Close()
+}
+
+// TestChoiceKeptThroughAnOutage: a customer chooses on the choice page
+// while Temporal cannot be reached. The page thanks them, the choice is
+// kept in Postgres, and when Temporal returns it reaches the incident's
+// workflow: the chosen remedy is carried out.
+func TestChoiceKeptThroughAnOutage(t *testing.T) {
+	dbURL := stacktest.PostgresURL(t)
+	tp := stacktest.Temporal(t)
+	proxy, err := faults.NewProxy(tp.Address())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	sg := providerstub.SendGrid("SG.e2e-key")
+	defer sg.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	base := "http://" + addr
+	env := append(os.Environ(), "RECOVERY_TEST_AS_MAIN=1", "DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+proxy.Addr(),
+		"RECOVERY_ADDR="+addr, "RECOVERY_API_KEYS=e2e-key", "RECOVERY_CONTACT_WINDOW=00:00-24:00", "RECOVERY_LINK_SECRET=outage",
+		"RECOVERY_POLICY_FILE=../../testdata/policies/e2e.yaml", "RECOVERY_PUBLIC_URL="+base,
+		"SENDGRID_API_KEY=SG.e2e-key", "SENDGRID_FROM=care@shop.example", "SENDGRID_API_BASE="+sg.URL)
+	startProc(t, env, base, "serve")
+	startProc(t, append(slices.Clone(env), "RECOVERY_ADDR="), "", "worker")
+	orderID := fmt.Sprintf("page-%d", time.Now().UnixNano())
+	push(t, base, misroute(orderID, orderID+"@example.com", "EUR", 8999))
+	waitFor(t, base, orderID, "awaiting the customer's choice", 60*time.Second, func(i remedyIncident) bool {
+		return i.Status == "awaiting_choice" && len(i.Contacts) == 1
+	})
+	var link string
+	for _, r := range sg.Requests() {
+		if m := choiceLink.FindString(fmt.Sprint(r.JSON["content"])); m != "" {
+			link = m
+		}
+	}
+	if link == "" {
+		t.Fatalf("the apology sent to SendGrid has no choice page link: %v", sg.Requests())
+	}
+	page := getPage(t, link)
+	if !strings.Contains(page, `value="store_credit"`) {
+		t.Fatalf("the choice page offers no store credit:\n%s", page)
+	}
+
+	proxy.Down()
+	resp, err := http.PostForm(link, url.Values{"remedy": {"store_credit"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("choosing while Temporal is away: %d\n%s", resp.StatusCode, body)
+	}
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var kept int
+	conn.QueryRow(context.Background(), `SELECT count(*) FROM workflow_mailbox WHERE name = 'choose' AND delivered_at IS NULL`).Scan(&kept) //nolint:errcheck
+	if kept != 1 {
+		t.Fatalf("%d choices kept, want 1", kept)
+	}
+
+	proxy.Up()
+	inc := waitFor(t, base, orderID, "the chosen store credit applied", 60*time.Second, func(i remedyIncident) bool {
+		return i.Offer != nil && i.Offer.Status == "applied"
+	})
+	if inc.Offer.Remedy != "store_credit" {
+		t.Fatalf("offer %+v, want the store credit the customer chose during the outage", inc.Offer)
+	}
 }

@@ -61,3 +61,10 @@ func classify(err error) error {
 	}
 	return err
 }
+
+// Unreachable reports whether err says that Temporal did not answer at all
+// (as opposed to refusing the request).
+func Unreachable(err error) bool {
+	var u *UnavailableError
+	return err != nil && errors.As(classify(err), &u)
+}
