@@ -96,7 +96,7 @@ func (st *remedyState) sendStep(ctx workflow.Context, l *ladderSteps, in activit
 	var a *activities.Activities
 	in.Step, in.IdempotencyKey = l.step()
 	in.Window = l.plan.Window
-	c, healed, err := st.inWindow(ctx, l, stopOnHeal, func(ctx workflow.Context) workflow.Future {
+	c, healed, err := st.inWindow(ctx, l, in.Channel, stopOnHeal, func(ctx workflow.Context) workflow.Future {
 		return workflow.ExecuteActivity(ctx, a.SendApology, in)
 	})
 	if err != nil {
@@ -105,13 +105,18 @@ func (st *remedyState) sendStep(ctx workflow.Context, l *ladderSteps, in activit
 	return c, healed, nil
 }
 
-// inWindow runs one send activity inside the contact window. The activity
-// checks the window again at the moment of sending; if it closed
-// meanwhile the send waits for the next opening. With stopOnHeal, healed
-// reports a heal during a wait (nothing was sent).
-func (st *remedyState) inWindow(ctx workflow.Context, l *ladderSteps, stopOnHeal bool,
+// inWindow runs one send activity on a channel inside the contact window,
+// on that channel's provider's task queue. The activity checks the window
+// again at the moment of sending; if it closed meanwhile the send waits
+// for the next opening. With stopOnHeal, healed reports a heal during a
+// wait (nothing was sent).
+func (st *remedyState) inWindow(ctx workflow.Context, l *ladderSteps, channel string, stopOnHeal bool,
 	send func(workflow.Context) workflow.Future) (c recovery.Contact, healed bool, err error) {
-	sctx := workflow.WithActivityOptions(ctx, sendOptions)
+	opts := sendOptions
+	if l.sendQueue != nil {
+		opts.TaskQueue = l.sendQueue(channel)
+	}
+	sctx := workflow.WithActivityOptions(ctx, opts)
 	for {
 		if st.waitWindow(ctx, l, stopOnHeal) {
 			return c, true, nil
@@ -270,7 +275,7 @@ func (st *remedyState) followUpWritten(ctx workflow.Context, l *ladderSteps, in 
 		step, key := l.step()
 		f := activities.SendFollowUpInput{Incident: in.Incident, Offer: o, Customer: in.Order.Customer, Channel: ch, To: to,
 			Healed: healed, Step: step, IdempotencyKey: key, Window: l.plan.Window}
-		c, _, err := st.inWindow(ctx, l, false, func(ctx workflow.Context) workflow.Future {
+		c, _, err := st.inWindow(ctx, l, ch, false, func(ctx workflow.Context) workflow.Future {
 			return workflow.ExecuteActivity(ctx, a.SendFollowUp, f)
 		})
 		if err != nil {

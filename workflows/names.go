@@ -82,6 +82,29 @@ func IncidentID(orderID, shipmentID string, kind recovery.Kind, n int) string {
 	return "inc-" + hex.EncodeToString(sum[:10])
 }
 
+// changeSendQueues marks the change that sends each message on its
+// provider's task queue (SendQueue).
+const changeSendQueues = "send-queues"
+
+// Providers behind the channels: their send activities run on a task
+// queue each, so that a rate set for it holds across every worker.
+const (
+	ProviderTwilio   = "twilio"
+	ProviderSendGrid = "sendgrid"
+)
+
+// ProviderOf names the provider behind a channel.
+func ProviderOf(channel string) string {
+	if channel == recovery.ChannelEmail {
+		return ProviderSendGrid
+	}
+	return ProviderTwilio
+}
+
+// SendQueue is the task queue of the sends on a channel, beside the
+// workflows' queue taskQueue.
+func SendQueue(taskQueue, channel string) string { return taskQueue + "-send-" + ProviderOf(channel) }
+
 // Register registers the workflows and the activities on a worker.
 func Register(r worker.Registry, a *activities.Activities) {
 	r.RegisterWorkflow(OrderWorkflow)

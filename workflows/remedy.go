@@ -310,6 +310,10 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 	steps.ladder = workflow.GetVersion(ctx, changeContactLadder, workflow.DefaultVersion, 1) >= 1
 	if steps.ladder {
 		steps.listen(ctx, inc)
+		if workflow.GetVersion(ctx, changeSendQueues, workflow.DefaultVersion, 1) >= 1 {
+			tq := workflow.GetInfo(ctx).TaskQueueName
+			steps.sendQueue = func(channel string) string { return SendQueue(tq, channel) }
+		}
 	}
 	if d.NeedsApproval {
 		if err := st.awaitApproval(ctx, in, d.Approval); err != nil {
@@ -786,6 +790,9 @@ type ladderSteps struct {
 	// that reached the customer.
 	events  map[int]recovery.ContactEvent
 	reached recovery.Contact
+	// sendQueue, when set (changeSendQueues), names the task queue a send
+	// on a channel goes to: one per provider, rate-limited across workers.
+	sendQueue func(channel string) string
 }
 
 func (l *ladderSteps) step() (int, string) {

@@ -26,6 +26,33 @@ import (
 	"github.com/recoveryhq/recovery/workflows"
 )
 
+// How many activities a worker runs at once: on the workflows' queue
+// (each may hold a database connection), and on each provider's queue.
+const (
+	workerActivities = 32
+	sendActivities   = 16
+)
+
+// poolSize sizes the database pool for the roles a process runs: the
+// API's handlers and the inbox's flushers, the relay's claims, LISTEN and
+// mailbox, and the worker's activities (the database steps of at most
+// workerActivities at once, local ones included, and the sends' ledger
+// writes). It stays well under Postgres's default of 100 connections for
+// a process that runs every role.
+func poolSize(p parts) int32 {
+	n := int32(2)
+	if p.api {
+		n += 24
+	}
+	if p.relay {
+		n += 4
+	}
+	if p.worker {
+		n += workerActivities + sendActivities
+	}
+	return n
+}
+
 // parts selects which roles a process runs.
 type parts struct {
 	api, relay, worker bool
@@ -38,7 +65,9 @@ type stack struct {
 	temporal client.Client
 	inbox    *store.Inbox
 	relay    *relay.Relay
-	worker   worker.Worker
+	// workers: the workflows' queue, then one queue per provider whose
+	// sends are rate-limited across every worker.
+	workers  []worker.Worker
 	http     *http.Server
 	listener net.Listener
 	cancel   context.CancelFunc
@@ -59,7 +88,7 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 		}
 	}
 	var err error
-	if s.store, err = store.Open(ctx, dbURL, 40); err != nil {
+	if s.store, err = store.OpenWith(ctx, dbURL, store.Options{MaxConns: poolSize(p), Logger: log}); err != nil {
 		return nil, err
 	}
 	if n, err := s.store.Migrate(ctx); err != nil {
@@ -93,7 +122,9 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	if p.worker {
-		s.worker = worker.New(s.temporal, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.WorkerStopTimeout})
+		wf := worker.New(s.temporal, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.WorkerStopTimeout,
+			MaxConcurrentActivityExecutionSize: workerActivities, MaxConcurrentLocalActivityExecutionSize: workerActivities})
+		s.workers = []worker.Worker{wf}
 		var outbox recovery.Outbox = s.store // capture: kept in captured_webhooks
 		if cfg.OutboundURL != "" {
 			outbox = &outbound.Sender{URL: cfg.OutboundURL, Secret: cfg.OutboundSecret}
@@ -123,7 +154,17 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 				DiscountPercent: cfg.DiscountPercent, MaxMinor: cfg.DiscountMax},
 			Detection: cfg.Detection,
 		}
-		workflows.Register(s.worker, acts)
+		workflows.Register(wf, acts)
+		for _, p := range []struct {
+			channel string
+			rate    float64
+		}{{recovery.ChannelEmail, cfg.SendGridRPS}, {recovery.ChannelSMS, cfg.TwilioRPS}} {
+			w := worker.New(s.temporal, workflows.SendQueue(cfg.TaskQueue, p.channel), worker.Options{
+				WorkerStopTimeout: cfg.WorkerStopTimeout, TaskQueueActivitiesPerSecond: p.rate,
+				MaxConcurrentActivityExecutionSize: sendActivities})
+			w.RegisterActivity(acts)
+			s.workers = append(s.workers, w)
+		}
 		s.wg.Go(func() { s.startWorker(runCtx) })
 	}
 	if p.relay {
@@ -141,6 +182,19 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 	return s, nil
 }
 
+// startWorkers starts every worker, or none.
+func (s *stack) startWorkers() error {
+	for i, w := range s.workers {
+		if err := w.Start(); err != nil {
+			for _, started := range s.workers[:i] {
+				started.Stop()
+			}
+			return err
+		}
+	}
+	return nil
+}
+
 // startWorker starts the worker once Temporal answers, retrying until
 // then; its pollers reconnect by themselves after that.
 func (s *stack) startWorker(ctx context.Context) {
@@ -150,7 +204,7 @@ func (s *stack) startWorker(ctx context.Context) {
 		_, err := s.temporal.CheckHealth(hctx, &client.CheckHealthRequest{})
 		cancel()
 		if err == nil {
-			if err = s.worker.Start(); err == nil {
+			if err = s.startWorkers(); err == nil {
 				s.workerStarted.Store(true)
 				s.log.Info("worker started")
 				return
@@ -190,6 +244,7 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 	srv := &web.Server{Inbox: s.inbox, Incidents: s.store, APIKeys: cfg.keys(dev), Checks: checks, Logger: s.log,
 		WebhookSecrets: cfg.secrets(dev), Tracking: s.store, Approvers: cfg.approvers(dev), Codes: s.store, Events: s.store}
 	srv.Remedies = remedyClient{client: s.temporal, mail: s.store}
+	srv.RateLimit = web.RateLimit{PerSecond: cfg.RateLimit}
 	srv.Customers = customers{Store: s.store, temporal: s.temporal}
 	srv.Links = cfg.signer(dev, s.Addr())
 	srv.Twilio = web.TwilioWebhooks{AuthToken: cfg.Twilio.AuthToken, PublicURL: cfg.PublicURL}
@@ -259,8 +314,10 @@ func (s *stack) Stop() {
 		s.cancel()
 	}
 	s.wg.Wait()
-	if s.worker != nil && s.workerStarted.Load() {
-		s.worker.Stop()
+	if s.workerStarted.Load() {
+		for _, w := range s.workers {
+			w.Stop()
+		}
 	}
 	if s.temporal != nil {
 		s.temporal.Close()

@@ -146,6 +146,7 @@ func (b *bench) run(ctx context.Context, cfg Config, dbURL, temporalAddr string)
 
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DevAPIKey = "bench"
+	cfg.RateLimit = 0 // the benchmark is one caller at full speed
 	api, err := startStack(ctx, cfg, dbURL, temporalAddr, parts{api: true}, true, b.log)
 	if err != nil {
 		return err
@@ -184,6 +185,7 @@ func (b *bench) temporalPhases(ctx context.Context, cfg Config, dbURL, temporalA
 	if err := truncateInbox(ctx, dbURL); err != nil {
 		return err
 	}
+	cfg.RateLimit = 0
 	full, err := startStack(ctx, cfg, dbURL, temporalAddr, parts{api: true, relay: true, worker: true}, true, b.log)
 	if err != nil {
 		return err

@@ -73,8 +73,13 @@ type Config struct {
 	// in flight finish (sends complete on a deploy instead of becoming
 	// unconfirmed).
 	WorkerStopTimeout time.Duration // RECOVERY_WORKER_STOP_TIMEOUT
-	URL               string        // RECOVERY_URL (client commands)
-	ClientKey         string        // RECOVERY_API_KEY (client commands)
+	// TwilioRPS and SendGridRPS bound each provider's sends per second
+	// across every worker (their task queue's rate).
+	TwilioRPS, SendGridRPS float64 // RECOVERY_TWILIO_RPS, RECOVERY_SENDGRID_RPS
+	// RateLimit bounds each caller's requests per second (0: none).
+	RateLimit float64 // RECOVERY_RATE_LIMIT
+	URL       string  // RECOVERY_URL (client commands)
+	ClientKey string  // RECOVERY_API_KEY (client commands)
 }
 
 // loadConfig reads the environment through getenv (os.Getenv in main).
@@ -145,6 +150,17 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("%s: %q is not a positive duration such as %s", d.env, get(d.env, ""), d.def)
 		}
 		*d.dst = v
+	}
+	for _, r := range []struct {
+		env, def string
+		dst      *float64
+	}{{"RECOVERY_TWILIO_RPS", "10", &c.TwilioRPS}, {"RECOVERY_SENDGRID_RPS", "100", &c.SendGridRPS},
+		{"RECOVERY_RATE_LIMIT", "500", &c.RateLimit}} {
+		v, err := strconv.ParseFloat(get(r.env, r.def), 64)
+		if err != nil || v < 0 || v == 0 && r.dst != &c.RateLimit || v > 100000 {
+			return c, fmt.Errorf("%s: %q is not a rate of sends per second such as %s", r.env, get(r.env, ""), r.def)
+		}
+		*r.dst = v
 	}
 	c.URL = get("RECOVERY_URL", "http://"+c.Addr)
 	c.ClientKey = get("RECOVERY_API_KEY", c.DevAPIKey)

@@ -17,6 +17,9 @@ var (
 	// ErrForbidden means the caller may not do this (an approval over
 	// their limit).
 	ErrForbidden = errors.New("forbidden")
+	// ErrBusy means the engine holds as much as it may just now: retry
+	// shortly.
+	ErrBusy = errors.New("busy")
 )
 
 // IncidentStore keeps the projections people query: incidents, offers and

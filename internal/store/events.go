@@ -79,7 +79,11 @@ func (s *Store) Listen(ctx context.Context, wake func()) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
 		return err
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), "UNLISTEN "+NotifyChannel) //nolint:errcheck
+	defer func() { // bounded: a dead database must not hold up a shutdown
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		conn.Exec(uctx, "UNLISTEN "+NotifyChannel) //nolint:errcheck
+	}()
 	// Once now: what committed before LISTEN took effect notified nobody.
 	wake()
 	for {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -24,7 +25,16 @@ type Inbox struct {
 	closed   bool
 	commits  atomic.Int64
 	events   atomic.Int64
+	// queued is how many bytes of event data wait for a commit; a
+	// submission that would pass MaxQueuedBytes is refused with ErrBusy.
+	queued atomic.Int64
 }
+
+// MaxQueuedBytes bounds the event data waiting for a commit in memory.
+const MaxQueuedBytes = 64 << 20
+
+// ErrBusy says the inbox holds as much as it may: retry shortly.
+var ErrBusy = fmt.Errorf("the events inbox is full: %w", recovery.ErrBusy)
 
 // InboxStats counts the inbox's work since it started.
 type InboxStats struct {
@@ -70,6 +80,14 @@ func NewInbox(s *Store, flushers, maxBatch int) *Inbox {
 // Submit queues events for the next group commit and waits for it. The
 // result says, per event, whether it was new (true) or a duplicate.
 func (in *Inbox) Submit(ctx context.Context, evs []recovery.Event) ([]bool, error) {
+	size := int64(0)
+	for _, e := range evs {
+		size += int64(len(e.Data) + len(e.ID) + len(e.Source) + len(e.Subject) + 64)
+	}
+	if !in.admit(size, MaxQueuedBytes) {
+		return nil, ErrBusy
+	}
+	defer in.queued.Add(-size)
 	sub := &submission{events: evs, done: make(chan result, 1)}
 	in.closeMu.RLock()
 	if in.closed {
@@ -88,6 +106,16 @@ func (in *Inbox) Submit(ctx context.Context, evs []recovery.Event) ([]bool, erro
 	// is harmless, but never the reverse.
 	r := <-sub.done
 	return r.inserted, r.err
+}
+
+// admit counts size bytes as queued unless that would pass limit; a
+// submission alone in the queue always fits.
+func (in *Inbox) admit(size, limit int64) bool {
+	if n := in.queued.Add(size); n > limit && n != size {
+		in.queued.Add(-size)
+		return false
+	}
+	return true
 }
 
 // Close stops accepting submissions and waits for queued ones to commit.

@@ -89,3 +89,35 @@ func TestDeadLetterEndpoints(t *testing.T) {
 }
 
 func jsonText(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// A caller over its rate gets 429 with Retry-After; another caller, and
+// the health checks, are not held back.
+func TestRateLimitPerCaller(t *testing.T) {
+	s := &Server{Events: &queue{}, APIKeys: []string{"k1", "k2"}, RateLimit: RateLimit{PerSecond: 1, Burst: 3},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := s.Handler()
+	get := func(path, key string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", path, nil)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	for i := range 3 {
+		if rec := get("/v1/events?status=dead", "k1"); rec.Code != 200 {
+			t.Fatalf("request %d within the burst: %d", i, rec.Code)
+		}
+	}
+	rec := get("/v1/events?status=dead", "k1")
+	if rec.Code != 429 || rec.Header().Get("Retry-After") == "" || rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("over the rate: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	if rec := get("/v1/events?status=dead", "k2"); rec.Code != 200 {
+		t.Fatalf("another key was held back: %d", rec.Code)
+	}
+	if rec := get("/healthz", ""); rec.Code != 200 {
+		t.Fatalf("healthz limited: %d", rec.Code)
+	}
+}

@@ -112,6 +112,12 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request, evs []recovery.E
 	if err != nil && r.Context().Err() != nil {
 		return // the client went away; its retry is safe, (source, id) dedupes
 	}
+	if errors.Is(err, recovery.ErrBusy) {
+		w.Header().Set("Retry-After", "1")
+		writeProblem(w, http.StatusServiceUnavailable, "busy", "Too much at once",
+			"The engine holds as many events as it may in memory; nothing was accepted. Retry the same request shortly.")
+		return
+	}
 	if err != nil {
 		s.Logger.Error("commit events", "count", len(evs), "err", err)
 		w.Header().Set("Retry-After", "1")

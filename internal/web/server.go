@@ -80,6 +80,9 @@ type Server struct {
 	// Dev, when set, serves the dev page of captured messages with
 	// controls to act as the customer.
 	Dev DevMessages
+	// RateLimit bounds each caller's requests (zero: none).
+	RateLimit RateLimit
+	limiters  limiters
 }
 
 // Customers is what the customer-facing handlers need from the store and
@@ -139,7 +142,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, "not-found", "Not found", "No such endpoint: "+r.Method+" "+r.URL.Path)
 	})
-	return s.logRequests(mux)
+	return s.logRequests(s.limit(mux))
 }
 
 // auth accepts a request that carries one of the API keys as a bearer token.
