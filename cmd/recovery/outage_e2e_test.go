@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +14,6 @@ import (
 
 	"github.com/recoveryhq/recovery/internal/devstack/stacktest"
 	"github.com/recoveryhq/recovery/internal/faults"
-	"github.com/recoveryhq/recovery/internal/messaging/providerstub"
 )
 
 // TestServeWithTemporalUnreachable starts `recovery serve` and `worker`
@@ -25,7 +22,6 @@ import (
 // When Temporal comes back, every event reaches its workflow and the
 // misroute among them is contacted.
 func TestServeWithTemporalUnreachable(t *testing.T) {
-	dbURL := stacktest.PostgresURL(t)
 	tp := stacktest.Temporal(t)
 	proxy, err := faults.NewProxy(tp.Address())
 	if err != nil {
@@ -33,15 +29,9 @@ func TestServeWithTemporalUnreachable(t *testing.T) {
 	}
 	defer proxy.Close()
 	proxy.Down()
-	sg := providerstub.SendGrid("SG.e2e-key")
-	defer sg.Close()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	base := "http://" + addr
-	env := append(os.Environ(), "RECOVERY_TEST_AS_MAIN=1", "DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+proxy.Addr(),
-		"RECOVERY_ADDR="+addr, "RECOVERY_API_KEYS=e2e-key", "RECOVERY_CONTACT_WINDOW=00:00-24:00", "RECOVERY_LINK_SECRET=outage",
-		"SENDGRID_API_KEY=SG.e2e-key", "SENDGRID_FROM=care@shop.example", "SENDGRID_API_BASE="+sg.URL)
-	startProc(t, env, base, "serve") // waits for /readyz 200
-	startProc(t, append(slices.Clone(env), "RECOVERY_ADDR="), "", "worker")
+	prod := newProduction(t, proxy.Addr())
+	prod.start(t) // waits for /readyz 200 while Temporal is away
+	base := prod.base
 
 	code, body := as(t, "e2e-key", base, "GET", "/readyz", nil)
 	if code != 200 || !strings.Contains(body, "waiting for Temporal") {
@@ -85,23 +75,15 @@ func TestServeWithTemporalUnreachable(t *testing.T) {
 // kept in Postgres, and when Temporal returns it reaches the incident's
 // workflow: the chosen remedy is carried out.
 func TestChoiceKeptThroughAnOutage(t *testing.T) {
-	dbURL := stacktest.PostgresURL(t)
 	tp := stacktest.Temporal(t)
 	proxy, err := faults.NewProxy(tp.Address())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer proxy.Close()
-	sg := providerstub.SendGrid("SG.e2e-key")
-	defer sg.Close()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	base := "http://" + addr
-	env := append(os.Environ(), "RECOVERY_TEST_AS_MAIN=1", "DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+proxy.Addr(),
-		"RECOVERY_ADDR="+addr, "RECOVERY_API_KEYS=e2e-key", "RECOVERY_CONTACT_WINDOW=00:00-24:00", "RECOVERY_LINK_SECRET=outage",
-		"RECOVERY_POLICY_FILE=../../testdata/policies/e2e.yaml", "RECOVERY_PUBLIC_URL="+base,
-		"SENDGRID_API_KEY=SG.e2e-key", "SENDGRID_FROM=care@shop.example", "SENDGRID_API_BASE="+sg.URL)
-	startProc(t, env, base, "serve")
-	startProc(t, append(slices.Clone(env), "RECOVERY_ADDR="), "", "worker")
+	prod := newProduction(t, proxy.Addr(), "RECOVERY_POLICY_FILE=../../testdata/policies/e2e.yaml")
+	prod.start(t)
+	base, sg, dbURL := prod.base, prod.sg, prod.dbURL
 	orderID := fmt.Sprintf("page-%d", time.Now().UnixNano())
 	push(t, base, misroute(orderID, orderID+"@example.com", "EUR", 8999))
 	waitFor(t, base, orderID, "awaiting the customer's choice", 60*time.Second, func(i remedyIncident) bool {

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"os"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,9 +14,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/recoveryhq/recovery/internal/devstack/stacktest"
-	"github.com/recoveryhq/recovery/internal/messaging/providerstub"
 )
 
 // TestPoisonNeverStopsThePipeline sends what once stopped the relay for
@@ -29,19 +24,9 @@ import (
 // pushed right after each is detected and contacted as usual, and /readyz
 // answers 200 throughout.
 func TestPoisonNeverStopsThePipeline(t *testing.T) {
-	dbURL := stacktest.PostgresURL(t)
-	tp := stacktest.Temporal(t)
-	sg := providerstub.SendGrid("SG.e2e-key")
-	defer sg.Close()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	base := "http://" + addr
-	env := append(os.Environ(), "RECOVERY_TEST_AS_MAIN=1", "DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+tp.Address(),
-		"RECOVERY_ADDR="+addr, "RECOVERY_API_KEYS=e2e-key", "RECOVERY_URL="+base, "RECOVERY_API_KEY=e2e-key",
-		"RECOVERY_CONTACT_WINDOW=00:00-24:00", "RECOVERY_LINK_SECRET=poison-links",
-		// serve sends only through real providers: SendGrid's stub here.
-		"SENDGRID_API_KEY=SG.e2e-key", "SENDGRID_FROM=care@shop.example", "SENDGRID_API_BASE="+sg.URL)
-	startProc(t, env, base, "serve")
-	startProc(t, append(slices.Clone(env), "RECOVERY_ADDR="), "", "worker")
+	prod := newProduction(t, "")
+	prod.start(t)
+	base, env, dbURL := prod.base, prod.env, prod.dbURL
 
 	// Readiness, watched all along.
 	var notReady atomic.Int64
@@ -182,18 +167,8 @@ func misrouteAfter(t *testing.T, base string) {
 	waitIncident(t, base, orderID, "misrouted", 60*time.Second)
 }
 
-// postRaw posts a body exactly as given (as() would re-encode it).
+// postRaw posts events exactly as given (as() would re-encode them).
 func postRaw(t *testing.T, base, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", base+"/v1/events", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer e2e-key")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	b.ReadFrom(resp.Body) //nolint:errcheck
-	return resp.StatusCode, b.String()
+	return call(t, "POST", base+"/v1/events", "e2e-key", "", body)
 }

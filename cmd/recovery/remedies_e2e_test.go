@@ -144,24 +144,26 @@ func waitFor(t *testing.T, base, orderID, what string, limit time.Duration, ok f
 func as(t *testing.T, key, base, method, path string, body any) (int, string) {
 	t.Helper()
 	raw, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, base+path, strings.NewReader(string(raw)))
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return call(t, method, base+path, key, "", string(raw))
 }
 
 // asKeyed posts with an Idempotency-Key.
 func asKeyed(t *testing.T, key, idem, base, path string, body any) (int, string) {
 	t.Helper()
 	raw, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", base+path, strings.NewReader(string(raw)))
+	return call(t, "POST", base+path, key, idem, string(raw))
+}
+
+// call sends body exactly as given, with a key and, when set, an
+// Idempotency-Key, and returns the status and the answer.
+func call(t *testing.T, method, url, key, idem, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Idempotency-Key", idem)
+	req.Header.Set("Content-Type", "application/json")
+	if idem != "" {
+		req.Header.Set("Idempotency-Key", idem)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -7,15 +7,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/recoveryhq/recovery/internal/devstack/stacktest"
-	"github.com/recoveryhq/recovery/internal/messaging/providerstub"
 )
 
 // TestMigrateServeWorkerAndPush runs the production commands as separate
@@ -23,18 +19,8 @@ import (
 // `migrate` twice, `serve` (API and relay) and `worker`, then `events
 // push` with a file in each accepted shape and more than one batch.
 func TestMigrateServeWorkerAndPush(t *testing.T) {
-	dbURL := stacktest.PostgresURL(t)
-	tp := stacktest.Temporal(t)
-	sg := providerstub.SendGrid("SG.e2e-key")
-	defer sg.Close()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	base := "http://" + addr
-	env := append(os.Environ(), "RECOVERY_TEST_AS_MAIN=1", "DATABASE_URL="+dbURL, "TEMPORAL_ADDRESS="+tp.Address(),
-		"RECOVERY_ADDR="+addr, "RECOVERY_API_KEYS=serve-key-1234,e2e-key", "RECOVERY_URL="+base, "RECOVERY_API_KEY=serve-key-1234",
-		// serve contacts only 08:00-21:00 by default; this test runs at any hour.
-		"RECOVERY_CONTACT_WINDOW=00:00-24:00", "RECOVERY_LINK_SECRET=serve-links",
-		// serve sends only through real providers: SendGrid's stub here.
-		"SENDGRID_API_KEY=SG.e2e-key", "SENDGRID_FROM=care@shop.example", "SENDGRID_API_BASE="+sg.URL)
+	prod := newProduction(t, "", "RECOVERY_API_KEYS=serve-key-1234,e2e-key", "RECOVERY_API_KEY=serve-key-1234")
+	base, env, dbURL := prod.base, prod.env, prod.dbURL
 
 	out := runCLI(t, env, "migrate")
 	if !strings.HasPrefix(out, "applied ") || strings.HasPrefix(out, "applied 0 ") {
@@ -44,9 +30,7 @@ func TestMigrateServeWorkerAndPush(t *testing.T) {
 		t.Fatalf("second migrate: %q, want nothing left to apply", out)
 	}
 
-	startProc(t, env, base, "serve")
-	workerEnv := append(slices.Clone(env), "RECOVERY_ADDR=")
-	startProc(t, workerEnv, "", "worker")
+	prod.start(t)
 	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200} {
 		resp, err := http.Get(base + path)
 		if err != nil || resp.StatusCode != want {

@@ -215,3 +215,29 @@ func cleanupCluster(t *testing.T, dir string) {
 		os.RemoveAll(p.base)
 	}
 }
+
+// A start right after the owner's death takes the cluster over before the
+// dead owner's watchdog wakes: that watchdog must not then stop the
+// cluster the new owner runs.
+func TestOldWatchdogLeavesTheNewOwnersClusterAlone(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "pg")
+	owner := startOwner(t, dir)
+	t.Cleanup(func() { cleanupCluster(t, dir) })
+	owner.Process.Kill() //nolint:errcheck
+	owner.Wait()         //nolint:errcheck
+	p, err := Start(ctx, Config{Dir: dir}) // at once: the old watchdog polls every second
+	if err != nil {
+		t.Fatalf("the start right after a crash: %v", err)
+	}
+	defer p.Stop()
+	time.Sleep(3 * time.Second) // past the old watchdog's next look: a negative check
+	if !running(t, dir) {
+		t.Fatal("the dead owner's watchdog stopped the new owner's cluster")
+	}
+	conn, err := pgx.Connect(ctx, p.URL("postgres"))
+	if err != nil {
+		t.Fatalf("the new owner's cluster does not answer: %v", err)
+	}
+	conn.Close(ctx)
+}

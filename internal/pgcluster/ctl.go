@@ -43,6 +43,7 @@ func (p *Cluster) initdb(ctx context.Context) error {
 
 // start launches the server with pg_ctl and waits until it answers.
 func (p *Cluster) start(ctx context.Context) error {
+	p.stopOldWatchdog()
 	if err := p.run(ctx, "pg_ctl", "-D", p.dataDir(), "status"); err == nil {
 		if pid, alive := p.ownerAlive(); alive {
 			return fmt.Errorf("the postgres cluster in %s is %w: process %d (another `recovery dev`?) uses %s",
@@ -58,11 +59,11 @@ func (p *Cluster) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("start postgres (log: %s): %w", p.logFile(), err)
 	}
-	if err := p.writeOwner(); err != nil {
+	if err := p.writeOwner(0); err != nil {
 		return fmt.Errorf("record the postgres cluster's owner: %w", err)
 	}
 	if err := p.watch(); err != nil {
-		return err
+		return fmt.Errorf("record the postgres cluster's owner: %w", err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // The process that started a cluster writes itself into the state
@@ -41,27 +42,74 @@ func processStart(pid int) string {
 	return f[19]
 }
 
-// writeOwner records this process as the cluster's owner.
-func (p *Cluster) writeOwner() error {
+// writeOwner records this process as the cluster's owner, with its
+// watchdog (0 before it runs).
+func (p *Cluster) writeOwner(watchdog int) error {
 	pid := os.Getpid()
-	return os.WriteFile(p.ownerFile(), []byte(fmt.Sprintf("%d %s\n", pid, processStart(pid))), 0o644)
+	line := fmt.Sprintf("%d %s %d %s\n", pid, processStart(pid), watchdog, processStart(watchdog))
+	return os.WriteFile(p.ownerFile(), []byte(line), 0o644)
+}
+
+// owner is what the owner file says: the owner's pid and whether it still
+// runs, and its watchdog's pid and whether that still runs.
+type owner struct {
+	pid, watchdog          int
+	alive, watchdogRunning bool
+}
+
+func (p *Cluster) owner() owner {
+	b, err := os.ReadFile(p.ownerFile())
+	if err != nil {
+		return owner{}
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return owner{}
+	}
+	var o owner
+	o.pid, _ = strconv.Atoi(f[0])
+	o.alive = o.pid > 0 && processStart(o.pid) == f[1]
+	if len(f) == 4 {
+		o.watchdog, _ = strconv.Atoi(f[2])
+		o.watchdogRunning = o.watchdog > 0 && processStart(o.watchdog) == f[3]
+	}
+	return o
 }
 
 // ownerAlive reports whether the recorded owner still runs, and its pid.
 func (p *Cluster) ownerAlive() (int, bool) {
-	b, err := os.ReadFile(p.ownerFile())
+	o := p.owner()
+	return o.pid, o.alive
+}
+
+// stopOldWatchdog kills the watchdog of an owner that died, before this
+// process takes the cluster over: otherwise its stop, coming late, could
+// hit the cluster this process starts.
+func (p *Cluster) stopOldWatchdog() {
+	if o := p.owner(); !o.alive && o.watchdogRunning {
+		p.cfg.Logger.Info("stopping the watchdog of the cluster's previous owner", "pid", o.watchdog)
+		syscall.Kill(o.watchdog, syscall.SIGKILL) //nolint:errcheck
+		for range 50 {                            // until it is gone (it is our child only if we started it)
+			if processStart(o.watchdog) == "" || processState(o.watchdog) == "Z" {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// processState is a process's state letter (R, S, Z...), "" when gone.
+func processState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, false
+		return ""
 	}
-	f := strings.Fields(string(b))
-	if len(f) != 2 {
-		return 0, false
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+3 > len(s) {
+		return ""
 	}
-	pid, err := strconv.Atoi(f[0])
-	if err != nil {
-		return 0, false
-	}
-	return pid, processStart(pid) == f[1]
+	return string(s[i+2])
 }
 
 // stopOrphan stops a cluster whose owner died: fast, then immediate.
@@ -90,7 +138,7 @@ func (p *Cluster) watch() error {
 	}
 	p.watchdog = cmd.Process
 	go cmd.Wait() //nolint:errcheck // reaped when it ends
-	return nil
+	return p.writeOwner(cmd.Process.Pid)
 }
 
 // errRunning says another live process uses the cluster.
