@@ -224,8 +224,8 @@ func TestOldWatchdogLeavesTheNewOwnersClusterAlone(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "pg")
 	owner := startOwner(t, dir)
 	t.Cleanup(func() { cleanupCluster(t, dir) })
-	owner.Process.Kill() //nolint:errcheck
-	owner.Wait()         //nolint:errcheck
+	owner.Process.Kill()                   //nolint:errcheck
+	owner.Wait()                           //nolint:errcheck
 	p, err := Start(ctx, Config{Dir: dir}) // at once: the old watchdog polls every second
 	if err != nil {
 		t.Fatalf("the start right after a crash: %v", err)
