@@ -8,6 +8,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -56,19 +57,47 @@ func (a *Activities) now() time.Time {
 // RecordIncidentInput is the input of RecordIncident.
 type RecordIncidentInput struct {
 	Incident recovery.Incident
-	// Customer identifies whose incident it is, for the guards.
-	Customer recovery.Customer
 }
 
-// RecordIncident writes (or updates) the incident projection.
+// RecordIncident writes (or updates) the incident projection, with the key
+// of the order's customer (read from the store) for the guards.
 func (a *Activities) RecordIncident(ctx context.Context, in RecordIncidentInput) error {
-	if in.Incident.CustomerKey == "" {
-		in.Incident.CustomerKey = recovery.CustomerKey(in.Customer)
-	}
 	if in.Incident.ID == "" || in.Incident.OrderID == "" {
 		return temporal.NewNonRetryableApplicationError("incident needs an id and an order id", "invalid", nil)
 	}
+	if in.Incident.CustomerKey == "" {
+		oc, err := a.orderContact(ctx, in.Incident.OrderID)
+		if err != nil {
+			return err
+		}
+		in.Incident.CustomerKey = recovery.CustomerKey(oc.Customer)
+	}
 	return a.Store.UpsertIncident(ctx, in.Incident)
+}
+
+// orderContact reads the order's customer and shipping address from the
+// store: workflows carry nothing personal. An order the store does not
+// know has no contact (its steps are skipped for want of an address).
+func (a *Activities) orderContact(ctx context.Context, orderID string) (recovery.OrderContact, error) {
+	oc, err := a.Store.OrderContact(ctx, orderID)
+	if errors.Is(err, recovery.ErrNotFound) {
+		return recovery.OrderContact{}, nil
+	}
+	return oc, err
+}
+
+// withCode fills in the code of an offer from the store: workflows never
+// hold one. An offer from an older history may still carry its own.
+func (a *Activities) withCode(ctx context.Context, incidentID string, o recovery.Offer) (recovery.Offer, error) {
+	if o.Code != "" || (o.Remedy != recovery.RemedyDiscount && o.Remedy != recovery.RemedyStoreCredit) {
+		return o, nil
+	}
+	code, err := a.Store.OfferCode(ctx, incidentID, o.Remedy)
+	if err != nil {
+		return o, err
+	}
+	o.Code = code
+	return o, nil
 }
 
 // DecideOfferInput is the input of DecideOffer.
@@ -106,6 +135,7 @@ func (a *Activities) DecideOffer(ctx context.Context, in DecideOfferInput) (reco
 	if err := a.Store.SaveOffer(ctx, in.IncidentID, offer); err != nil {
 		return recovery.Offer{}, err
 	}
+	offer.Code = "" // kept in the store; the workflow never holds it
 	return offer, nil
 }
 
@@ -122,7 +152,6 @@ func discountCode() (string, error) {
 type SendApologyInput struct {
 	Incident recovery.Incident
 	Offer    recovery.Offer
-	Customer recovery.Customer
 	// Step is the contact ladder step; (incident, step, channel) is sent at
 	// most once.
 	Step int
@@ -152,16 +181,32 @@ const (
 // step's channel and sends it. A step is skipped, with a ledger row that
 // says why, when the customer has no address for the channel or opted out
 // of it; no provider request happens outside the contact window. The
-// ledger row is written before the provider request (see deliver).
+// ledger row is written before the provider request (see deliver). The
+// customer's name, address and language, and the offer's code, are read
+// from the store; the workflow gets the contact without address, subject
+// or body (recovery.Contact.ForWorkflow).
 func (a *Activities) SendApology(ctx context.Context, in SendApologyInput) (recovery.Contact, error) {
+	c, err := a.sendApology(ctx, in)
+	return c.ForWorkflow(), err
+}
+
+func (a *Activities) sendApology(ctx context.Context, in SendApologyInput) (recovery.Contact, error) {
+	oc, err := a.orderContact(ctx, in.Incident.OrderID)
+	if err != nil {
+		return recovery.Contact{}, err
+	}
+	if in.Offer, err = a.withCode(ctx, in.Incident.ID, in.Offer); err != nil {
+		return recovery.Contact{}, err
+	}
+	customer := oc.Customer
 	channel := in.Channel
 	if channel == "" {
 		channel = recovery.ChannelEmail
-		if in.Customer.Email == "" {
+		if customer.Email == "" {
 			channel = recovery.ChannelSMS
 		}
 	}
-	to := recovery.NormalizeAddress(channel, in.Customer.Address(channel))
+	to := recovery.NormalizeAddress(channel, customer.Address(channel))
 	if in.Channel == "" && to == "" {
 		return recovery.Contact{}, temporal.NewNonRetryableApplicationError("customer has no email or phone", "no-contact", nil)
 	}
@@ -169,7 +214,7 @@ func (a *Activities) SendApology(ctx context.Context, in SendApologyInput) (reco
 	if done, err := a.mayNotSend(ctx, &c, in.Window); done || err != nil {
 		return c, err
 	}
-	data := messaging.ApologyData{Name: in.Customer.Name, OrderID: in.Incident.OrderID, Kind: in.Incident.Kind,
+	data := messaging.ApologyData{Name: customer.Name, OrderID: in.Incident.OrderID, Kind: in.Incident.Kind,
 		Offer: in.Offer, Options: in.Options, Within: in.ChoiceWithin}
 	if a.Links != nil && in.Channel != "" {
 		ttl := a.LinkTTL
@@ -185,7 +230,7 @@ func (a *Activities) SendApology(ctx context.Context, in SendApologyInput) (reco
 	if in.Confirm {
 		render = messaging.RenderConfirmation
 	}
-	msg, err := render(in.Customer.Locale, data)
+	msg, err := render(customer.Locale, data)
 	if err != nil {
 		return recovery.Contact{}, temporal.NewNonRetryableApplicationError("render apology", "template", err)
 	}
@@ -304,18 +349,18 @@ func (a *Activities) deliver(ctx context.Context, c recovery.Contact, extra reco
 	providerID, err := a.Messenger.Send(ctx, m)
 	switch {
 	case errors.Is(err, recovery.ErrInvalid):
-		c.Status, c.Detail = recovery.ContactFailed, err.Error()
+		c.Status, c.Detail = recovery.ContactFailed, scrub(err, c.To).Error()
 		if serr := a.Store.SetContactStatus(ctx, c.IncidentID, c.Step, c.Channel, c.Status, c.Detail); serr != nil {
 			return recovery.Contact{}, serr
 		}
 		return c, nil
 	case errors.Is(err, recovery.ErrUnsent):
-		if serr := a.Store.SetContactStatus(ctx, c.IncidentID, c.Step, c.Channel, retryable, err.Error()); serr != nil {
+		if serr := a.Store.SetContactStatus(ctx, c.IncidentID, c.Step, c.Channel, retryable, scrub(err, c.To).Error()); serr != nil {
 			return recovery.Contact{}, errors.Join(err, serr)
 		}
-		return recovery.Contact{}, fmt.Errorf("send %s: %w", c.Channel, err)
+		return recovery.Contact{}, fmt.Errorf("send %s: %w", c.Channel, scrub(err, c.To))
 	case err != nil:
-		return recovery.Contact{}, fmt.Errorf("send %s: %w", c.Channel, err)
+		return recovery.Contact{}, fmt.Errorf("send %s: %w", c.Channel, scrub(err, c.To))
 	}
 	sentAt := a.now().UTC()
 	if err := a.Store.FinishContact(ctx, c.IncidentID, c.Step, c.Channel, recovery.ContactSent, providerID, sentAt); err != nil {
@@ -355,9 +400,9 @@ func (a *Activities) CloseIncident(ctx context.Context, in CloseIncidentInput) e
 type SendFollowUpInput struct {
 	Incident recovery.Incident
 	Offer    recovery.Offer
-	Customer recovery.Customer
-	// Channel and To repeat the apology's, so the note arrives where the
-	// apology did.
+	// Channel repeats the apology's, so the note arrives where the apology
+	// did. To is set only by older histories: the address is read from the
+	// store.
 	Channel, To string
 	Healed      string
 	Step        int
@@ -368,14 +413,31 @@ type SendFollowUpInput struct {
 }
 
 // SendFollowUp tells a customer who got an apology that the problem went
-// away, once per step like every contact.
+// away, once per step like every contact. Like SendApology it reads the
+// customer from the store and answers without address or body.
 func (a *Activities) SendFollowUp(ctx context.Context, in SendFollowUpInput) (recovery.Contact, error) {
-	c := recovery.Contact{IncidentID: in.Incident.ID, Step: in.Step, Channel: in.Channel, To: in.To, Status: recovery.ContactSending}
+	c, err := a.sendFollowUp(ctx, in)
+	return c.ForWorkflow(), err
+}
+
+func (a *Activities) sendFollowUp(ctx context.Context, in SendFollowUpInput) (recovery.Contact, error) {
+	oc, err := a.orderContact(ctx, in.Incident.OrderID)
+	if err != nil {
+		return recovery.Contact{}, err
+	}
+	if in.Offer, err = a.withCode(ctx, in.Incident.ID, in.Offer); err != nil {
+		return recovery.Contact{}, err
+	}
+	to := in.To
+	if to == "" {
+		to = recovery.NormalizeAddress(in.Channel, oc.Customer.Address(in.Channel))
+	}
+	c := recovery.Contact{IncidentID: in.Incident.ID, Step: in.Step, Channel: in.Channel, To: to, Status: recovery.ContactSending}
 	if done, err := a.mayNotSend(ctx, &c, in.Window); done || err != nil {
 		return c, err
 	}
-	msg, err := messaging.RenderFollowUp(in.Customer.Locale, messaging.FollowUpData{
-		Name: in.Customer.Name, OrderID: in.Incident.OrderID, Kind: in.Incident.Kind, Offer: in.Offer, Healed: in.Healed})
+	msg, err := messaging.RenderFollowUp(oc.Customer.Locale, messaging.FollowUpData{
+		Name: oc.Customer.Name, OrderID: in.Incident.OrderID, Kind: in.Incident.Kind, Offer: in.Offer, Healed: in.Healed})
 	if err != nil {
 		return recovery.Contact{}, temporal.NewNonRetryableApplicationError("render follow-up", "template", err)
 	}
@@ -412,8 +474,16 @@ func (a *Activities) DecideRemedy(ctx context.Context, in DecideRemedyInput) (re
 	return d, nil
 }
 
-// decide asks the policy, with the customer's history for the guards.
+// decide asks the policy, with the customer (read from the store) and
+// their history for the guards.
 func (a *Activities) decide(ctx context.Context, in DecideRemedyInput, at time.Time) (recovery.RemedyDecision, error) {
+	oc, err := a.orderContact(ctx, in.Incident.OrderID)
+	if err != nil {
+		return recovery.RemedyDecision{}, err
+	}
+	if oc.Customer != (recovery.Customer{}) {
+		in.Order.Customer = oc.Customer
+	}
 	h, err := a.Store.CustomerHistory(ctx, recovery.CustomerKey(in.Order.Customer), in.Order.Currency, at, in.Incident.ID)
 	if err != nil {
 		return recovery.RemedyDecision{}, err
@@ -426,3 +496,33 @@ func (a *Activities) decide(ctx context.Context, in DecideRemedyInput, at time.T
 	}
 	return d, nil
 }
+
+// scrub keeps an address out of an error's text, which Temporal keeps in
+// the workflow's history: a provider's message may quote it. The error is
+// flattened, since Temporal records every error of a chain, and unwraps
+// only to the engine's sentinels (recovery.ErrUnsent, recovery.ErrInvalid)
+// that decide retries.
+func scrub(err error, addr string) error {
+	if err == nil {
+		return nil
+	}
+	text := err.Error()
+	if addr != "" {
+		text = strings.ReplaceAll(text, addr, "[address]")
+	}
+	s := scrubbed{text: text}
+	for _, sentinel := range []error{recovery.ErrUnsent, recovery.ErrInvalid} {
+		if errors.Is(err, sentinel) {
+			s.is = append(s.is, sentinel)
+		}
+	}
+	return s
+}
+
+type scrubbed struct {
+	text string
+	is   []error
+}
+
+func (s scrubbed) Error() string   { return s.text }
+func (s scrubbed) Unwrap() []error { return s.is }

@@ -34,13 +34,26 @@ func (f *flakyMessenger) Send(ctx context.Context, m recovery.Message) (string, 
 	return id, err
 }
 
-func apologyInput(locale string) SendApologyInput {
+// apologyInput is order 1001's apology; the store knows its customer,
+// Ada, who reads locale.
+func apologyInput(st *recoverytest.MemStore, locale string) SendApologyInput {
+	customer(st, recovery.Customer{Name: "Ada Weber", Email: "ada@example.com", Locale: locale})
 	return SendApologyInput{
 		Incident: recovery.Incident{ID: "inc-1", OrderID: "1001", Kind: recovery.KindMisrouted},
 		Offer:    recovery.Offer{Remedy: recovery.RemedyDiscount, ValueMinor: 1350, Currency: "EUR", Code: "SORRY-ABCDEFGHIJ"},
-		Customer: recovery.Customer{Name: "Ada Weber", Email: "ada@example.com", Locale: locale},
 		Step:     1, IdempotencyKey: "incident/1001/s-1/misrouted/step-1",
 	}
+}
+
+// customer sets order 1001's customer in the store, as its order.created
+// would.
+func customer(st *recoverytest.MemStore, c recovery.Customer) {
+	st.SetOrderContact("1001", c, recovery.Location{Country: "DE"})
+}
+
+// ledger is the contact row a step left in the store.
+func ledger(st *recoverytest.MemStore, incident string, step int, channel string) recovery.Contact {
+	return st.Contacts[fmt.Sprintf("%s/%d/%s", incident, step, channel)]
 }
 
 // send runs SendApology in Temporal's activity test environment.
@@ -64,11 +77,14 @@ func TestDecideOfferDefaultDiscount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.ValueMinor != 1350 || o.Currency != "EUR" || o.Status != recovery.OfferApproved || !strings.HasPrefix(o.Code, "SORRY-") || len(o.Code) != 16 {
-		t.Fatalf("offer = %+v, want an approved 1350 EUR discount with a code", o)
+	// The code is kept in the store; the workflow never holds it.
+	code := st.Offers["inc-1"].Code
+	if o.ValueMinor != 1350 || o.Currency != "EUR" || o.Status != recovery.OfferApproved || o.Code != "" ||
+		!strings.HasPrefix(code, "SORRY-") || len(code) != 16 {
+		t.Fatalf("offer = %+v (stored code %q), want an approved 1350 EUR discount with a stored code", o, code)
 	}
-	o2, _ := a.DecideOffer(context.Background(), DecideOfferInput{IncidentID: "inc-2", Currency: "EUR", TotalMinor: 8999})
-	if o2.Code == o.Code {
+	a.DecideOffer(context.Background(), DecideOfferInput{IncidentID: "inc-2", Currency: "EUR", TotalMinor: 8999}) //nolint:errcheck
+	if st.Offers["inc-2"].Code == code {
 		t.Fatal("two offers got the same code")
 	}
 	capped := &Activities{Store: st, Remedy: recovery.RemedyConfig{Remedy: recovery.RemedyDiscount, DiscountPercent: 50, MaxMinor: 1000}}
@@ -84,14 +100,14 @@ func TestSendApologyOncePerStep(t *testing.T) {
 	st := recoverytest.NewMemStore()
 	sink := &messaging.MemorySink{}
 	a := &Activities{Store: st, Messenger: &flakyMessenger{sink: sink, fails: 1}}
-	if _, err := send(t, a, apologyInput("en-GB")); err == nil {
+	if _, err := send(t, a, apologyInput(st, "en-GB")); err == nil {
 		t.Fatal("first attempt should fail like a lost provider answer")
 	}
-	c, err := send(t, a, apologyInput("en-GB")) // Temporal's retry
+	c, err := send(t, a, apologyInput(st, "en-GB")) // Temporal's retry
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := send(t, a, apologyInput("en-GB")); err != nil { // a further retry
+	if _, err := send(t, a, apologyInput(st, "en-GB")); err != nil { // a further retry
 		t.Fatal(err)
 	}
 	if len(sink.Messages) != 1 {
@@ -127,16 +143,16 @@ func TestSendApologyRetriesOnlyWhatWasNotSent(t *testing.T) {
 	st := recoverytest.NewMemStore()
 	sink := &messaging.MemorySink{}
 	a := &Activities{Store: st, Messenger: &refusing{err: fmt.Errorf("503: %w", recovery.ErrUnsent), sink: sink, times: 1}}
-	if _, err := send(t, a, apologyInput("en")); err == nil {
+	if _, err := send(t, a, apologyInput(st, "en")); err == nil {
 		t.Fatal("a 503 must fail the attempt")
 	}
-	c, err := send(t, a, apologyInput("en"))
+	c, err := send(t, a, apologyInput(st, "en"))
 	if err != nil || c.Status != recovery.ContactSent || len(sink.Messages) != 1 {
 		t.Fatalf("retry after a 503: %+v, %v, %d messages", c, err, len(sink.Messages))
 	}
 	// A permanent refusal fails the step without an error: the ladder moves on.
 	a.Messenger = &refusing{err: fmt.Errorf("21211: %w", recovery.ErrInvalid), times: 1}
-	in := apologyInput("en")
+	in := apologyInput(st, "en")
 	in.Step = 2
 	c, err = send(t, a, in)
 	if err != nil || c.Status != recovery.ContactFailed || st.Contacts["inc-1/2/email"].Status != recovery.ContactFailed {
@@ -151,8 +167,9 @@ func TestSendApologySkipsOptOutsAndWaitsForTheWindow(t *testing.T) {
 	now := time.Date(2026, 11, 22, 22, 30, 0, 0, time.UTC) // 23:30 in Berlin
 	a := &Activities{Store: st, Messenger: &messaging.Capture{Sink: sink}, Consent: consent, Clock: func() time.Time { return now }}
 	consent.OptOut(context.Background(), recovery.ChannelSMS, "+49 151 1234 5678", "test") //nolint:errcheck
-	in := apologyInput("de")
-	in.Channel, in.Customer.Phone = recovery.ChannelSMS, "+4915112345678"
+	in := apologyInput(st, "de")
+	in.Channel = recovery.ChannelSMS
+	customer(st, recovery.Customer{Name: "Ada Weber", Phone: "+4915112345678", Locale: "de"})
 	c, err := send(t, a, in)
 	if err != nil || c.Status != recovery.ContactSkipped || !strings.Contains(c.Detail, "opted out") {
 		t.Fatalf("opted-out number: %+v, %v", c, err)
@@ -167,9 +184,11 @@ func TestSendApologySkipsOptOutsAndWaitsForTheWindow(t *testing.T) {
 	now = time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC) // 08:00 in Berlin
 	a.Links = &links.Signer{Secret: []byte("s"), Base: "https://r.example"}
 	c, err = send(t, a, in)
-	if err != nil || c.Status != recovery.ContactSent || c.Channel != "voice" || !strings.Contains(c.Body, "drücken Sie die 0") {
+	if err != nil || c.Status != recovery.ContactSent || c.Channel != "voice" ||
+		!strings.Contains(ledger(st, "inc-1", 2, "voice").Body, "drücken Sie die 0") {
 		t.Fatalf("call at 08:00: %+v, %v", c, err)
 	}
+	customer(st, recovery.Customer{Name: "Ada Weber", Email: "ada@example.com", Phone: "+4915112345678", Locale: "de"})
 	in.Step, in.Channel, in.IdempotencyKey = 3, recovery.ChannelEmail, "incident/1001/s-1/misrouted/step-3"
 	_, err = send(t, a, in)
 	m := sink.Messages[len(sink.Messages)-1]
@@ -183,23 +202,25 @@ func TestSendApologyLanguageAndChannel(t *testing.T) {
 	st := recoverytest.NewMemStore()
 	sink := &messaging.MemorySink{}
 	a := &Activities{Store: st, Messenger: &messaging.Capture{Sink: sink}}
-	c, err := send(t, a, apologyInput("de-DE"))
+	c, err := send(t, a, apologyInput(st, "de-DE"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Locale != "de" || !strings.Contains(c.Body, "falsch geleitet") || !strings.Contains(c.Body, "13,50") {
-		t.Fatalf("German customer got %q", c.Body)
+	if body := ledger(st, "inc-1", 1, "email").Body; c.Locale != "de" || !strings.Contains(body, "falsch geleitet") || !strings.Contains(body, "13,50") {
+		t.Fatalf("German customer got %q", body)
 	}
-	in := apologyInput("fr-FR")
-	in.Incident.ID, in.Customer.Email, in.Customer.Phone = "inc-2", "", "+33612345678"
+	in := apologyInput(st, "fr-FR")
+	in.Incident.ID = "inc-2"
+	customer(st, recovery.Customer{Phone: "+33612345678", Locale: "fr-FR"})
 	c, err = send(t, a, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Channel != "sms" || c.To != "+33612345678" || !strings.Contains(c.Body, "mal acheminé") {
-		t.Fatalf("phone-only French customer got %+v", c)
+	if l := ledger(st, "inc-2", 1, "sms"); c.Channel != "sms" || l.To != "+33612345678" || !strings.Contains(l.Body, "mal acheminé") {
+		t.Fatalf("phone-only French customer got %+v", l)
 	}
-	in.Incident.ID, in.Customer.Phone = "inc-3", ""
+	in.Incident.ID = "inc-3"
+	customer(st, recovery.Customer{Locale: "fr-FR"})
 	if _, err := send(t, a, in); err == nil {
 		t.Fatal("a customer without email or phone must be a non-retryable error")
 	}
@@ -219,16 +240,19 @@ func TestDecideRemedyRecordsTheDecisionWithHistory(t *testing.T) {
 	eng := &engine{}
 	a := &Activities{Store: st, Policy: eng, Clock: func() time.Time { return now }}
 	ctx := context.Background()
-	ada := recovery.Customer{Email: "Ada@Example.com"}
+	// Two orders of Ada's, her email address written two ways; the
+	// workflow's order names no customer: the store knows her.
+	st.SetOrderContact("o", recovery.Customer{Email: "Ada@Example.com"}, recovery.Location{})
+	st.SetOrderContact("o2", recovery.Customer{Email: "ada@example.com"}, recovery.Location{})
 	for i, at := range []time.Time{now.Add(-10 * 24 * time.Hour), now.Add(-100 * 24 * time.Hour)} {
 		id := fmt.Sprintf("old-%d", i)
-		a.RecordIncident(ctx, RecordIncidentInput{Incident: recovery.Incident{ID: id, OrderID: "o", DetectedAt: at}, Customer: ada}) //nolint:errcheck
-		st.SaveOffer(ctx, id, recovery.Offer{ValueMinor: 500, Currency: "EUR", Status: recovery.OfferApproved})                      //nolint:errcheck
-		st.SetOfferTimes(id, at, at)                                                                                                 // made and approved when the incident was decided
+		a.RecordIncident(ctx, RecordIncidentInput{Incident: recovery.Incident{ID: id, OrderID: "o", DetectedAt: at}}) //nolint:errcheck
+		st.SaveOffer(ctx, id, recovery.Offer{ValueMinor: 500, Currency: "EUR", Status: recovery.OfferApproved})       //nolint:errcheck
+		st.SetOfferTimes(id, at, at)                                                                                  // made and approved when the incident was decided
 	}
 	inc := recovery.Incident{ID: "inc-new", OrderID: "o2", Kind: recovery.KindLate, DetectedAt: now}
-	a.RecordIncident(ctx, RecordIncidentInput{Incident: inc, Customer: recovery.Customer{Email: "ada@example.com"}}) //nolint:errcheck
-	d, err := a.DecideRemedy(ctx, DecideRemedyInput{Incident: inc, Order: recovery.OrderData{Currency: "EUR", Customer: ada}})
+	a.RecordIncident(ctx, RecordIncidentInput{Incident: inc}) //nolint:errcheck
+	d, err := a.DecideRemedy(ctx, DecideRemedyInput{Incident: inc, Order: recovery.OrderData{Currency: "EUR"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,8 +271,9 @@ func TestChannelWithoutAProviderIsSkipped(t *testing.T) {
 	st := recoverytest.NewMemStore()
 	sink := &messaging.MemorySink{}
 	a := &Activities{Store: st, Messenger: messaging.Router{Email: &messaging.Capture{Sink: sink}}}
-	in := apologyInput("en")
-	in.Channel, in.Customer.Phone = recovery.ChannelSMS, "+447700900123"
+	in := apologyInput(st, "en")
+	in.Channel = recovery.ChannelSMS
+	customer(st, recovery.Customer{Email: "ada@example.com", Phone: "+447700900123", Locale: "en"})
 	c, err := send(t, a, in)
 	if err != nil || c.Status != recovery.ContactSkipped || c.Detail != "no sms provider is configured" || len(sink.Messages) != 0 {
 		t.Fatalf("SMS without a provider: %+v, %v, %d messages", c, err, len(sink.Messages))

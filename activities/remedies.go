@@ -226,7 +226,9 @@ func (a *Activities) IssueCode(ctx context.Context, in IssueCodeInput) (recovery
 	if err != nil {
 		return o, err
 	}
-	o.Code, o.ExpiresAt = c.Code, c.ExpiresAt
+	// The code stays in the store: SendApology and CarryOut read it there,
+	// and the workflow never holds it.
+	o.Code, o.ExpiresAt = "", c.ExpiresAt
 	return o, nil
 }
 
@@ -278,7 +280,10 @@ type RemedyRequest struct {
 // signed webhook, "remedy.<type>", whose id (incident/remedy) lets the
 // receiver drop repeats. A refusal (4xx) is not retried.
 func (a *Activities) CarryOut(ctx context.Context, in CarryOutInput) error {
-	o := in.Offer
+	o, err := a.withCode(ctx, in.IncidentID, in.Offer)
+	if err != nil {
+		return err
+	}
 	req := RemedyRequest{IncidentID: in.IncidentID, OrderID: in.Order.OrderID, Remedy: o.Remedy, ValueMinor: o.ValueMinor,
 		Currency: o.Currency, Code: o.Code, ExpiresAt: o.ExpiresAt, Expedited: o.Expedited, SubstituteSKU: o.SubstituteSKU}
 	if o.Remedy == recovery.RemedyReship || o.Remedy == recovery.RemedySubstitute {

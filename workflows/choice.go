@@ -48,7 +48,7 @@ func (st *remedyState) awaitChoice(ctx workflow.Context, in RecoveryInput, res *
 	if err := saveOffer(ctx, inc.ID, offered, recovery.IncidentAwaitingChoice, ""); err != nil {
 		return nil, false, false, err
 	}
-	ask := activities.SendApologyInput{Incident: inc, Offer: st.options[0], Customer: in.Order.Customer,
+	ask := activities.SendApologyInput{Incident: inc, Offer: st.options[0],
 		Options: st.options, ChoiceWithin: timeout}
 	start := workflow.Now(ctx)
 	var c recovery.Contact

@@ -33,9 +33,6 @@ var misrouteCodes = map[string]bool{
 	"wrongfacility": true, "wronghub": true, "sorterror": true, "missent": true,
 }
 
-// misroutePhrases in a scan description say the same in words.
-var misroutePhrases = []string{"misrout", "missort", "mis-sort", "mis-rout", "missent", "wrong facility", "wrong hub"}
-
 func normCode(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r == '_' || r == '-' || r == ' ' {
@@ -60,7 +57,7 @@ func DetectMisroute(order *recovery.OrderData, sh *Shipment, sc Scan) (Finding, 
 		return f, true
 	}
 	desc := strings.ToLower(sc.Description)
-	for _, p := range misroutePhrases {
+	for _, p := range recovery.MisroutePhrases {
 		if strings.Contains(desc, p) {
 			f.Reason = "carrier scan says the parcel was misrouted"
 			return f, true

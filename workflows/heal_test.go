@@ -146,6 +146,7 @@ func runHeal(t *testing.T, tc healCase, settle, healAfter, healWindow time.Durat
 		Messenger: &messaging.Capture{Sink: r.sink}, Detection: cfg})
 	env.RegisterWorkflow(RecoveryWorkflow)
 	env.RegisterDelayedCallback(func() {
+		r.st.Record(tc.opens...)
 		env.SignalWorkflow(SignalEvents, EventsSignal{Events: tc.opens})
 	}, time.Minute)
 	healAt := tc.openAt + healAfter

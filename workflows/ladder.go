@@ -267,13 +267,20 @@ func (st *remedyState) sendWritten(ctx workflow.Context, l *ladderSteps, msg act
 func (st *remedyState) followUpWritten(ctx workflow.Context, l *ladderSteps, in RecoveryInput, o recovery.Offer,
 	reached recovery.Contact, healed string) (recovery.Contact, error) {
 	var a *activities.Activities
+	// Versioned: the workflow no longer knows the customer's addresses, so
+	// each written channel is tried and the activity skips one without an
+	// address. Older histories looked the address up here and scheduled
+	// nothing for a channel without one.
+	resolveInActivity := workflow.GetVersion(ctx, changeNoPersonalData, workflow.DefaultVersion, 1) >= 1
 	return l.inWriting(reached, func(ch string) (recovery.Contact, error) {
-		to := recovery.NormalizeAddress(ch, in.Order.Customer.Address(ch))
-		if to == "" {
-			return recovery.Contact{}, nil
+		to := ""
+		if !resolveInActivity {
+			if to = recovery.NormalizeAddress(ch, in.Order.Customer.Address(ch)); to == "" {
+				return recovery.Contact{}, nil
+			}
 		}
 		step, key := l.step()
-		f := activities.SendFollowUpInput{Incident: in.Incident, Offer: o, Customer: in.Order.Customer, Channel: ch, To: to,
+		f := activities.SendFollowUpInput{Incident: in.Incident, Offer: o, Channel: ch, To: to,
 			Healed: healed, Step: step, IdempotencyKey: key, Window: l.plan.Window}
 		c, _, err := st.inWindow(ctx, l, ch, false, func(ctx workflow.Context) workflow.Future {
 			return workflow.ExecuteActivity(ctx, a.SendFollowUp, f)

@@ -86,6 +86,11 @@ func IncidentID(orderID, shipmentID string, kind recovery.Kind, n int) string {
 // provider's task queue (SendQueue).
 const changeSendQueues = "send-queues"
 
+// changeNoPersonalData marks the change that took personal data out of
+// workflows: a follow-up in writing no longer looks up the customer's
+// address in the workflow (see followUpWritten).
+const changeNoPersonalData = "no-personal-data"
+
 // Providers behind the channels: their send activities run on a task
 // queue each, so that a rate set for it holds across every worker.
 const (

@@ -106,6 +106,7 @@ func TestFailedIncidentNeedsAttentionAndTheNextEvidenceOpensAnother(t *testing.T
 			return nil
 		})
 	env.RegisterDelayedCallback(func() {
+		st.Record(farOrder())
 		env.SignalWorkflow(SignalEvents, EventsSignal{Events: []recovery.Event{farOrder(), shipmentCreated(),
 			scan("pl", "in_transit", "PL", "60-001", t0.Add(2*time.Minute))}})
 	}, time.Minute)

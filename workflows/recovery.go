@@ -118,8 +118,7 @@ func recoveryWorkflow(ctx workflow.Context, in RecoveryInput) (RecoveryResult, e
 	inc := in.Incident
 	res := RecoveryResult{IncidentID: inc.ID}
 	heals := workflow.GetSignalChannel(ctx, SignalHeal)
-	if err := workflow.ExecuteActivity(ctx, a.RecordIncident, activities.RecordIncidentInput{Incident: inc,
-		Customer: in.Order.Customer}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(ctx, a.RecordIncident, activities.RecordIncidentInput{Incident: inc}).Get(ctx, nil); err != nil {
 		return res, fmt.Errorf("record incident: %w", err)
 	}
 	if h, healed := waitHeal(ctx, heals, in.Settle); healed {
@@ -145,7 +144,7 @@ func recoveryWorkflow(ctx workflow.Context, in RecoveryInput) (RecoveryResult, e
 	}
 	const step = 1
 	apology := activities.SendApologyInput{
-		Incident: inc, Offer: res.Offer, Customer: in.Order.Customer, Step: step,
+		Incident: inc, Offer: res.Offer, Step: step,
 		IdempotencyKey: fmt.Sprintf("%s/step-%d", workflow.GetInfo(ctx).WorkflowExecution.ID, step),
 	}
 	if err := workflow.ExecuteActivity(ctx, a.SendApology, apology).Get(ctx, &res.Contact); err != nil {
@@ -160,7 +159,7 @@ func recoveryWorkflow(ctx workflow.Context, in RecoveryInput) (RecoveryResult, e
 		const followStep = step + 1
 		var c recovery.Contact
 		err := workflow.ExecuteActivity(ctx, a.SendFollowUp, activities.SendFollowUpInput{
-			Incident: inc, Offer: res.Offer, Customer: in.Order.Customer, Channel: res.Contact.Channel, To: res.Contact.To,
+			Incident: inc, Offer: res.Offer, Channel: res.Contact.Channel, To: res.Contact.To,
 			Healed: h.Reason, Step: followStep,
 			IdempotencyKey: fmt.Sprintf("%s/step-%d", workflow.GetInfo(ctx).WorkflowExecution.ID, followStep),
 		}).Get(ctx, &c)

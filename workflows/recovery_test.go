@@ -36,7 +36,7 @@ func TestRecoveryWorkflowRecordsOffersAndApologises(t *testing.T) {
 	env := quietSuite().NewTestWorkflowEnvironment()
 	st, sink := recoverytest.NewMemStore(), &messaging.MemorySink{}
 	registerActivities(env, &activities.Activities{Store: st, Remedies: st, Messenger: &messaging.Capture{Sink: sink}})
-	in := recoveryInput("de-DE")
+	in := seated(st, recoveryInput("de-DE"))
 	env.ExecuteWorkflow(RecoveryWorkflow, in)
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)

@@ -237,7 +237,7 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 		return nil // needs_attention: ops take over
 	}
 	res.Offer = applied
-	msg := activities.SendApologyInput{Incident: inc, Offer: applied, Customer: in.Order.Customer, Confirm: chose}
+	msg := activities.SendApologyInput{Incident: inc, Offer: applied, Confirm: chose}
 	switch {
 	case steps.ladder && chose:
 		c, err := st.sendWritten(ctx, steps, msg, steps.reached)
@@ -352,7 +352,7 @@ func (l *ladderSteps) followUp(ctx workflow.Context, in RecoveryInput, o recover
 	var c recovery.Contact
 	step, key := l.step()
 	err := workflow.ExecuteActivity(ctx, a.SendFollowUp, activities.SendFollowUpInput{Incident: in.Incident, Offer: o,
-		Customer: in.Order.Customer, Channel: first.Channel, To: first.To, Healed: healed, Step: step,
+		Channel: first.Channel, To: first.To, Healed: healed, Step: step,
 		IdempotencyKey: key}).Get(ctx, &c)
 	if err != nil {
 		return c, fmt.Errorf("send follow-up: %w", err)

@@ -139,6 +139,7 @@ func newState(orderID string) *OrderState {
 
 // init fills maps that a state carried from an older run may lack.
 func (s *OrderState) init() {
+	s.forgetPerson()
 	if s.Incidents == nil {
 		s.Incidents = map[string]*IncidentRef{}
 	}
@@ -247,6 +248,7 @@ func (s *OrderState) apply(e recovery.Event) (shipmentID string, scan *Scan, ok 
 
 // applyOrder merges order.created or a partial order.updated.
 func (s *OrderState) applyOrder(e recovery.Event) {
+	defer s.forgetPerson()
 	var d recovery.OrderData
 	if json.Unmarshal(e.Data, &d) != nil {
 		return
@@ -418,4 +420,15 @@ func (sh *Shipment) latest() (Scan, bool) {
 		}
 	}
 	return Scan{}, false
+}
+
+// forgetPerson drops personal data that an older relay sent, or that a
+// run carried from before the relay stopped sending it: the relay sends
+// none (recovery.Event.ForWorkflow). Coordinates stay as they came, since
+// detection reads them.
+func (s *OrderState) forgetPerson() {
+	if s.Order != nil {
+		s.Order.Customer = s.Order.Customer.Impersonal()
+		s.Order.ShippingAddress.Line1, s.Order.ShippingAddress.City = "", ""
+	}
 }

@@ -290,7 +290,7 @@ func TestRecoveryWorkflowHeals(t *testing.T) {
 			env.RegisterDelayedCallback(func() {
 				env.SignalWorkflow(SignalHeal, HealSignal{Reason: "delivered to the right address", EventID: "ok"})
 			}, tc.healAfter)
-			env.ExecuteWorkflow(RecoveryWorkflow, in)
+			env.ExecuteWorkflow(RecoveryWorkflow, seated(st, in))
 			if err := env.GetWorkflowError(); err != nil {
 				t.Fatal(err)
 			}

@@ -113,6 +113,17 @@ func devEnv(t *testing.T, dataDir string) ([]string, string) {
 	return env, "http://" + addr
 }
 
+// temporalAddrOf is the address of the embedded Temporal a dev stack in
+// env runs.
+func temporalAddrOf(env []string) string {
+	for _, kv := range env {
+		if port, ok := strings.CutPrefix(kv, "RECOVERY_TEMPORAL_PORT="); ok {
+			return "127.0.0.1:" + port
+		}
+	}
+	return ""
+}
+
 // startDev starts `recovery dev` and waits until /readyz answers 200.
 func startDev(t *testing.T, env []string, base string) *devProc {
 	t.Helper()
@@ -388,6 +399,13 @@ func TestDevStackEndToEnd(t *testing.T) {
 		if given < 1350 || !strings.Contains(out, want) {
 			t.Fatalf("dry-run totals: want %q (%d incidents, the demo's 13.50 among them):\n%s", want, len(all.Incidents), out)
 		}
+	})
+
+	// Nothing personal in Temporal: every history of every story above is
+	// read back and searched for the customers' names, addresses, codes
+	// and link tokens.
+	t.Run("no personal data in Temporal", func(t *testing.T) {
+		assertNoPersonalDataInTemporal(t, temporalAddrOf(env), dev.databaseURL())
 	})
 
 	// A late order whose promise falls while the stack is down: the timer

@@ -47,6 +47,14 @@ type IncidentStore interface {
 	// SetContactStatus changes a ledger row's status (failed, skipped,
 	// unconfirmed, or back to sending for a retry) with a plain detail.
 	SetContactStatus(ctx context.Context, incidentID string, step int, channel, status, detail string) error
+	// OrderContact reads the personal side of an order (the customer, the
+	// shipping address) from its events, the latest word winning;
+	// ErrNotFound when the order is unknown. Workflows carry none of it.
+	OrderContact(ctx context.Context, orderID string) (OrderContact, error)
+	// OfferCode returns the code issued for an incident's remedy (a
+	// discount or store credit), "" when there is none. Workflows never
+	// hold a code.
+	OfferCode(ctx context.Context, incidentID string, remedy Remedy) (string, error)
 }
 
 // Message is one outbound message to a customer.

@@ -20,12 +20,18 @@ type TemporalSignaler struct {
 }
 
 // SignalOrder starts the order's workflow if needed and signals it with the
-// events.
+// events, each without personal data (recovery.Event.ForWorkflow): the
+// workflow's history keeps what it is sent, beyond the reach of erasure.
 func (t TemporalSignaler) SignalOrder(ctx context.Context, orderID string, evs []recovery.Event) error {
 	tq := t.TaskQueue
 	if tq == "" {
 		tq = workflows.TaskQueue
 	}
+	sent := make([]recovery.Event, len(evs))
+	for i, e := range evs {
+		sent[i] = e.ForWorkflow()
+	}
+	evs = sent
 	opts := client.StartWorkflowOptions{ID: workflows.OrderWorkflowID(orderID), TaskQueue: tq}
 	_, err := t.Client.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalEvents,
 		workflows.EventsSignal{Events: evs}, opts, workflows.OrderWorkflow, workflows.OrderInput{OrderID: orderID})

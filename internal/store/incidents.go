@@ -84,11 +84,16 @@ func (s *Store) UpsertIncident(ctx context.Context, inc recovery.Incident) error
 }
 
 // upsertOffer keeps the first approval time: the daily budget counts an
-// offer on the day it was approved.
+// offer on the day it was approved. Workflows never hold a code, so an
+// offer saved without one takes the code issued for its remedy, or keeps
+// the one it had while its remedy stays the same.
 const upsertOffer = `INSERT INTO offers (incident_id, remedy, value_minor, currency, status, code, approved_by, details, approved_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $5 IN ('approved', 'applied') THEN now() END)
+VALUES ($1, $2, $3, $4, $5,
+  coalesce(nullif($6, ''), (SELECT c.code FROM issued_codes c WHERE c.incident_id = $1 AND c.remedy = $2), ''),
+  $7, $8, CASE WHEN $5 IN ('approved', 'applied') THEN now() END)
 ON CONFLICT (incident_id) DO UPDATE SET remedy = EXCLUDED.remedy, value_minor = EXCLUDED.value_minor,
-  currency = EXCLUDED.currency, status = EXCLUDED.status, code = EXCLUDED.code,
+  currency = EXCLUDED.currency, status = EXCLUDED.status,
+  code = CASE WHEN EXCLUDED.code = '' AND EXCLUDED.remedy = offers.remedy THEN offers.code ELSE EXCLUDED.code END,
   approved_by = EXCLUDED.approved_by, details = EXCLUDED.details,
   approved_at = CASE WHEN EXCLUDED.status IN ('approved', 'applied') THEN coalesce(offers.approved_at, now()) END,
   updated_at = now()`

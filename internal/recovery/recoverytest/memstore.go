@@ -18,6 +18,9 @@ type MemStore struct {
 	Incidents map[string]recovery.Incident
 	Offers    map[string]recovery.Offer
 	Contacts  map[string]recovery.Contact
+	// People holds each order's personal side, as the events table does
+	// for the real store; tests set it with SetOrderContact.
+	People map[string]recovery.OrderContact
 
 	// The remedy side (recovery.RemedyStore).
 	Products     map[string]recovery.Product
@@ -41,7 +44,7 @@ type MemStore struct {
 // NewMemStore returns an empty store.
 func NewMemStore() *MemStore {
 	return &MemStore{Incidents: map[string]recovery.Incident{}, Offers: map[string]recovery.Offer{},
-		Contacts: map[string]recovery.Contact{}, Products: map[string]recovery.Product{},
+		Contacts: map[string]recovery.Contact{}, People: map[string]recovery.OrderContact{}, Products: map[string]recovery.Product{},
 		Reservations: map[string]string{}, reserved: map[string]int64{}, Codes: map[string]recovery.IssuedCode{},
 		offerMade: map[string]time.Time{}, offerApproved: map[string]time.Time{}}
 }
@@ -138,6 +141,16 @@ func (m *MemStore) CustomerHistory(_ context.Context, key, currency string, at t
 func (m *MemStore) SaveOffer(_ context.Context, incidentID string, o recovery.Offer) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if o.Code == "" { // as the real store: the issued code, else the one kept
+		if old, ok := m.Offers[incidentID]; ok && old.Remedy == o.Remedy {
+			o.Code = old.Code
+		}
+		for _, c := range m.Codes {
+			if c.IncidentID == incidentID && c.Remedy == o.Remedy {
+				o.Code = c.Code
+			}
+		}
+	}
 	m.Offers[incidentID] = o
 	if _, ok := m.offerMade[incidentID]; !ok {
 		m.offerMade[incidentID] = m.now()
@@ -435,4 +448,53 @@ func (m *MemStore) Budget(currency string, day time.Time) int64 {
 type budgetHold struct {
 	key   string
 	value int64
+}
+
+// SetOrderContact records an order's customer and shipping address, as
+// its order.created would in the events table.
+func (m *MemStore) SetOrderContact(orderID string, c recovery.Customer, addr recovery.Location) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.People[orderID] = recovery.OrderContact{Customer: c, Address: addr}
+}
+
+// Record folds the events' customers and addresses into their orders'
+// contacts, as the events table keeps them for the real store.
+func (m *MemStore) Record(evs ...recovery.Event) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range evs {
+		if id := e.Order(); id != "" {
+			oc := m.People[id]
+			oc.Apply(e.Type, e.Data)
+			m.People[id] = oc
+		}
+	}
+}
+
+// OrderContact returns what SetOrderContact recorded, or ErrNotFound.
+func (m *MemStore) OrderContact(_ context.Context, orderID string) (recovery.OrderContact, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	oc, ok := m.People[orderID]
+	if !ok {
+		return recovery.OrderContact{}, fmt.Errorf("order %q: %w", orderID, recovery.ErrNotFound)
+	}
+	return oc, nil
+}
+
+// OfferCode returns the code issued for an incident's remedy, else the one
+// its offer carries.
+func (m *MemStore) OfferCode(_ context.Context, incidentID string, remedy recovery.Remedy) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.Codes {
+		if c.IncidentID == incidentID && c.Remedy == remedy {
+			return c.Code, nil
+		}
+	}
+	if o, ok := m.Offers[incidentID]; ok && o.Remedy == remedy {
+		return o.Code, nil
+	}
+	return "", nil
 }

@@ -1,0 +1,60 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+)
+
+// The order's events that say who its customer is and where it ships,
+// in event-time order: the latest word wins whatever order they came in.
+const orderContactEvents = `SELECT type, data FROM events
+WHERE order_id = $1 AND type IN ('order.created', 'order.updated', 'customer.updated')
+ORDER BY occurred_at, seq`
+
+// OrderContact reads the personal side of an order from its events.
+func (s *Store) OrderContact(ctx context.Context, orderID string) (recovery.OrderContact, error) {
+	rows, err := s.pool.Query(ctx, orderContactEvents, orderID)
+	if err != nil {
+		return recovery.OrderContact{}, fmt.Errorf("read the contact of order %s: %w", orderID, mapErr(err))
+	}
+	defer rows.Close()
+	var oc recovery.OrderContact
+	found := false
+	for rows.Next() {
+		var typ string
+		var data []byte
+		if err := rows.Scan(&typ, &data); err != nil {
+			return recovery.OrderContact{}, fmt.Errorf("read the contact of order %s: %w", orderID, err)
+		}
+		found = true
+		oc.Apply(typ, data)
+	}
+	if err := rows.Err(); err != nil {
+		return recovery.OrderContact{}, fmt.Errorf("read the contact of order %s: %w", orderID, mapErr(err))
+	}
+	if !found {
+		return recovery.OrderContact{}, recovery.ErrNotFound
+	}
+	return oc, nil
+}
+
+// OfferCode returns the code issued for an incident's remedy: the one in
+// issued_codes, else one the offer itself carries (the first default
+// remedy kept its code on the offer).
+func (s *Store) OfferCode(ctx context.Context, incidentID string, remedy recovery.Remedy) (string, error) {
+	var code string
+	err := s.pool.QueryRow(ctx, `SELECT code FROM (
+  SELECT code, 0 AS pref FROM issued_codes WHERE incident_id = $1 AND remedy = $2
+  UNION ALL
+  SELECT code, 1 FROM offers WHERE incident_id = $1 AND remedy = $2 AND code <> '') c
+ORDER BY pref LIMIT 1`, incidentID, string(remedy)).Scan(&code)
+	if err != nil {
+		if err = mapErr(err); err == recovery.ErrNotFound {
+			return "", nil
+		}
+		return "", fmt.Errorf("read the code of %s: %w", incidentID, err)
+	}
+	return code, nil
+}
