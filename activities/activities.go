@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -379,6 +380,40 @@ const retryable = "retry"
 // history and replays see the same limits.
 func (a *Activities) DetectionConfig(context.Context) (recovery.DetectionConfig, error) {
 	return a.Detection, nil
+}
+
+// OrderStartResult is what a fresh run of OrderWorkflow starts from.
+type OrderStartResult struct {
+	Config recovery.DetectionConfig
+	// State is the order's projection, saved when an earlier run
+	// completed; nil for an order seen for the first time.
+	State json.RawMessage `json:",omitempty"`
+}
+
+// OrderStart returns the detection limits and the order's projection, if
+// an earlier run of its workflow completed. OrderWorkflow calls it as a
+// local activity when a run starts afresh, so that both are in the
+// history and replays see the same.
+func (a *Activities) OrderStart(ctx context.Context, orderID string) (OrderStartResult, error) {
+	res := OrderStartResult{Config: a.Detection}
+	if a.Store == nil {
+		return res, nil
+	}
+	state, err := a.Store.LoadOrderState(ctx, orderID)
+	res.State = state
+	return res, err
+}
+
+// SaveOrderStateInput is the input of SaveOrderState.
+type SaveOrderStateInput struct {
+	OrderID string
+	State   json.RawMessage
+}
+
+// SaveOrderState keeps a finished order's projection, for the run a later
+// event starts.
+func (a *Activities) SaveOrderState(ctx context.Context, in SaveOrderStateInput) error {
+	return a.Store.SaveOrderState(ctx, in.OrderID, in.State)
 }
 
 // CloseIncidentInput is the input of CloseIncident.

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"sort"
 	"time"
 
@@ -26,6 +27,11 @@ var signalsPerRun = 400
 // to the shop's shipment carrying its tracking number.
 const changeTrackingResolution = "tracking-resolution"
 
+// changeOrderCompletes marks the change after which an order's workflow
+// completes once the order is finished and idle (saving its projection),
+// a fresh run starts from that projection, and Seen is bounded.
+const changeOrderCompletes = "order-completes"
+
 // orderRun is one run of OrderWorkflow: its state plus the live timer.
 type orderRun struct {
 	ctx     workflow.Context
@@ -35,6 +41,10 @@ type orderRun struct {
 	cancel  workflow.CancelFunc
 	timerAt time.Time
 	signals int
+	// completes is set when the run may complete (changeOrderCompletes).
+	// timerIdle marks the live timer as the idle one; idleOver is set
+	// when it fired.
+	completes, timerIdle, idleOver bool
 }
 
 // OrderWorkflow keeps one order's state, folds in the events the relay
@@ -44,17 +54,24 @@ type orderRun struct {
 // its evidence goes away.
 func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 	r := &orderRun{ctx: ctx, st: in.State}
-	if r.st == nil {
+	fresh := r.st == nil
+	if fresh {
 		r.st = newState(in.OrderID)
 	}
 	r.st.init()
 	r.st.resolveTracking = workflow.GetVersion(ctx, changeTrackingResolution, workflow.DefaultVersion, 1) >= 1
+	r.completes = workflow.GetVersion(ctx, changeOrderCompletes, workflow.DefaultVersion, 1) >= 1
+	r.st.boundSeen = r.completes
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (OrderSummary, error) {
 		return r.st.summary(), nil
 	}); err != nil {
 		return err
 	}
-	if r.st.Config == nil {
+	if fresh && r.completes {
+		if err := r.resume(in.OrderID); err != nil {
+			return err
+		}
+	} else if r.st.Config == nil {
 		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
 		var a *activities.Activities
 		var cfg recovery.DetectionConfig
@@ -74,6 +91,7 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 			var s EventsSignal
 			c.Receive(ctx, &s)
 			r.signals++
+			r.st.LastEventAt = workflow.Now(ctx)
 			r.handle(s.Events)
 		})
 		sel.AddReceive(closes, func(c workflow.ReceiveChannel, _ bool) {
@@ -86,14 +104,25 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 			timer := r.timer
 			sel.AddFuture(timer, func(f workflow.Future) {
 				if timer == r.timer && f.Get(ctx, nil) == nil {
-					r.timer, r.cancel = nil, nil
-					r.fireDue()
+					idle := r.timerIdle
+					r.timer, r.cancel, r.timerIdle = nil, nil, false
+					if idle {
+						r.idleOver = true
+					} else {
+						r.fireDue()
+					}
 				}
 			})
 		}
 		sel.Select(ctx)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if r.idleOver {
+			r.idleOver = false
+			if done, err := r.finish(sig, closes); done || err != nil {
+				return err
+			}
 		}
 		info := workflow.GetInfo(ctx)
 		if info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > continueAsNewAfter || r.signals >= signalsPerRun {
@@ -232,14 +261,88 @@ func (r *orderRun) start(f Finding, prev *IncidentRef) {
 	}
 }
 
-// closed records that an incident's workflow failed: the problem's next
-// evidence opens a new incident.
+// closed records that an incident's workflow ended. One that failed no
+// longer holds its key: the problem's next evidence opens a new incident.
 func (r *orderRun) closed(s IncidentClosed) {
 	ref := r.st.Incidents[s.ShipmentID+"\x00"+string(s.Kind)]
-	if ref == nil || ref.ID != s.IncidentID || !ref.Open || !s.Failed {
+	if ref == nil || ref.ID != s.IncidentID {
 		return
 	}
-	ref.Open, ref.ClosedAt = false, workflow.Now(r.ctx)
+	ref.Ended = true
+	if ref.Open && s.Failed {
+		ref.Open, ref.ClosedAt = false, workflow.Now(r.ctx)
+	}
+}
+
+// resume starts a fresh run from the order's projection, if an earlier
+// run completed, with the detection limits as they are now.
+func (r *orderRun) resume(orderID string) error {
+	lctx := workflow.WithLocalActivityOptions(r.ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	var a *activities.Activities
+	var res activities.OrderStartResult
+	if err := workflow.ExecuteLocalActivity(lctx, a.OrderStart, orderID).Get(r.ctx, &res); err != nil {
+		return err
+	}
+	if len(res.State) > 0 {
+		var prev OrderState
+		if err := json.Unmarshal(res.State, &prev); err == nil && prev.OrderID == orderID {
+			prev.resolveTracking, prev.boundSeen = r.st.resolveTracking, r.st.boundSeen
+			prev.init()
+			r.st = &prev
+			workflow.GetLogger(r.ctx).Info("order resumed from its projection", "order_id", orderID)
+		}
+	}
+	r.st.Config = &res.Config
+	return nil
+}
+
+// drain applies whatever signals are waiting; it reports whether there
+// were any.
+func (r *orderRun) drain(sig, closes workflow.ReceiveChannel) bool {
+	got := false
+	for {
+		var s EventsSignal
+		if !sig.ReceiveAsync(&s) {
+			break
+		}
+		got = true
+		r.st.LastEventAt = workflow.Now(r.ctx)
+		r.handle(s.Events)
+	}
+	for {
+		var s IncidentClosed
+		if !closes.ReceiveAsync(&s) {
+			break
+		}
+		got = true
+		r.closed(s)
+	}
+	return got
+}
+
+// finish completes the run when the order is finished and stayed idle:
+// its projection is saved first, for the run a later event starts. News
+// that arrives meanwhile keeps it going.
+func (r *orderRun) finish(sig, closes workflow.ReceiveChannel) (bool, error) {
+	if !r.st.quiet() || r.drain(sig, closes) {
+		return false, nil
+	}
+	state, err := json.Marshal(r.st)
+	if err != nil {
+		return false, err
+	}
+	var a *activities.Activities
+	actx := workflow.WithActivityOptions(r.ctx, activityOptions)
+	if err := workflow.ExecuteActivity(actx, a.SaveOrderState, activities.SaveOrderStateInput{OrderID: r.st.OrderID,
+		State: state}).Get(r.ctx, nil); err != nil {
+		workflow.GetLogger(r.ctx).Error("save the order's projection; the order stays open", "order_id", r.st.OrderID, "error", err)
+		return false, nil
+	}
+	if r.drain(sig, closes) {
+		return false, nil
+	}
+	workflow.GetLogger(r.ctx).Info("order finished", "order_id", r.st.OrderID)
+	return true, nil
 }
 
 // heal tells each open incident whose evidence went away, in key order.
@@ -270,15 +373,26 @@ func (r *orderRun) heal() {
 	}
 }
 
-// arm keeps one timer for the earliest deadline the state implies.
+// arm keeps one timer for the earliest deadline the state implies, or,
+// when the order is finished and the run may complete, for the end of its
+// idle time.
 func (r *orderRun) arm() {
 	dues := Dues(r.st, r.cfg)
-	if len(dues) == 0 {
+	var at time.Time
+	idle := false
+	switch wait, ok := r.cfg.Idle(); {
+	case len(dues) > 0:
+		at = dues[0].At
+	case r.completes && ok && r.st.quiet():
+		if r.st.LastEventAt.IsZero() { // carried from before it was kept
+			r.st.LastEventAt = workflow.Now(r.ctx)
+		}
+		at, idle = r.st.LastEventAt.Add(wait), true
+	default:
 		r.disarm()
 		return
 	}
-	at := dues[0].At
-	if r.timer != nil && r.timerAt.Equal(at) {
+	if r.timer != nil && r.timerAt.Equal(at) && r.timerIdle == idle {
 		return
 	}
 	r.disarm()
@@ -287,14 +401,14 @@ func (r *orderRun) arm() {
 		d = time.Second
 	}
 	tctx, cancel := workflow.WithCancel(r.ctx)
-	r.timer, r.cancel, r.timerAt = workflow.NewTimer(tctx, d), cancel, at
+	r.timer, r.cancel, r.timerAt, r.timerIdle = workflow.NewTimer(tctx, d), cancel, at, idle
 }
 
 func (r *orderRun) disarm() {
 	if r.cancel != nil {
 		r.cancel()
 	}
-	r.timer, r.cancel = nil, nil
+	r.timer, r.cancel, r.timerIdle = nil, nil, false
 }
 
 // fireDue acts on every deadline that has passed.

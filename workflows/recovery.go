@@ -81,7 +81,11 @@ const changeReportClose = "report-close"
 // stuck, and its order's workflow hears of it, so that the problem's next
 // evidence opens a new incident.
 func reportClosed(ctx workflow.Context, in RecoveryInput, err error) {
-	if err == nil || temporal.IsCanceledError(err) ||
+	if err == nil {
+		reportEnded(ctx, in)
+		return
+	}
+	if temporal.IsCanceledError(err) ||
 		workflow.GetVersion(ctx, changeReportClose, workflow.DefaultVersion, 1) < 1 {
 		return
 	}
@@ -99,6 +103,24 @@ func reportClosed(ctx workflow.Context, in RecoveryInput, err error) {
 	serr := workflow.SignalExternalWorkflow(dctx, OrderWorkflowID(in.Incident.OrderID), "", SignalIncidentClosed, closed).Get(dctx, nil)
 	if serr != nil { // the order's workflow ended: nobody left to tell
 		log.Info("incident close not delivered to its order", "incident_id", in.Incident.ID, "err", serr)
+	}
+}
+
+// changeReportEveryClose marks the change after which an incident's
+// workflow tells its order's workflow whenever it ends, not only when it
+// fails: an order completes only when all its incidents have ended.
+const changeReportEveryClose = "report-every-close"
+
+// reportEnded tells the order's workflow that the incident's workflow
+// ended as it should (resolved, healed, waiting for ops no more).
+func reportEnded(ctx workflow.Context, in RecoveryInput) {
+	if workflow.GetVersion(ctx, changeReportEveryClose, workflow.DefaultVersion, 1) < 1 {
+		return
+	}
+	closed := IncidentClosed{IncidentID: in.Incident.ID, ShipmentID: in.Incident.ShipmentID, Kind: in.Incident.Kind}
+	err := workflow.SignalExternalWorkflow(ctx, OrderWorkflowID(in.Incident.OrderID), "", SignalIncidentClosed, closed).Get(ctx, nil)
+	if err != nil { // the order's workflow is gone: nobody left to tell
+		workflow.GetLogger(ctx).Info("incident end not delivered to its order", "incident_id", in.Incident.ID, "err", err)
 	}
 }
 

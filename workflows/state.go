@@ -60,8 +60,16 @@ type OrderState struct {
 	// order).
 	Order     *recovery.OrderData
 	Shipments map[string]*Shipment
-	// Seen holds the keys (source + "\x00" + id) of applied events.
-	Seen map[string]bool
+	// Seen holds the keys (source + "\x00" + id) of applied events;
+	// SeenOrder the same keys oldest first. Once the run bounds it, Seen
+	// keeps the newest maxSeen: the inbox refuses repeats of an event
+	// already stored, so the workflow only absorbs the relay's re-sends,
+	// which are recent.
+	Seen      map[string]bool
+	SeenOrder []string `json:",omitempty"`
+	// LastEventAt is when (workflow time) the latest events arrived: the
+	// start of the idle time after which a finished order completes.
+	LastEventAt time.Time `json:",omitempty"`
 	// Incidents maps "shipment\x00kind" to the latest incident of that key.
 	Incidents map[string]*IncidentRef
 	// Fired maps a timer key ("kind\x00shipment") to the deadline it last
@@ -81,6 +89,9 @@ type OrderState struct {
 	Cancelled    bool
 	Applied      int
 
+	// boundSeen is set per run (behind workflow.GetVersion): Seen keeps
+	// the newest maxSeen keys.
+	boundSeen bool
 	// resolveTracking is set per run (behind workflow.GetVersion): a
 	// carrier scan goes to the shop's shipment that carries its tracking
 	// number, whatever shipment id the carrier's event names.
@@ -123,6 +134,9 @@ type IncidentRef struct {
 	ClosedAt   time.Time
 	// Since is the last scan a stall or loss was measured from.
 	Since time.Time
+	// Ended is set when the incident's workflow reported that it ended:
+	// nothing about it can need the order any more.
+	Ended bool `json:",omitempty"`
 }
 
 // StockLevel is one SKU's availability for this order.
@@ -149,6 +163,78 @@ func (s *OrderState) init() {
 	if s.Stock == nil {
 		s.Stock = map[string]StockLevel{}
 	}
+	if s.Seen == nil {
+		s.Seen = map[string]bool{}
+	}
+	if len(s.SeenOrder) == 0 && len(s.Seen) > 0 { // carried from before the order was kept
+		s.SeenOrder = make([]string, 0, len(s.Seen))
+		for k := range s.Seen {
+			s.SeenOrder = append(s.SeenOrder, k)
+		}
+		sort.Strings(s.SeenOrder)
+	}
+}
+
+// maxSeen bounds Seen once a run bounds it.
+const maxSeen = 2000
+
+// see records an applied event's key, forgetting the oldest beyond
+// maxSeen when the run bounds Seen.
+func (s *OrderState) see(key string) {
+	s.Seen[key] = true
+	if !s.boundSeen {
+		return
+	}
+	s.SeenOrder = append(s.SeenOrder, key)
+	for len(s.SeenOrder) > maxSeen {
+		delete(s.Seen, s.SeenOrder[0])
+		s.SeenOrder = s.SeenOrder[1:]
+	}
+}
+
+// terminal reports whether nothing more will happen to the order: it was
+// cancelled, or every shipment was delivered or returned and together they
+// carried every line ordered (when shipments name their lines).
+func (s *OrderState) terminal() bool {
+	if s.Cancelled {
+		return true
+	}
+	if s.Order == nil || len(s.Shipments) == 0 {
+		return false
+	}
+	shipped := map[string]int64{}
+	named := false
+	for _, sh := range s.Shipments {
+		if !sh.Delivered && !sh.Terminal {
+			return false
+		}
+		for _, l := range sh.Lines {
+			shipped[l.SKU] += l.Quantity
+			named = true
+		}
+	}
+	if named {
+		for _, l := range s.Order.Lines {
+			if shipped[l.SKU] < l.Quantity {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// quiet reports whether the order could complete: it is terminal, every
+// incident's workflow ended, and no finding waits for the order.
+func (s *OrderState) quiet() bool {
+	if !s.terminal() || len(s.Pending) > 0 {
+		return false
+	}
+	for _, ref := range s.Incidents {
+		if !ref.Ended {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *OrderState) shipment(id string) *Shipment {
@@ -177,7 +263,7 @@ func (s *OrderState) apply(e recovery.Event) (shipmentID string, scan *Scan, ok 
 	if s.Seen[key] {
 		return "", nil, false
 	}
-	s.Seen[key] = true
+	s.see(key)
 	s.Applied++
 	switch e.Type {
 	case recovery.TypeOrderCreated, recovery.TypeOrderUpdated:

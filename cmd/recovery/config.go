@@ -343,6 +343,16 @@ func loadDetection(get func(k, def string) string) (recovery.DetectionConfig, er
 			*v.dst = x
 		}
 	}
+	if raw := get("RECOVERY_ORDER_IDLE", ""); raw != "" {
+		x, err := recovery.ParseDays(raw)
+		if err != nil || x < 0 {
+			return d, fmt.Errorf("RECOVERY_ORDER_IDLE: %q is not a duration such as 14d or 336h (0: orders never finish)", raw)
+		}
+		d.OrderIdle = x
+		if x == 0 {
+			d.OrderIdle = -1
+		}
+	}
 	if raw := get("RECOVERY_MOVE_AWAY_KM", ""); raw != "" {
 		km, err := strconv.ParseFloat(raw, 64)
 		if err != nil || km < 0 {

@@ -31,6 +31,27 @@ type DetectionConfig struct {
 	// HealWindow is how long after contact an incident still listens for
 	// its evidence going away.
 	HealWindow time.Duration `json:"heal_window"`
+	// OrderIdle is how long a finished order (delivered, returned or
+	// cancelled, every incident ended) waits without an event before its
+	// workflow completes; a later event starts a new one from the order's
+	// projection. Zero means DefaultOrderIdle (configurations carried from
+	// before it existed), negative never.
+	OrderIdle time.Duration `json:"order_idle,omitempty"`
+}
+
+// DefaultOrderIdle is OrderIdle's default: two weeks.
+const DefaultOrderIdle = 14 * 24 * time.Hour
+
+// Idle returns how long a finished order waits before its workflow
+// completes, and whether it ever does.
+func (c DetectionConfig) Idle() (time.Duration, bool) {
+	switch {
+	case c.OrderIdle < 0:
+		return 0, false
+	case c.OrderIdle == 0:
+		return DefaultOrderIdle, true
+	}
+	return c.OrderIdle, true
 }
 
 // StallLimit is the stall limit of one lane: a carrier and optionally a
@@ -52,6 +73,7 @@ func DefaultDetection() DetectionConfig {
 		MoveAwayKm:     150,
 		FollowUpOnHeal: true,
 		HealWindow:     7 * 24 * time.Hour,
+		OrderIdle:      DefaultOrderIdle,
 	}
 }
 

@@ -55,6 +55,10 @@ type IncidentStore interface {
 	// discount or store credit), "" when there is none. Workflows never
 	// hold a code.
 	OfferCode(ctx context.Context, incidentID string, remedy Remedy) (string, error)
+	// SaveOrderState keeps a finished order's projection (its workflow's
+	// state, nothing personal); LoadOrderState returns it, nil if none.
+	SaveOrderState(ctx context.Context, orderID string, state []byte) error
+	LoadOrderState(ctx context.Context, orderID string) ([]byte, error)
 }
 
 // Message is one outbound message to a customer.

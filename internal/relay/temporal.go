@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -32,7 +33,12 @@ func (t TemporalSignaler) SignalOrder(ctx context.Context, orderID string, evs [
 		sent[i] = e.ForWorkflow()
 	}
 	evs = sent
-	opts := client.StartWorkflowOptions{ID: workflows.OrderWorkflowID(orderID), TaskQueue: tq}
+	// An order's workflow completes when the order is finished and idle;
+	// a later event starts a new run (which resumes from the order's
+	// projection), and a running one gets the signal.
+	opts := client.StartWorkflowOptions{ID: workflows.OrderWorkflowID(orderID), TaskQueue: tq,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING}
 	_, err := t.Client.SignalWithStartWorkflow(ctx, opts.ID, workflows.SignalEvents,
 		workflows.EventsSignal{Events: evs}, opts, workflows.OrderWorkflow, workflows.OrderInput{OrderID: orderID})
 	if err != nil {

@@ -58,3 +58,28 @@ ORDER BY pref LIMIT 1`, incidentID, string(remedy)).Scan(&code)
 	}
 	return code, nil
 }
+
+// SaveOrderState keeps an order's projection (its workflow's state, which
+// holds nothing personal) when its workflow completes.
+func (s *Store) SaveOrderState(ctx context.Context, orderID string, state []byte) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO order_states (order_id, state) VALUES ($1, $2)
+ON CONFLICT (order_id) DO UPDATE SET state = EXCLUDED.state, finished_at = now()`, orderID, state)
+	if err != nil {
+		return fmt.Errorf("save the state of order %s: %w", orderID, mapErr(err))
+	}
+	return nil
+}
+
+// LoadOrderState returns an order's projection, nil when its workflow
+// never completed.
+func (s *Store) LoadOrderState(ctx context.Context, orderID string) ([]byte, error) {
+	var state []byte
+	err := s.pool.QueryRow(ctx, `SELECT state FROM order_states WHERE order_id = $1`, orderID).Scan(&state)
+	if err != nil {
+		if err = mapErr(err); err == recovery.ErrNotFound {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("load the state of order %s: %w", orderID, err)
+	}
+	return state, nil
+}

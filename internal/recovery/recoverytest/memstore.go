@@ -21,6 +21,8 @@ type MemStore struct {
 	// People holds each order's personal side, as the events table does
 	// for the real store; tests set it with SetOrderContact.
 	People map[string]recovery.OrderContact
+	// OrderStates holds finished orders' projections.
+	OrderStates map[string][]byte
 
 	// The remedy side (recovery.RemedyStore).
 	Products     map[string]recovery.Product
@@ -44,7 +46,7 @@ type MemStore struct {
 // NewMemStore returns an empty store.
 func NewMemStore() *MemStore {
 	return &MemStore{Incidents: map[string]recovery.Incident{}, Offers: map[string]recovery.Offer{},
-		Contacts: map[string]recovery.Contact{}, People: map[string]recovery.OrderContact{}, Products: map[string]recovery.Product{},
+		Contacts: map[string]recovery.Contact{}, People: map[string]recovery.OrderContact{}, OrderStates: map[string][]byte{}, Products: map[string]recovery.Product{},
 		Reservations: map[string]string{}, reserved: map[string]int64{}, Codes: map[string]recovery.IssuedCode{},
 		offerMade: map[string]time.Time{}, offerApproved: map[string]time.Time{}}
 }
@@ -497,4 +499,19 @@ func (m *MemStore) OfferCode(_ context.Context, incidentID string, remedy recove
 		return o.Code, nil
 	}
 	return "", nil
+}
+
+// SaveOrderState keeps a finished order's projection.
+func (m *MemStore) SaveOrderState(_ context.Context, orderID string, state []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.OrderStates[orderID] = append([]byte(nil), state...)
+	return nil
+}
+
+// LoadOrderState returns a finished order's projection, nil if none.
+func (m *MemStore) LoadOrderState(_ context.Context, orderID string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.OrderStates[orderID], nil
 }
