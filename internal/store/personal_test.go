@@ -70,3 +70,21 @@ func TestOrderContactAndOfferCode(t *testing.T) {
 		t.Fatalf("a refund kept the discount's code: %+v", inc.Offer)
 	}
 }
+
+// A finished order's projection comes back as it was saved, with the
+// workflow's "source\x00id" keys.
+func TestOrderStateRoundTrip(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	if got, err := st.LoadOrderState(ctx, "o1"); err != nil || got != nil {
+		t.Fatalf("no projection yet: %q, %v", got, err)
+	}
+	for _, state := range []string{`{"Seen":{"shop\u0000e1":true}}`, `{"Seen":{"shop\u0000e2":true}}`} {
+		if err := st.SaveOrderState(ctx, "o1", []byte(state)); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.LoadOrderState(ctx, "o1"); err != nil || string(got) != state {
+			t.Fatalf("projection = %q, %v; want %q", got, err, state)
+		}
+	}
+}

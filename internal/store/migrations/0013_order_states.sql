@@ -5,6 +5,6 @@
 -- customer is erased.
 CREATE TABLE order_states (
     order_id    text        PRIMARY KEY,
-    state       jsonb       NOT NULL,
+    state       bytea       NOT NULL, -- JSON; bytea, since its keys hold \x00
     finished_at timestamptz NOT NULL DEFAULT now()
 );
