@@ -126,7 +126,7 @@ func TestRightsAndWhatTheyImply(t *testing.T) {
 // A document that is not right names the entry and what to fix, and never
 // shows a key or a secret, wherever it was written.
 func TestParseFileRefusesAndHidesKeys(t *testing.T) {
-	const key = "sk-live-SECRET-0123456789"
+	const key = "SECRET-sk-live-0123456789"
 	for _, tc := range []struct{ name, doc, want string }{
 		{"empty", ``, "at least one key"},
 		{"no keys", `keys: []`, "at least one"},
@@ -138,7 +138,7 @@ func TestParseFileRefusesAndHidesKeys(t *testing.T) {
 		{"no name", "keys:\n  - {key: " + key + ", rights: [read]}", "keys[0]: name"},
 		{"a name with spaces", "keys:\n  - {name: 'a b', key: " + key + ", rights: [read]}", "keys[0]: name"},
 		{"no key", "keys:\n  - {name: a, rights: [read]}", "keys[0] (a): key: required"},
-		{"a key with a space", "keys:\n  - {name: a, key: 'sk live SECRET 0123456789', rights: [read]}", "keys[0] (a): key: only printable"},
+		{"a key with a space", "keys:\n  - {name: a, key: 'SECRET sk live 0123456789', rights: [read]}", "keys[0] (a): key: only printable"},
 		{"no rights", "keys:\n  - {name: a, key: " + key + "}", "rights: name at least one of ingest, read, redeem, choose, approve, erase, admin"},
 		{"an unknown right", "keys:\n  - {name: a, key: " + key + ", rights: [write]}", `"write" is not a right`},
 		{"the key as a right", "keys:\n  - {name: a, key: " + key + ", rights: [" + key + "]}", "is not a right"},
