@@ -57,13 +57,17 @@ func need(r auth.Right) Access { return Access{Right: r} }
 func public(why string) Access { return Access{Public: why} }
 
 // handle registers a route; a route without a declared access is a
-// programming error and stops the server from being built.
+// programming error and stops the server from being built. A dev page
+// that takes anything but GET takes it from its own origin only.
 func (rt *router) handle(pattern string, a Access, h http.HandlerFunc) {
 	switch {
 	case a.Public == "" && a.Right == "":
 		panic("web: route " + pattern + " declares no access")
 	case a.Public != "" && a.Right != "":
 		panic("web: route " + pattern + " is both public and protected")
+	}
+	if method, _, _ := strings.Cut(pattern, " "); a.Public == PublicDev && method != http.MethodGet {
+		h = rt.s.sameOrigin(h)
 	}
 	var handler http.Handler = h
 	if a.Right != "" {

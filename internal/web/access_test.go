@@ -200,6 +200,15 @@ func TestRouteMatrix(t *testing.T) {
 	callers := matrixCallers()
 	for _, rt := range routes {
 		t.Run(rt.Pattern, func(t *testing.T) {
+			if method, _, _ := strings.Cut(rt.Pattern, " "); rt.Access.Public == PublicDev && method != http.MethodGet {
+				req, _ := exampleRequest(rt.Pattern)
+				req.Header.Set("Sec-Fetch-Site", "cross-site")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusForbidden {
+					t.Errorf("a cross-site %s: %d, want 403 (dev pages take POSTs from their own origin only)", rt.Pattern, rec.Code)
+				}
+			}
 			publicStatus := 0
 			for _, c := range callers {
 				req, body := exampleRequest(rt.Pattern)
