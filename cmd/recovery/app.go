@@ -241,8 +241,12 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 			return nil
 		}})
 	}
-	srv := &web.Server{Inbox: s.inbox, Incidents: s.store, APIKeys: cfg.keys(dev), Checks: checks, Logger: s.log,
-		WebhookSecrets: cfg.secrets(dev), Tracking: s.store, Approvers: cfg.approvers(dev), Codes: s.store, Events: s.store}
+	if err := cfg.checkCredentials(dev); err != nil {
+		return err
+	}
+	srv := &web.Server{Inbox: s.inbox, Incidents: s.store, Credentials: cfg.credentials(dev), EventSigners: cfg.eventSigners(dev),
+		Checks: checks, Logger: s.log, WebhookSecrets: cfg.secrets(dev), Tracking: s.store, Codes: s.store, Events: s.store,
+		PublicURL: cfg.PublicURL}
 	srv.Remedies = remedyClient{client: s.temporal, mail: s.store}
 	srv.RateLimit = web.RateLimit{PerSecond: cfg.RateLimit}
 	srv.Customers = customers{Store: s.store, temporal: s.temporal}

@@ -2,15 +2,20 @@ package main
 
 import (
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/recoveryhq/recovery/internal/auth"
 	"github.com/recoveryhq/recovery/internal/links"
 	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/recovery"
@@ -20,14 +25,25 @@ import (
 // Config is every setting of the binary, read once from the environment.
 // Each variable is listed in the README's configuration table.
 type Config struct {
-	Addr            string   // RECOVERY_ADDR
-	DevAPIKey       string   // RECOVERY_DEV_API_KEY
-	APIKeys         []string // RECOVERY_API_KEYS
-	DatabaseURL     string   // DATABASE_URL
-	TemporalAddress string   // TEMPORAL_ADDRESS
-	Namespace       string   // TEMPORAL_NAMESPACE
-	DataDir         string   // RECOVERY_DATA_DIR
-	TemporalPort    int      // RECOVERY_TEMPORAL_PORT
+	Addr      string // RECOVERY_ADDR
+	DevAPIKey string // RECOVERY_DEV_API_KEY
+	// DevPublic lets dev listen beyond loopback once its well-known keys
+	// and secrets are replaced (RECOVERY_DEV_PUBLIC).
+	DevPublic bool
+	// Credentials are the configured API keys with their rights:
+	// RECOVERY_KEYS_FILE or RECOVERY_KEYS, then the legacy shorthands
+	// RECOVERY_API_KEYS and RECOVERY_APPROVERS. Dev adds its own
+	// (credentials).
+	Credentials []auth.Credential
+	// EventSigners are the Standard Webhooks secrets of /v1/events, each
+	// bound to sources: signing_secrets of the keys, then the legacy
+	// RECOVERY_EVENTS_SIGNING_SECRETS (any source).
+	EventSigners    []auth.Signer
+	DatabaseURL     string // DATABASE_URL
+	TemporalAddress string // TEMPORAL_ADDRESS
+	Namespace       string // TEMPORAL_NAMESPACE
+	DataDir         string // RECOVERY_DATA_DIR
+	TemporalPort    int    // RECOVERY_TEMPORAL_PORT
 	LogLevel        slog.Level
 	DiscountPercent int64 // RECOVERY_DISCOUNT_PERCENT
 	DiscountMax     int64 // RECOVERY_DISCOUNT_MAX_MINOR
@@ -35,13 +51,11 @@ type Config struct {
 	// RECOVERY_PICKUP_LIMIT, RECOVERY_MOVE_AWAY_KM, RECOVERY_SETTLE,
 	// RECOVERY_FOLLOW_UP, RECOVERY_HEAL_WINDOW.
 	Detection recovery.DetectionConfig
-	// Webhook secrets per integration (comma-separated, two during
-	// rotation): RECOVERY_EVENTS_SIGNING_SECRETS for Standard Webhooks on
-	// /v1/events, and EASYPOST_, SHIPPO_, AFTERSHIP_, SHOPIFY_WEBHOOK_SECRETS.
+	// Webhook secrets per provider (comma-separated, two during
+	// rotation): EASYPOST_, SHIPPO_, AFTERSHIP_, SHOPIFY_WEBHOOK_SECRETS.
 	WebhookSecrets map[string][]string
 	PolicyFile     string // RECOVERY_POLICY_FILE ("" = the built-in policy)
 	// Remedies.
-	Approvers       []web.Approver   // RECOVERY_APPROVERS: name:limit:key,...
 	DailyBudget     map[string]int64 // RECOVERY_DAILY_BUDGET: EUR:50000,... (minor units)
 	OutboundURL     string           // RECOVERY_OUTBOUND_URL ("" = capture in the database)
 	OutboundSecret  string           // RECOVERY_OUTBOUND_SECRET
@@ -99,12 +113,10 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		DataDir:         get("RECOVERY_DATA_DIR", ".recovery"),
 		PolicyFile:      get("RECOVERY_POLICY_FILE", ""),
 	}
-	for _, k := range strings.Split(getenv("RECOVERY_API_KEYS"), ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			c.APIKeys = append(c.APIKeys, k)
-		}
-	}
 	var err error
+	if c.DevPublic, err = strconv.ParseBool(get("RECOVERY_DEV_PUBLIC", "false")); err != nil {
+		return c, fmt.Errorf("RECOVERY_DEV_PUBLIC: %q is not 1 or 0", get("RECOVERY_DEV_PUBLIC", ""))
+	}
 	if c.TemporalPort, err = atoi(get("RECOVERY_TEMPORAL_PORT", "7233"), "RECOVERY_TEMPORAL_PORT", 1, 65000); err != nil {
 		return c, err
 	}
@@ -125,9 +137,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	c.WebhookSecrets = map[string][]string{}
-	for name, env := range map[string]string{"events": "RECOVERY_EVENTS_SIGNING_SECRETS",
-		"easypost": "EASYPOST_WEBHOOK_SECRETS", "shippo": "SHIPPO_WEBHOOK_SECRETS",
-		"aftership": "AFTERSHIP_WEBHOOK_SECRETS", "shopify": "SHOPIFY_WEBHOOK_SECRETS"} {
+	for name, env := range providerSecretEnv {
 		for _, sec := range strings.Split(getenv(env), ",") {
 			if sec = strings.TrimSpace(sec); sec != "" {
 				c.WebhookSecrets[name] = append(c.WebhookSecrets[name], sec)
@@ -136,6 +146,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		if len(c.WebhookSecrets[name]) > 2 {
 			return c, fmt.Errorf("%s: at most two secrets (the current one and, during rotation, the next)", env)
 		}
+	}
+	if err := c.loadCredentials(get); err != nil {
+		return c, err
 	}
 	if err := c.loadRemedies(get); err != nil {
 		return c, err
@@ -167,9 +180,43 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
-// loadRemedies reads the approvers, the budget, the outbound webhook and
-// the catalog settings.
-func (c *Config) loadRemedies(get func(k, def string) string) error {
+// providerSecretEnv names each provider webhook's secrets variable.
+var providerSecretEnv = map[string]string{"easypost": "EASYPOST_WEBHOOK_SECRETS", "shippo": "SHIPPO_WEBHOOK_SECRETS",
+	"aftership": "AFTERSHIP_WEBHOOK_SECRETS", "shopify": "SHOPIFY_WEBHOOK_SECRETS"}
+
+// loadCredentials reads the keys (RECOVERY_KEYS_FILE or RECOVERY_KEYS,
+// docs/credentials.md), then the legacy shorthands: RECOVERY_API_KEYS
+// (ingest for any source, read, redeem, choose), RECOVERY_APPROVERS
+// (approve with one limit in every currency, and read) and
+// RECOVERY_EVENTS_SIGNING_SECRETS (signing for any source). What depends
+// on how the server runs (key lengths, keys equal to secrets) is checked
+// by checkCredentials.
+func (c *Config) loadCredentials(get func(k, def string) string) error {
+	file, inline := get("RECOVERY_KEYS_FILE", ""), get("RECOVERY_KEYS", "")
+	var doc []byte
+	from := "RECOVERY_KEYS"
+	switch {
+	case file != "" && inline != "":
+		return errors.New("RECOVERY_KEYS_FILE and RECOVERY_KEYS are both set: use one (the same content, in a file or inline)")
+	case file != "":
+		from = "RECOVERY_KEYS_FILE"
+		var err error
+		if doc, err = os.ReadFile(file); err != nil {
+			return fmt.Errorf("RECOVERY_KEYS_FILE: %w", err)
+		}
+	case inline != "":
+		doc = []byte(inline)
+	}
+	if doc != nil {
+		f, err := auth.ParseFile(doc)
+		if err != nil {
+			return fmt.Errorf("%s: %w (see docs/credentials.md)", from, err)
+		}
+		c.Credentials, c.EventSigners = f.Keys, f.Signers
+	}
+	for i, k := range splitList(get("RECOVERY_API_KEYS", "")) {
+		c.Credentials = append(c.Credentials, auth.APIKey(fmt.Sprintf("api-key-%d", i+1), k))
+	}
 	// An entry that is not name:limit:key is named by its position only:
 	// any part of it may be the key (a bare key, or the parts in another
 	// order), and keys are never printed.
@@ -183,8 +230,21 @@ func (c *Config) loadRemedies(get func(k, def string) string) error {
 		if err != nil || limit < -1 {
 			return fmt.Errorf("RECOVERY_APPROVERS: entry %d: the limit is not a whole number (-1 for none)", i+1)
 		}
-		c.Approvers = append(c.Approvers, web.Approver{Name: parts[0], LimitMajor: limit, Key: parts[2]})
+		c.Credentials = append(c.Credentials, auth.Approver(parts[0], parts[2], limit))
 	}
+	if secrets := splitList(get("RECOVERY_EVENTS_SIGNING_SECRETS", "")); len(secrets) > 0 {
+		if len(secrets) > 2 {
+			return errors.New("RECOVERY_EVENTS_SIGNING_SECRETS: at most two secrets (the current one and, during rotation, the next)")
+		}
+		c.EventSigners = append(c.EventSigners, auth.Signer{Name: "RECOVERY_EVENTS_SIGNING_SECRETS", Secrets: secrets,
+			Sources: []string{auth.AnySource}})
+	}
+	return nil
+}
+
+// loadRemedies reads the budget, the outbound webhook and the catalog
+// settings.
+func (c *Config) loadRemedies(get func(k, def string) string) error {
 	c.DailyBudget = map[string]int64{}
 	for _, entry := range splitList(get("RECOVERY_DAILY_BUDGET", "")) {
 		cur, amount, ok := strings.Cut(entry, ":")
@@ -313,15 +373,73 @@ func splitList(s string) []string {
 	return out
 }
 
-// DevApprover approves offers in dev when no approver is configured.
-var DevApprover = web.Approver{Name: "ops", LimitMajor: 1000, Key: "dev-ops-key"}
+// DevApprover approves offers in dev when no credential that may approve
+// is configured: 1000 in each currency, and it reads and erases.
+var DevApprover = auth.Credential{Name: "ops", Key: "dev-ops-key", Rights: []auth.Right{auth.Approve, auth.Read, auth.Erase},
+	Limits: auth.Limits{Default: 1000}}
 
-// approvers returns the approvers; in dev, DevApprover when none is set.
-func (c Config) approvers(dev bool) []web.Approver {
-	if dev && len(c.Approvers) == 0 {
-		return []web.Approver{DevApprover}
+// approverConfigured reports whether a configured credential may approve.
+func (c Config) approverConfigured() bool {
+	for _, cr := range c.Credentials {
+		if _, ok := cr.ApproveLimit(""); ok {
+			return true
+		}
 	}
-	return c.Approvers
+	return false
+}
+
+// credentials returns every credential the API accepts: the configured
+// ones and, in dev, the dev key (ingest for any source, read, redeem,
+// choose) and, unless one is configured, DevApprover.
+func (c Config) credentials(dev bool) []auth.Credential {
+	if !dev {
+		return c.Credentials
+	}
+	out := append([]auth.Credential{auth.APIKey("dev", c.DevAPIKey)}, c.Credentials...)
+	if !c.approverConfigured() {
+		out = append(out, DevApprover)
+	}
+	return out
+}
+
+// eventSigners returns the signing secrets of /v1/events; in dev, when
+// none is configured, DevWebhookSecret for any source.
+func (c Config) eventSigners(dev bool) []auth.Signer {
+	if dev && len(c.EventSigners) == 0 {
+		return []auth.Signer{{Name: "dev", Secrets: []string{DevWebhookSecret}, Sources: []string{auth.AnySource}}}
+	}
+	return c.EventSigners
+}
+
+// checkCredentials refuses credentials the API must not start with: in
+// serve (and in a dev listening beyond loopback) a key shorter than
+// auth.MinKeyLen; anywhere,
+// two credentials with one key or name, a key equal to a secret. The error
+// never shows a key.
+func (c Config) checkCredentials(dev bool) error {
+	creds := c.credentials(dev)
+	if !dev && len(creds) == 0 {
+		return errors.New("no API key: set RECOVERY_KEYS_FILE, RECOVERY_KEYS or RECOVERY_API_KEYS (see docs/credentials.md)")
+	}
+	var secrets []auth.Secret
+	provider := c.secrets(dev)
+	for _, name := range slices.Sorted(maps.Keys(provider)) {
+		for _, sec := range provider[name] {
+			secrets = append(secrets, auth.Secret{Where: providerSecretEnv[name], Value: sec})
+		}
+	}
+	secrets = append(secrets, auth.Secret{Where: "RECOVERY_OUTBOUND_SECRET", Value: c.OutboundSecret})
+	if s := c.signer(dev, ""); s != nil {
+		secrets = append(secrets, auth.Secret{Where: "RECOVERY_LINK_SECRET", Value: string(s.Secret)})
+	}
+	minLen := auth.MinKeyLen
+	if dev && loopback(c.Addr) {
+		minLen = 0 // dev on this machine only: dev and dev-ops-key do
+	}
+	if err := auth.Check(creds, c.eventSigners(dev), secrets, minLen); err != nil {
+		return fmt.Errorf("credentials: %w", err)
+	}
+	return nil
 }
 
 // loadDetection reads the detection limits over their defaults.
@@ -381,34 +499,83 @@ func atoi(s, name string, lo, hi int) (int, error) {
 	return n, nil
 }
 
-// keys returns every accepted API key: the configured ones and, in dev, the
-// dev key.
-func (c Config) keys(dev bool) []string {
-	if dev {
-		return append([]string{c.DevAPIKey}, c.APIKeys...)
-	}
-	return c.APIKeys
-}
-
 // DevWebhookSecret signs every integration in dev when none is configured.
 const DevWebhookSecret = "dev-webhook-secret"
 
-// secrets returns the webhook secrets per integration; in dev an
-// integration without any gets DevWebhookSecret, so that signed requests
-// can be tried without accounts.
+// secrets returns the webhook secrets per provider; in dev a provider
+// without any gets DevWebhookSecret, so that signed requests can be tried
+// without accounts.
 func (c Config) secrets(dev bool) map[string][]string {
 	out := map[string][]string{}
 	for k, v := range c.WebhookSecrets {
 		out[k] = v
 	}
 	if dev {
-		for _, k := range []string{"events", "easypost", "shippo", "aftership", "shopify"} {
+		for k := range providerSecretEnv {
 			if len(out[k]) == 0 {
 				out[k] = []string{DevWebhookSecret}
 			}
 		}
 	}
 	return out
+}
+
+// loopback reports whether a listen address is reachable from this
+// machine only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkDevAddr refuses to let dev listen beyond this machine with its
+// well-known keys and secrets: anyone who can reach it could post events,
+// approve offers and act as customers. A non-loopback RECOVERY_ADDR needs
+// RECOVERY_DEV_PUBLIC=1 and every default replaced; the error lists what
+// is left to do (variables' names only, never a value).
+func (c Config) checkDevAddr() error {
+	if loopback(c.Addr) {
+		return nil
+	}
+	var todo []string
+	if !c.DevPublic {
+		todo = append(todo, "set RECOVERY_DEV_PUBLIC=1")
+	}
+	if c.DevAPIKey == "dev" || len(c.DevAPIKey) < auth.MinKeyLen {
+		todo = append(todo, fmt.Sprintf("set RECOVERY_DEV_API_KEY to a key of %d characters or more (replaces dev)", auth.MinKeyLen))
+	}
+	if !c.approverConfigured() {
+		todo = append(todo, "configure an approver: an approve key in RECOVERY_KEYS_FILE or RECOVERY_KEYS, or RECOVERY_APPROVERS (replaces dev-ops-key)")
+	}
+	defaulted := func(secrets []string) bool { return len(secrets) == 0 || slices.Contains(secrets, DevWebhookSecret) }
+	var signing []string
+	for _, sg := range c.EventSigners {
+		signing = append(signing, sg.Secrets...)
+	}
+	if defaulted(signing) {
+		todo = append(todo, "set RECOVERY_EVENTS_SIGNING_SECRETS or signing_secrets in the keys (replaces dev-webhook-secret)")
+	}
+	for _, name := range slices.Sorted(maps.Keys(providerSecretEnv)) {
+		if defaulted(c.WebhookSecrets[name]) {
+			todo = append(todo, fmt.Sprintf("set %s (replaces dev-webhook-secret)", providerSecretEnv[name]))
+		}
+	}
+	if c.LinkSecret == "" || c.LinkSecret == DevLinkSecret {
+		todo = append(todo, "set RECOVERY_LINK_SECRET (replaces dev-link-secret)")
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	return fmt.Errorf("RECOVERY_ADDR=%s listens beyond this machine, and recovery dev's keys and secrets are well known "+
+		"(dev, dev-ops-key, dev-webhook-secret, dev-link-secret).\n"+
+		"Listen on loopback (RECOVERY_ADDR=127.0.0.1:8080), or, to serve dev to others:\n  - %s",
+		c.Addr, strings.Join(todo, "\n  - "))
 }
 
 // maskURL hides the password of a connection URL for printing.

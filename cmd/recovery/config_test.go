@@ -1,13 +1,14 @@
 package main
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/recoveryhq/recovery/internal/auth"
 	"github.com/recoveryhq/recovery/internal/recovery"
-	"github.com/recoveryhq/recovery/internal/web"
 )
 
 // envOf is a getenv over a fixed environment.
@@ -28,9 +29,10 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if c.Windows.Default.StartMin != 8*60 || c.Windows.Default.EndMin != 21*60 || c.WindowSet || len(c.Windows.ByCountry) != 0 {
 		t.Errorf("contact window default = %+v (set %v)", c.Windows, c.WindowSet)
 	}
-	if c.Addr != "127.0.0.1:8080" || c.DevAPIKey != "dev" || len(c.APIKeys) != 0 || c.LadderStep != 30*time.Minute ||
+	if c.Addr != "127.0.0.1:8080" || c.DevAPIKey != "dev" || len(c.Credentials) != 0 || len(c.EventSigners) != 0 ||
+		c.DevPublic || c.LadderStep != 30*time.Minute ||
 		c.LinkTTL != 720*time.Hour || c.WebhookAttempts != 8 || c.WebhookRetry != 2*time.Second ||
-		c.DiscountPercent != 15 || len(c.Approvers) != 0 || len(c.DailyBudget) != 0 || c.OutboundURL != "" {
+		c.DiscountPercent != 15 || len(c.DailyBudget) != 0 || c.OutboundURL != "" {
 		t.Errorf("defaults = %+v", c)
 	}
 }
@@ -116,9 +118,9 @@ func TestApproversFromTheEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []web.Approver{{Name: "alice", LimitMajor: 200, Key: "alice-key-123"}, {Name: "bob", LimitMajor: -1, Key: "bob:key:4567"}}
-	if !slices.Equal(c.Approvers, want) {
-		t.Fatalf("approvers = %+v, want %+v", c.Approvers, want)
+	want := []auth.Credential{auth.Approver("alice", "alice-key-123", 200), auth.Approver("bob", "bob:key:4567", -1)}
+	if !reflect.DeepEqual(c.Credentials, want) {
+		t.Fatalf("approvers = %+v, want %+v", c.Credentials, want)
 	}
 	// Refused entries: the error names the variable and never shows the key.
 	for _, tc := range []struct{ name, value, key string }{
@@ -144,26 +146,31 @@ func TestApproversFromTheEnvironment(t *testing.T) {
 }
 
 func TestDevApproverOnlyWhenNoneIsConfigured(t *testing.T) {
-	configured := []web.Approver{{Name: "alice", LimitMajor: 200, Key: "alice-key-123"}}
+	alice := auth.Approver("alice", "alice-key-123", 200)
+	reader := auth.Credential{Name: "reader", Key: "reader-key-0123456789", Rights: []auth.Right{auth.Read}}
+	root := auth.Credential{Name: "root", Key: "root-key-0123456789", Rights: []auth.Right{auth.Admin}}
 	for _, tc := range []struct {
 		name       string
-		approvers  []web.Approver
+		configured []auth.Credential
 		dev        bool
-		want       []web.Approver
-		devKeyWork bool
+		devOpsKey  bool
 	}{
-		{"dev, none configured", nil, true, []web.Approver{{Name: "ops", LimitMajor: 1000, Key: "dev-ops-key"}}, true},
-		{"dev, some configured", configured, true, configured, false},
-		{"serve, none configured", nil, false, nil, false},
-		{"serve, some configured", configured, false, configured, false},
+		{"dev, none configured", nil, true, true},
+		{"dev, a reader configured", []auth.Credential{reader}, true, true},
+		{"dev, an approver configured", []auth.Credential{alice}, true, false},
+		{"dev, an admin configured", []auth.Credential{root}, true, false},
+		{"serve, none configured", nil, false, false},
+		{"serve, an approver configured", []auth.Credential{alice}, false, false},
 	} {
-		got := Config{Approvers: tc.approvers}.approvers(tc.dev)
-		if !slices.Equal(got, tc.want) {
-			t.Errorf("%s: approvers = %+v, want %+v", tc.name, got, tc.want)
+		got := Config{Credentials: tc.configured, DevAPIKey: "dev"}.credentials(tc.dev)
+		devOps := slices.ContainsFunc(got, func(c auth.Credential) bool { return c.Key == "dev-ops-key" })
+		if devOps != tc.devOpsKey {
+			t.Errorf("%s: dev-ops-key accepted = %v, want %v", tc.name, devOps, tc.devOpsKey)
 		}
-		devKey := slices.ContainsFunc(got, func(a web.Approver) bool { return a.Key == "dev-ops-key" })
-		if devKey != tc.devKeyWork {
-			t.Errorf("%s: dev-ops-key accepted = %v, want %v", tc.name, devKey, tc.devKeyWork)
+		for _, c := range tc.configured {
+			if !slices.ContainsFunc(got, func(g auth.Credential) bool { return reflect.DeepEqual(g, c) }) {
+				t.Errorf("%s: the configured %s is missing from %+v", tc.name, c.Name, got)
+			}
 		}
 	}
 }
@@ -301,21 +308,28 @@ func TestDevKeyAndSecretsOnlyInDev(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.keys(true); !slices.Equal(got, []string{"dev", "live-1", "live-2"}) {
+	keys := func(creds []auth.Credential) []string {
+		var out []string
+		for _, c := range creds {
+			out = append(out, c.Key)
+		}
+		return out
+	}
+	if got := keys(c.credentials(true)); !slices.Equal(got, []string{"dev", "live-1", "live-2", "dev-ops-key"}) {
 		t.Errorf("dev keys = %v", got)
 	}
-	if got := c.keys(false); !slices.Equal(got, []string{"live-1", "live-2"}) {
-		t.Errorf("serve keys = %v (the dev key must not be accepted)", got)
+	if got := keys(c.credentials(false)); !slices.Equal(got, []string{"live-1", "live-2"}) {
+		t.Errorf("serve keys = %v (the dev keys must not be accepted)", got)
 	}
 	renamed, _ := loadConfig(envOf(map[string]string{"RECOVERY_DEV_API_KEY": "local"}))
-	if got := renamed.keys(true); !slices.Equal(got, []string{"local"}) {
+	if got := keys(renamed.credentials(true)); !slices.Equal(got, []string{"local", "dev-ops-key"}) {
 		t.Errorf("dev keys with RECOVERY_DEV_API_KEY=local: %v", got)
 	}
-	if got := renamed.keys(false); len(got) != 0 {
-		t.Errorf("serve keys without RECOVERY_API_KEYS: %v", got)
+	if got := renamed.credentials(false); len(got) != 0 {
+		t.Errorf("serve keys without any configured: %v", got)
 	}
 	dev, serve := c.secrets(true), c.secrets(false)
-	for _, name := range []string{"events", "easypost", "shippo", "aftership", "shopify"} {
+	for _, name := range []string{"easypost", "shippo", "aftership", "shopify"} {
 		want := []string{DevWebhookSecret}
 		if name == "shopify" {
 			want = []string{"shp-1", "shp-2"} // configured: the dev secret is not added
@@ -332,6 +346,12 @@ func TestDevKeyAndSecretsOnlyInDev(t *testing.T) {
 	}
 	if len(c.WebhookSecrets["easypost"]) != 0 {
 		t.Errorf("secrets(dev) changed the configuration: %v", c.WebhookSecrets)
+	}
+	if got := c.eventSigners(true); len(got) != 1 || !slices.Equal(got[0].Secrets, []string{DevWebhookSecret}) || !got[0].MayIngest("any") {
+		t.Errorf("dev signers = %+v, want dev-webhook-secret for any source", got)
+	}
+	if got := c.eventSigners(false); len(got) != 0 {
+		t.Errorf("serve signers = %+v, want none", got)
 	}
 }
 

@@ -24,7 +24,7 @@ func TestKilledWorkerSendsExactlyOnce(t *testing.T) {
 	sg := providerstub.SendGrid("SG.e2e-key")
 	defer sg.Close()
 
-	vars := map[string]string{"RECOVERY_ADDR": "127.0.0.1:0", "RECOVERY_DEV_API_KEY": "e2e-key", "RECOVERY_LINK_SECRET": "e2e-links",
+	vars := map[string]string{"RECOVERY_ADDR": "127.0.0.1:0", "RECOVERY_DEV_API_KEY": e2eKey, "RECOVERY_LINK_SECRET": "e2e-links",
 		"SENDGRID_API_KEY": "SG.e2e-key", "SENDGRID_FROM": "care@shop.example", "SENDGRID_API_BASE": sg.URL,
 		"RECOVERY_CONTACT_WINDOW": "00:00-24:00", "DATABASE_URL": dbURL, "TEMPORAL_ADDRESS": tp.Address()}
 	cfg, err := loadConfig(func(k string) string { return vars[k] })

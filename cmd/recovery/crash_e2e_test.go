@@ -43,7 +43,7 @@ func TestDevSurvivesItsOwnCrash(t *testing.T) {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			req, _ := http.NewRequest("POST", base+"/v1/events", bytes.NewReader(s))
-			req.Header.Set("Authorization", "Bearer e2e-key")
+			req.Header.Set("Authorization", "Bearer "+e2eKey)
 			req.Header.Set("Content-Type", "application/json")
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {

@@ -19,6 +19,12 @@ import (
 // it unless TEMPORAL_ADDRESS is set, then API, relay and worker. It returns
 // when ctx ends (Ctrl-C), after stopping everything.
 func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) error {
+	if err := cfg.checkDevAddr(); err != nil {
+		return err
+	}
+	if err := cfg.checkCredentials(true); err != nil {
+		return err
+	}
 	dataDir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
 		return err
@@ -82,8 +88,10 @@ func runServe(ctx context.Context, cfg Config, p parts, log *slog.Logger) error 
 	if cfg.DatabaseURL == "" || cfg.TemporalAddress == "" {
 		return errors.New("DATABASE_URL and TEMPORAL_ADDRESS must be set (or use `recovery dev`)")
 	}
-	if p.api && len(cfg.APIKeys) == 0 {
-		return errors.New("RECOVERY_API_KEYS must name at least one API key")
+	if p.api {
+		if err := cfg.checkCredentials(false); err != nil {
+			return err
+		}
 	}
 	s, err := startStack(ctx, cfg, cfg.DatabaseURL, cfg.TemporalAddress, p, false, log)
 	if err != nil {
@@ -120,10 +128,10 @@ func stopLogged(log *slog.Logger, what string, stop func() error) {
 }
 
 func approverHint(cfg Config) string {
-	if len(cfg.Approvers) > 0 {
-		return fmt.Sprintf("%d approvers from RECOVERY_APPROVERS", len(cfg.Approvers))
+	if cfg.approverConfigured() {
+		return "the configured approvers' keys"
 	}
-	return fmt.Sprintf("approver %q, limit %d, key %s", DevApprover.Name, DevApprover.LimitMajor, DevApprover.Key)
+	return fmt.Sprintf("approver %q, limit %d in each currency, key %s", DevApprover.Name, DevApprover.Limits.Default, DevApprover.Key)
 }
 
 func outboundHint(cfg Config) string {

@@ -109,7 +109,7 @@ func devEnv(t *testing.T, dataDir string) ([]string, string) {
 	addr := fmt.Sprintf("127.0.0.1:%d", ports+4)
 	env := append(os.Environ(), "RECOVERY_TEST_AS_MAIN=1", "RECOVERY_DATA_DIR="+dataDir,
 		"RECOVERY_ADDR="+addr, fmt.Sprintf("RECOVERY_TEMPORAL_PORT=%d", ports),
-		"RECOVERY_URL=http://"+addr, "RECOVERY_DEV_API_KEY=e2e-key", "DATABASE_URL=", "TEMPORAL_ADDRESS=")
+		"RECOVERY_URL=http://"+addr, "RECOVERY_DEV_API_KEY="+e2eKey, "DATABASE_URL=", "TEMPORAL_ADDRESS=")
 	return env, "http://" + addr
 }
 
@@ -230,7 +230,7 @@ func api(t *testing.T, base, method, path string, body any, out any) int {
 		r = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequest(method, base+path, r)
-	req.Header.Set("Authorization", "Bearer e2e-key")
+	req.Header.Set("Authorization", "Bearer "+e2eKey)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

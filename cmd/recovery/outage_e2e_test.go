@@ -33,7 +33,7 @@ func TestServeWithTemporalUnreachable(t *testing.T) {
 	prod.start(t) // waits for /readyz 200 while Temporal is away
 	base := prod.base
 
-	code, body := as(t, "e2e-key", base, "GET", "/readyz", nil)
+	code, body := as(t, e2eKey, base, "GET", "/readyz", nil)
 	if code != 200 || !strings.Contains(body, "waiting for Temporal") {
 		t.Fatalf("readyz while Temporal is away: %d %s", code, body)
 	}
@@ -43,7 +43,7 @@ func TestServeWithTemporalUnreachable(t *testing.T) {
 		t.Fatalf("push while Temporal is away: %d", code)
 	}
 	// Committed before the 202, kept while Temporal is away.
-	if code, body := as(t, "e2e-key", base, "GET", "/readyz", nil); code != 200 || !strings.Contains(body, `"pending":`+fmt.Sprint(len(story))) {
+	if code, body := as(t, e2eKey, base, "GET", "/readyz", nil); code != 200 || !strings.Contains(body, `"pending":`+fmt.Sprint(len(story))) {
 		t.Fatalf("readyz with the story waiting: %d %s", code, body)
 	}
 
@@ -54,7 +54,7 @@ func TestServeWithTemporalUnreachable(t *testing.T) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		code, body := as(t, "e2e-key", base, "GET", "/readyz", nil)
+		code, body := as(t, e2eKey, base, "GET", "/readyz", nil)
 		if code == 200 && strings.Contains(body, `"relay":"ok"`) && strings.Contains(body, `"pending":0`) {
 			break
 		}

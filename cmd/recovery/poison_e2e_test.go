@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,7 +25,9 @@ import (
 // pushed right after each is detected and contacted as usual, and /readyz
 // answers 200 throughout.
 func TestPoisonNeverStopsThePipeline(t *testing.T) {
-	prod := newProduction(t, "")
+	// Requeueing is for an admin key; the API key reads the quarantine.
+	const adminKey = "e2e-admin-key-0123456789"
+	prod := newProduction(t, "", `RECOVERY_KEYS={"keys": [{"name": "e2e-admin", "key": "`+adminKey+`", "rights": ["admin"]}]}`)
 	prod.start(t)
 	base, env, dbURL := prod.base, prod.env, prod.dbURL
 
@@ -113,7 +116,7 @@ func TestPoisonNeverStopsThePipeline(t *testing.T) {
 	}
 	for {
 		dead.Events = nil
-		code, body := as(t, "e2e-key", base, "GET", "/v1/events?status=dead", nil)
+		code, body := as(t, e2eKey, base, "GET", "/v1/events?status=dead", nil)
 		json.Unmarshal([]byte(body), &dead) //nolint:errcheck
 		if code == 200 && len(dead.Events) == 1 {
 			break
@@ -137,7 +140,7 @@ func TestPoisonNeverStopsThePipeline(t *testing.T) {
 	if out := runCLI(t, env, "events", "dead"); !strings.Contains(out, "old/old-order") || !strings.Contains(out, "1 quarantined event(s)") {
 		t.Fatalf("events dead:\n%s", out)
 	}
-	if out := runCLI(t, env, "events", "retry", "--dead"); !strings.Contains(out, "requeued 1 event(s)") {
+	if out := runCLI(t, append(slices.Clone(env), "RECOVERY_API_KEY="+adminKey), "events", "retry", "--dead"); !strings.Contains(out, "requeued 1 event(s)") {
 		t.Fatalf("events retry --dead:\n%s", out)
 	}
 	deadline = time.Now().Add(30 * time.Second)
@@ -170,5 +173,5 @@ func misrouteAfter(t *testing.T, base string) {
 // postRaw posts events exactly as given (as() would re-encode them).
 func postRaw(t *testing.T, base, body string) (int, string) {
 	t.Helper()
-	return call(t, "POST", base+"/v1/events", "e2e-key", "", body)
+	return call(t, "POST", base+"/v1/events", e2eKey, "", body)
 }

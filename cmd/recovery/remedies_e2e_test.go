@@ -232,10 +232,10 @@ func TestRemediesEndToEnd(t *testing.T) {
 		if h, ok := rc.find("remedy.discount", id("lo")); !ok || h.Data["code"] != inc.Offer.Code {
 			t.Fatalf("the platform got no discount webhook with the code: %+v", h)
 		}
-		if code, body := as(t, "e2e-key", base, "POST", "/v1/codes/"+inc.Offer.Code+"/redeem", map[string]string{"order_id": "next-1"}); code != 200 {
+		if code, body := as(t, e2eKey, base, "POST", "/v1/codes/"+inc.Offer.Code+"/redeem", map[string]string{"order_id": "next-1"}); code != 200 {
 			t.Fatalf("first redemption: %d %s", code, body)
 		}
-		if code, body := as(t, "e2e-key", base, "POST", "/v1/codes/"+inc.Offer.Code+"/redeem", map[string]string{"order_id": "next-2"}); code != 409 ||
+		if code, body := as(t, e2eKey, base, "POST", "/v1/codes/"+inc.Offer.Code+"/redeem", map[string]string{"order_id": "next-2"}); code != 409 ||
 			!strings.Contains(body, "redeemed") {
 			t.Fatalf("second redemption: %d %s, want 409", code, body)
 		}
@@ -248,7 +248,7 @@ func TestRemediesEndToEnd(t *testing.T) {
 		if len(inc.Contacts) != 0 || inc.Offer == nil || inc.Offer.Status != "pending" || inc.Offer.ValueMinor != 12500 {
 			t.Fatalf("before approval: %+v", inc)
 		}
-		if code, body := as(t, "e2e-key", base, "POST", "/v1/incidents/"+inc.ID+"/approve", nil); code != 403 {
+		if code, body := as(t, e2eKey, base, "POST", "/v1/incidents/"+inc.ID+"/approve", nil); code != 403 {
 			t.Fatalf("approve with an API key: %d %s, want 403", code, body)
 		}
 		if code, body := as(t, "alice-key-1", base, "POST", "/v1/incidents/"+inc.ID+"/approve", nil); code != 403 ||
@@ -299,10 +299,10 @@ func TestRemediesEndToEnd(t *testing.T) {
 			!strings.Contains(inc.Contacts[0].Body, "Desk lamp, brass") {
 			t.Fatalf("options %+v, apology %q", inc.Offer.Options, inc.Contacts[0].Body)
 		}
-		if code, body := as(t, "e2e-key", base, "POST", "/v1/incidents/"+inc.ID+"/choice", map[string]string{"remedy": "reship"}); code != 422 {
+		if code, body := as(t, e2eKey, base, "POST", "/v1/incidents/"+inc.ID+"/choice", map[string]string{"remedy": "reship"}); code != 422 {
 			t.Fatalf("choosing what was not offered: %d %s", code, body)
 		}
-		if code, body := as(t, "e2e-key", base, "POST", "/v1/incidents/"+inc.ID+"/choice", map[string]string{"remedy": "substitute"}); code != 200 {
+		if code, body := as(t, e2eKey, base, "POST", "/v1/incidents/"+inc.ID+"/choice", map[string]string{"remedy": "substitute"}); code != 200 {
 			t.Fatalf("choice: %d %s", code, body)
 		}
 		inc = waitFor(t, base, sub, "the substitute applied and confirmed", 30*time.Second, func(i remedyIncident) bool {

@@ -19,7 +19,7 @@ import (
 // `migrate` twice, `serve` (API and relay) and `worker`, then `events
 // push` with a file in each accepted shape and more than one batch.
 func TestMigrateServeWorkerAndPush(t *testing.T) {
-	prod := newProduction(t, "", "RECOVERY_API_KEYS=serve-key-1234,e2e-key", "RECOVERY_API_KEY=serve-key-1234")
+	prod := newProduction(t, "", "RECOVERY_API_KEYS=serve-key-0123456789,"+e2eKey, "RECOVERY_API_KEY=serve-key-0123456789")
 	base, env, dbURL := prod.base, prod.env, prod.dbURL
 
 	out := runCLI(t, env, "migrate")
@@ -41,7 +41,7 @@ func TestMigrateServeWorkerAndPush(t *testing.T) {
 	if code, _ := as(t, "dev", base, "GET", "/v1/incidents", nil); code != 401 {
 		t.Fatalf("serve answered the dev key with %d: it must work only in dev", code)
 	}
-	if code, _ := as(t, "serve-key-1234", base, "GET", "/v1/incidents", nil); code != 200 {
+	if code, _ := as(t, "serve-key-0123456789", base, "GET", "/v1/incidents", nil); code != 200 {
 		t.Fatalf("serve answered a configured key with %d", code)
 	}
 

@@ -205,7 +205,7 @@ func runOnce(t *testing.T, in *infra, runID string, seed uint64, kind string) *r
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	base := "http://" + addr
 	env := append(os.Environ(), "DATABASE_URL="+proxiedURL, "TEMPORAL_ADDRESS="+in.tProxy.Addr(),
-		"RECOVERY_ADDR="+addr, "RECOVERY_API_KEYS=chaos-key-123", "RECOVERY_TASK_QUEUE=chaos-"+runID,
+		"RECOVERY_ADDR="+addr, "RECOVERY_API_KEYS=chaos-key-0123456789", "RECOVERY_TASK_QUEUE=chaos-"+runID,
 		"RECOVERY_RELAY_LEASE=3s", "RECOVERY_CONTACT_WINDOW=00:00-24:00", "RECOVERY_LINK_SECRET=chaos-links",
 		"SENDGRID_API_KEY=SG.chaos-key", "SENDGRID_FROM=care@shop.example", "SENDGRID_API_BASE="+sg.URL,
 		"RECOVERY_SETTLE=carrier_exception=12s", "RECOVERY_STALL_LIMITS=stallco=4s", "RECOVERY_WORKER_STOP_TIMEOUT=1s",
@@ -318,7 +318,7 @@ func push(base string, evs []map[string]any) bool {
 	c := &http.Client{Timeout: 10 * time.Second}
 	for time.Now().Before(deadline) {
 		req, _ := http.NewRequest("POST", base+"/v1/events", strings.NewReader(string(body)))
-		req.Header.Set("Authorization", "Bearer chaos-key-123")
+		req.Header.Set("Authorization", "Bearer chaos-key-0123456789")
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := c.Do(req)
 		if err == nil {

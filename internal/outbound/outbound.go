@@ -8,9 +8,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/recoveryhq/recovery/internal/ingest"
@@ -28,8 +30,10 @@ type Sender struct {
 }
 
 // Deliver posts the webhook once. A 2xx is success; 408, 429 and 5xx (and
-// network errors) are worth retrying; any other answer is a permanent
-// refusal wrapped in recovery.ErrInvalid.
+// network errors) are worth retrying; any other answer, a redirect
+// included (redirects are never followed: the body and its signature go
+// to the configured URL only), is a permanent refusal wrapped in
+// recovery.ErrInvalid. No error names the URL, which may carry a token.
 func (s *Sender) Deliver(ctx context.Context, w recovery.OutboundWebhook) error {
 	body, err := json.Marshal(w)
 	if err != nil {
@@ -52,13 +56,14 @@ func (s *Sender) Deliver(ctx context.Context, w recovery.OutboundWebhook) error 
 	req.Header.Set("webhook-id", w.ID)
 	req.Header.Set("webhook-timestamp", fmt.Sprint(ts.Unix()))
 	req.Header.Set("webhook-signature", sig)
-	c := s.Client
-	if c == nil {
-		c = &http.Client{Timeout: 20 * time.Second}
+	c := http.Client{Timeout: 20 * time.Second}
+	if s.Client != nil {
+		c = *s.Client
 	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := c.Do(req)
 	if err != nil {
-		return fmt.Errorf("post webhook %s: %w", w.Type, err)
+		return fmt.Errorf("post webhook %s: %w", w.Type, withoutURL(err))
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) //nolint:errcheck
@@ -67,7 +72,20 @@ func (s *Sender) Deliver(ctx context.Context, w recovery.OutboundWebhook) error 
 		return nil
 	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
 		return fmt.Errorf("webhook %s: receiver answered %s", w.Type, resp.Status)
+	case code >= 300 && code < 400:
+		return fmt.Errorf("webhook %s: receiver answered %s, a redirect, which is not followed (point RECOVERY_OUTBOUND_URL at the final address): %w",
+			w.Type, resp.Status, recovery.ErrInvalid)
 	default:
 		return fmt.Errorf("webhook %s: receiver refused it with %s: %w", w.Type, resp.Status, recovery.ErrInvalid)
 	}
+}
+
+// withoutURL drops the request URL a client error names (*url.Error says
+// `Post "https://…?token=…": …`), keeping what went wrong.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,5 +54,54 @@ func TestDeliverSignsAndClassifiesAnswers(t *testing.T) {
 	srv.Close()
 	if err := s.Deliver(context.Background(), w); err == nil || errors.Is(err, recovery.ErrInvalid) {
 		t.Fatalf("a receiver that is down: %v, want a retryable error", err)
+	}
+}
+
+// A redirect is never followed, with the client of the Sender or the
+// default one: the answer is a refusal that names neither URL (they may
+// carry tokens), and the address redirected to sees nothing.
+func TestDeliverNeverFollowsRedirects(t *testing.T) {
+	var followed int
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		followed++
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer elsewhere.Close()
+	var code int
+	redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+"/moved/tok-ELSEWHERE", code)
+	}))
+	defer redirecting.Close()
+	w := recovery.OutboundWebhook{ID: "inc-1/reship", Type: "remedy.reship", At: time.Now(), Data: json.RawMessage(`{}`)}
+	for _, client := range []*http.Client{nil, {}, {CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}} {
+		for _, code = range []int{301, 302, 303, 307, 308} {
+			s := &Sender{URL: redirecting.URL + "/hooks/tok-SECRET?token=SECRET", Secret: secret, Client: client}
+			err := s.Deliver(context.Background(), w)
+			if err == nil || !errors.Is(err, recovery.ErrInvalid) || !strings.Contains(err.Error(), "redirect") {
+				t.Errorf("answer %d: %v, want a refusal saying it was a redirect", code, err)
+				continue
+			}
+			if strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "ELSEWHERE") || strings.Contains(err.Error(), "/hooks") {
+				t.Errorf("answer %d: the error shows a URL: %v", code, err)
+			}
+		}
+	}
+	if followed != 0 {
+		t.Fatalf("redirects were followed %d times", followed)
+	}
+}
+
+// A receiver that cannot be reached is worth retrying, and the error does
+// not show the URL.
+func TestDeliverErrorsDoNotShowTheURL(t *testing.T) {
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	s := &Sender{URL: down.URL + "/hooks/tok-SECRET?token=SECRET", Secret: secret}
+	err := s.Deliver(context.Background(), recovery.OutboundWebhook{ID: "inc-1/reship", Type: "remedy.reship", At: time.Now()})
+	if err == nil || errors.Is(err, recovery.ErrInvalid) {
+		t.Fatalf("a receiver that is down: %v, want a retryable error", err)
+	}
+	if strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "/hooks") {
+		t.Fatalf("the error shows the URL: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recoveryhq/recovery/internal/auth"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
@@ -44,7 +45,8 @@ func TestDeadLetterEndpoints(t *testing.T) {
 		q.dead = append(q.dead, recovery.DeadEvent{Seq: int64(10 + i), Source: "shop", ID: "e", Type: "order.created",
 			ErrorKind: "invalid-argument", Note: "refused", DeadAt: time.Now()})
 	}
-	s := &Server{Events: q, APIKeys: []string{"k1"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	root := auth.Credential{Name: "root", Key: "root-key", Rights: []auth.Right{auth.Admin}}
+	s := &Server{Events: q, Credentials: append(apiKeys("k1"), root), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	call := func(method, path, key, body string) (int, map[string]any) {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
 		if key != "" {
@@ -71,19 +73,24 @@ func TestDeadLetterEndpoints(t *testing.T) {
 	if evs, _ := doc["events"].([]any); code != 200 || len(evs) != 1 || doc["next_after"] != nil {
 		t.Fatalf("last page: %d %v", code, doc)
 	}
+	// Requeueing is for admins: an API key reads the quarantine but may
+	// not requeue.
+	if code, _ := call("POST", "/v1/events/requeue", "k1", `{"seqs":[10]}`); code != 403 {
+		t.Fatalf("requeue with an API key: %d, want 403", code)
+	}
 	for _, body := range []string{`{}`, `{"seqs":[10],"all_dead":true}`, `{"seq":[10]}`} {
-		if code, _ := call("POST", "/v1/events/requeue", "k1", body); code/100 != 4 {
+		if code, _ := call("POST", "/v1/events/requeue", "root-key", body); code/100 != 4 {
 			t.Errorf("requeue %s answered %d", body, code)
 		}
 	}
 	if q.requeued != nil || q.all {
 		t.Fatalf("a refused request requeued %v (all %v)", q.requeued, q.all)
 	}
-	if code, doc := call("POST", "/v1/events/requeue", "k1", `{"seqs":[10,12]}`); code != 200 || doc["requeued"] != float64(2) ||
+	if code, doc := call("POST", "/v1/events/requeue", "root-key", `{"seqs":[10,12]}`); code != 200 || doc["requeued"] != float64(2) ||
 		len(q.requeued) != 2 {
 		t.Fatalf("requeue two: %d %v %v", code, doc, q.requeued)
 	}
-	if code, doc := call("POST", "/v1/events/requeue", "k1", `{"all_dead":true}`); code != 200 || doc["requeued"] != float64(3) || !q.all {
+	if code, doc := call("POST", "/v1/events/requeue", "root-key", `{"all_dead":true}`); code != 200 || doc["requeued"] != float64(3) || !q.all {
 		t.Fatalf("requeue all: %d %v", code, doc)
 	}
 }
@@ -93,7 +100,7 @@ func jsonText(v any) string { b, _ := json.Marshal(v); return string(b) }
 // A caller over its rate gets 429 with Retry-After; another caller, and
 // the health checks, are not held back.
 func TestRateLimitPerCaller(t *testing.T) {
-	s := &Server{Events: &queue{}, APIKeys: []string{"k1", "k2"}, RateLimit: RateLimit{PerSecond: 1, Burst: 3},
+	s := &Server{Events: &queue{}, Credentials: apiKeys("k1", "k2"), RateLimit: RateLimit{PerSecond: 1, Burst: 3},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	h := s.Handler()
 	get := func(path, key string) *httptest.ResponseRecorder {

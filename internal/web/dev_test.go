@@ -37,6 +37,7 @@ func TestDevPageActsAsTheCustomer(t *testing.T) {
 		t.Helper()
 		req := httptest.NewRequest(http.MethodPost, "/dev/messages/act", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "http://"+req.Host) // the dev page's own form
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusSeeOther {
@@ -69,5 +70,50 @@ func TestDevPageActsAsTheCustomer(t *testing.T) {
 	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/dev/messages", nil))
 	if rec.Code != http.StatusNotFound {
 		t.Fatalf("dev page outside dev: %d", rec.Code)
+	}
+}
+
+// The dev page acts as the customer without a key: a POST that another
+// site's page makes the browser send is refused, and changes nothing.
+func TestDevPagePostsMustComeFromTheDevPage(t *testing.T) {
+	cust, rem := newMemCustomers(), &memRemedies{}
+	srv := contactServer(cust, rem, choosing)
+	srv.Dev = memCaptured{}
+	h := srv.Handler()
+	cust.latest["voice/+4915112345678"] = recovery.ContactRef{IncidentID: "inc-1", Step: 1, IncidentStatus: recovery.IncidentAwaitingChoice}
+	form := url.Values{"channel": {"voice"}, "to": {"+4915112345678"}, "do": {"press"}, "digits": {"2"}}.Encode()
+	for _, tc := range []struct {
+		name    string
+		headers map[string]string
+		want    int
+	}{
+		{"neither header", nil, http.StatusForbidden},
+		{"another site's Origin", map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
+		{"an Origin on another port", map[string]string{"Origin": "http://example.com:8081"}, http.StatusForbidden},
+		{"a null Origin", map[string]string{"Origin": "null"}, http.StatusForbidden},
+		{"cross-site fetch metadata", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "http://example.com"}, http.StatusForbidden},
+		{"same-site but another origin", map[string]string{"Sec-Fetch-Site": "same-site"}, http.StatusForbidden},
+		{"same-origin fetch metadata", map[string]string{"Sec-Fetch-Site": "same-origin"}, http.StatusSeeOther},
+		{"this host as Origin", map[string]string{"Origin": "http://example.com"}, http.StatusSeeOther},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(rem.sent)
+			req := httptest.NewRequest(http.MethodPost, "/dev/messages/act", strings.NewReader(form))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for k, v := range tc.headers {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tc.want {
+				t.Fatalf("%d %s, want %d", rec.Code, rec.Body, tc.want)
+			}
+			if acted := len(rem.sent) > before; acted != (tc.want == http.StatusSeeOther) {
+				t.Fatalf("acted: %v (%+v)", acted, rem.sent)
+			}
+			if tc.want == http.StatusForbidden && rec.Header().Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("refusal answered as %q", rec.Header().Get("Content-Type"))
+			}
+		})
 	}
 }

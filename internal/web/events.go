@@ -6,8 +6,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/recoveryhq/recovery/internal/auth"
 	"github.com/recoveryhq/recovery/internal/ingest"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
@@ -34,10 +38,11 @@ type EventsResponse struct {
 	Ignored bool `json:"ignored,omitempty"`
 }
 
-// postEvents authenticates (API key, or a Standard Webhooks signature over
-// the body), parses canonical events or CloudEvents, commits them (sharing
-// a transaction with concurrent requests) and answers 202 only after the
-// commit.
+// postEvents takes events from an ingest key or a Standard Webhooks
+// signature over the body, parses canonical events or CloudEvents, checks
+// that the key or the signer may write every event's source (else the
+// whole request is refused, 403), commits them (sharing a transaction with
+// concurrent requests) and answers 202 only after the commit.
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	cloud := ingest.IsCloudEvents(r.Header)
 	if ct := r.Header.Get("Content-Type"); ct != "" && !cloud {
@@ -49,29 +54,22 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	keyed := s.bearerOK(r)
-	signed := r.Header.Get("webhook-signature") != ""
-	if !keyed && !signed {
-		s.unauthorized(w)
-		return
-	}
 	body, ok := readBody(w, r)
 	if !ok {
 		return
 	}
-	if !keyed {
-		secrets := s.WebhookSecrets["events"]
-		if len(secrets) == 0 {
-			writeProblem(w, http.StatusUnauthorized, "unauthorized", "Unauthorized",
-				"Signed requests are not configured here (RECOVERY_EVENTS_SIGNING_SECRETS); send 'Authorization: Bearer <api key>'.")
+	// Who sends: the key (require checked it has the ingest right), else
+	// the signer whose secret verifies the signature.
+	var who string
+	var mayWrite func(source string) bool
+	if c, keyed := credentialOf(r); keyed {
+		who, mayWrite = fmt.Sprintf("credential %q", c.Name), c.MayIngest
+	} else {
+		sg, ok := s.verifySigned(w, r, body)
+		if !ok {
 			return
 		}
-		if _, err := ingest.VerifyStandardWebhook(r.Header, body, secrets, time.Now()); err != nil {
-			s.Logger.Info("events signature rejected", "reason", err.Error())
-			writeProblem(w, http.StatusUnauthorized, "bad-signature", "Signature not valid",
-				"The webhook-signature did not verify (or webhook-timestamp is more than 5 minutes off); nothing was stored.")
-			return
-		}
+		who, mayWrite = fmt.Sprintf("signing secret %q", sg.Name), sg.MayIngest
 	}
 	var evs []recovery.Event
 	var err error
@@ -84,7 +82,53 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeParseError(w, err)
 		return
 	}
+	var refused []FieldError
+	var sources []string
+	for i, e := range evs {
+		if !mayWrite(e.Source) {
+			field := "source"
+			if len(evs) > 1 {
+				field = fmt.Sprintf("events[%d].source", i)
+			}
+			refused = append(refused, FieldError{Field: field, Message: fmt.Sprintf("%s may not write source %q", who, e.Source)})
+			if !slices.Contains(sources, e.Source) {
+				sources = append(sources, e.Source)
+			}
+		}
+	}
+	if len(refused) > 0 {
+		quoted := make([]string, len(sources))
+		for i, src := range sources {
+			quoted[i] = strconv.Quote(src)
+		}
+		writeProblem(w, http.StatusForbidden, "source-not-allowed", "Source not allowed",
+			fmt.Sprintf("The %s may not write events of source %s; nothing was stored.", who, strings.Join(quoted, ", ")), refused...)
+		return
+	}
 	s.commit(w, r, evs, nil)
+}
+
+// verifySigned checks a Standard Webhooks signature against each signer's
+// secrets and returns the signer whose secret verifies, answering 401
+// itself when none does.
+func (s *Server) verifySigned(w http.ResponseWriter, r *http.Request, body []byte) (auth.Signer, bool) {
+	if len(s.EventSigners) == 0 {
+		writeProblem(w, http.StatusUnauthorized, "unauthorized", "Unauthorized",
+			"Signed requests are not configured here (RECOVERY_EVENTS_SIGNING_SECRETS or signing_secrets in RECOVERY_KEYS); send 'Authorization: Bearer <api key>'.")
+		return auth.Signer{}, false
+	}
+	var last error
+	for _, sg := range s.EventSigners {
+		if _, err := ingest.VerifyStandardWebhook(r.Header, body, sg.Secrets, time.Now()); err != nil {
+			last = err
+			continue
+		}
+		return sg, true
+	}
+	s.Logger.Info("events signature rejected", "reason", last.Error())
+	writeProblem(w, http.StatusUnauthorized, "bad-signature", "Signature not valid",
+		"The webhook-signature did not verify (or webhook-timestamp is more than 5 minutes off); nothing was stored.")
+	return auth.Signer{}, false
 }
 
 // readBody reads a request body up to ingest.MaxBodyBytes, answering the

@@ -29,7 +29,7 @@ type Problem struct {
 // writeProblem answers with an application/problem+json document.
 func writeProblem(w http.ResponseWriter, status int, kind, title, detail string, errs ...FieldError) {
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	jsonHeaders(w)
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(Problem{ //nolint:errcheck
 		Type: problemBase + kind, Title: title, Status: status, Detail: detail, Errors: errs,
@@ -57,6 +57,14 @@ func writeError(w http.ResponseWriter, err error) {
 // writeJSON answers with a JSON document.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	jsonHeaders(w)
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v) //nolint:errcheck
+}
+
+// jsonHeaders marks a JSON answer: never cached (it may name incidents,
+// codes or customers' choices) and never sniffed as another type.
+func jsonHeaders(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 }

@@ -1,12 +1,10 @@
 package web
 
 import (
-	"crypto/subtle"
 	"fmt"
 	"math"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -14,8 +12,8 @@ import (
 )
 
 // RateLimit bounds how many requests each caller may make per second
-// (with bursts of Burst): a caller is its API or approver key, else (a
-// signed webhook, a customer page) its address. Zero: no limit.
+// (with bursts of Burst): a caller is its credential, else (a signed
+// webhook, a customer page) its address. Zero: no limit.
 type RateLimit struct {
 	PerSecond float64
 	Burst     int
@@ -71,19 +69,11 @@ func (s *Server) limit(next http.Handler) http.Handler {
 	})
 }
 
-// callerOf names who makes a request, for its rate: its key, else its
-// address. A key is never kept in the clear: its position names it.
+// callerOf names who makes a request, for its rate: its credential's
+// name, else its address. A key is never kept in the clear.
 func (s *Server) callerOf(r *http.Request) string {
-	if a, ok := s.approver(r); ok {
-		return "approver-" + a.Name
-	}
-	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		token = strings.TrimSpace(token)
-		for i, k := range s.APIKeys {
-			if k != "" && subtle.ConstantTimeCompare([]byte(token), []byte(k)) == 1 {
-				return fmt.Sprintf("key-%d", i)
-			}
-		}
+	if c, ok := credentialOf(r); ok {
+		return "key-" + c.Name
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

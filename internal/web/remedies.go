@@ -3,13 +3,13 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/recoveryhq/recovery/internal/auth"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
@@ -22,32 +22,6 @@ type Remedies interface {
 // Codes redeems discount codes and store credit for the commerce platform.
 type Codes interface {
 	RedeemCode(ctx context.Context, code, orderID string, at time.Time) (recovery.IssuedCode, error)
-}
-
-// Approver is a person who may approve offers, with their key and limit.
-type Approver struct {
-	Name string
-	Key  string
-	// LimitMajor is their limit in whole units of the incident's currency;
-	// negative: none.
-	LimitMajor int64
-}
-
-// approver returns the approver whose key the request carries.
-func (s *Server) approver(r *http.Request) (Approver, bool) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return Approver{}, false
-	}
-	token = strings.TrimSpace(token)
-	var found Approver
-	hit := 0
-	for _, a := range s.Approvers {
-		if a.Key != "" && subtle.ConstantTimeCompare([]byte(token), []byte(a.Key)) == 1 {
-			found, hit = a, 1
-		}
-	}
-	return found, hit == 1
 }
 
 // decodeStrict reads a small JSON body into v, refusing unknown fields; an
@@ -70,21 +44,13 @@ func decodeStrict(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-// remedyAction answers POST /v1/incidents/{id}/{approve,reject,offer}: an
-// approver's key is required, and their name and limit, never the body's,
-// go to the workflow. The answer is the incident after the action.
+// remedyAction answers POST /v1/incidents/{id}/{approve,reject,offer}: a
+// credential with the approve right is required (the route checks it), and
+// its name and its limit in the incident's currency, never the body's, go
+// to the workflow. The answer is the incident after the action.
 func (s *Server) remedyAction(action string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		who, ok := s.approver(r)
-		if !ok {
-			if s.bearerOK(r) {
-				writeProblem(w, http.StatusForbidden, "not-an-approver", "Not an approver",
-					"This key may read incidents but not approve, reject or change offers; use an approver's key (RECOVERY_APPROVERS).")
-				return
-			}
-			s.unauthorized(w)
-			return
-		}
+		who, _ := credentialOf(r)
 		var body struct {
 			Note   string `json:"note"`
 			Reason string `json:"reason"`
@@ -102,7 +68,16 @@ func (s *Server) remedyAction(action string) http.HandlerFunc {
 			writeError(w, err)
 			return
 		}
-		act := recovery.RemedyAction{Action: action, By: recovery.Approver{Name: who.Name, LimitMajor: who.LimitMajor},
+		currency := ""
+		if inc.Offer != nil {
+			currency = inc.Offer.Currency
+		}
+		limit, ok := who.ApproveLimit(currency)
+		if !ok { // the route requires the right; never act without it
+			writeProblem(w, http.StatusForbidden, "forbidden", "Forbidden", "This credential may not approve.")
+			return
+		}
+		act := recovery.RemedyAction{Action: action, By: recovery.Approver{Name: who.Name, LimitMajor: limit},
 			Note: body.Note, Reason: body.Reason}
 		switch action {
 		case recovery.ActionReject:
@@ -148,8 +123,8 @@ func (s *Server) postChoice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	by := "customer"
-	if who, ok := s.approver(r); ok {
-		by = "customer via " + who.Name
+	if who, ok := credentialOf(r); ok && who.Has(auth.Approve) {
+		by = "customer via " + who.Name // ops passing on what the customer said
 	}
 	s.act(w, r, inc, recovery.RemedyAction{Action: recovery.ActionChoose, Remedy: body.Remedy, By: recovery.Approver{Name: by}})
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/recoveryhq/recovery/internal/auth"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
@@ -30,8 +31,8 @@ func (m *memRemedies) Act(_ context.Context, wid string, a recovery.RemedyAction
 func remedyServer(rem *memRemedies) *Server {
 	inc := recovery.Incident{ID: "inc-1", OrderID: "1001", WorkflowID: "incident/1001/s/late", Status: recovery.IncidentAwaitingApproval,
 		Offer: &recovery.Offer{Remedy: recovery.RemedyRefund, ValueMinor: 8999, Currency: "EUR", Status: recovery.OfferPending}}
-	return &Server{Incidents: memIncidents{list: []recovery.Incident{inc}}, APIKeys: []string{"api"}, Remedies: rem,
-		Approvers: []Approver{{Name: "alice", Key: "alice-key", LimitMajor: 100}}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return &Server{Incidents: memIncidents{list: []recovery.Incident{inc}}, Credentials: append(apiKeys("api"), auth.Approver("alice", "alice-key", 100)),
+		Remedies: rem, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
 func post(t *testing.T, h http.Handler, path, key, body string) (int, string) {
@@ -60,7 +61,7 @@ func TestApprovalNeedsAnApproversKey(t *testing.T) {
 		{"/v1/incidents/inc-1/approve", "alice-key", `{"limit_major": -1}`, 400},
 		{"/v1/incidents/inc-1/reject", "alice-key", `{}`, 422},
 		{"/v1/incidents/inc-1/offer", "alice-key", `{"offers": []}`, 422},
-		{"/v1/incidents/inc-1/choice", "alice-key", `{}`, 422},
+		{"/v1/incidents/inc-1/choice", "alice-key", `{}`, 403}, // approvers do not choose for the customer
 		{"/v1/incidents/inc-1/choice", "", `{"remedy":"refund"}`, 401},
 	} {
 		if code, body := post(t, h, tc.path, tc.key, tc.body); code != tc.want || !strings.Contains(body, `"status"`) {

@@ -5,12 +5,12 @@ package web
 
 import (
 	"context"
-	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/recoveryhq/recovery/internal/auth"
 	"github.com/recoveryhq/recovery/internal/links"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
@@ -44,17 +44,19 @@ type publicError interface{ Public() string }
 type Server struct {
 	Inbox     Inbox
 	Incidents IncidentReader
-	// APIKeys are the accepted bearer tokens.
-	APIKeys []string
-	// WebhookSecrets holds each integration's signing secrets (one, or two
-	// during rotation): "events" for Standard Webhooks on /v1/events, and
-	// one entry per provider webhook.
+	// Credentials are the accepted bearer tokens, each with its name and
+	// rights (see internal/auth and docs/credentials.md).
+	Credentials []auth.Credential
+	// EventSigners are the Standard Webhooks secrets of POST /v1/events,
+	// each bound to the event sources it may write.
+	EventSigners []auth.Signer
+	// WebhookSecrets holds each provider webhook's signing secrets (one,
+	// or two during rotation), by provider.
 	WebhookSecrets map[string][]string
 	// Tracking finds the order behind a carrier's tracking number.
 	Tracking TrackingResolver
-	// Remedies drives approvals and choices; Approvers may approve.
-	Remedies  Remedies
-	Approvers []Approver
+	// Remedies drives approvals and choices.
+	Remedies Remedies
 	// Codes redeems issued codes.
 	Codes Codes
 	// Events lists and requeues what the relay quarantined; nil: those
@@ -83,6 +85,9 @@ type Server struct {
 	// RateLimit bounds each caller's requests (zero: none).
 	RateLimit RateLimit
 	limiters  limiters
+	// PublicURL is where customers and providers reach the engine; when
+	// it is https every answer carries Strict-Transport-Security.
+	PublicURL string
 }
 
 // Customers is what the customer-facing handlers need from the store and
@@ -102,91 +107,57 @@ type OpsContact struct {
 	Email string
 }
 
-// Handler returns the routed handler with logging and panic recovery.
+// Handler returns the routed handler with logging, panic recovery, the
+// callers' credentials and rate limits.
 func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("POST /v1/events", s.postEvents)               // an API key or a Standard Webhooks signature: checked inside
-	mux.HandleFunc("POST /v1/webhooks/{provider}", s.postWebhook) // verified with the provider's own scheme
+	h, _ := s.build()
+	return h
+}
+
+// build routes every endpoint, each with its declared access, and returns
+// the handler with the routes it registered.
+func (s *Server) build() (http.Handler, []Route) {
+	rt := &router{s: s, mux: http.NewServeMux()}
+	rt.handle("GET /healthz", public(PublicHealth), s.healthz)
+	rt.handle("GET /readyz", public(PublicHealth), s.readyz)
+	// An ingest key for the events' sources, or a Standard Webhooks
+	// signature bound to them (verified inside).
+	rt.handle("POST /v1/events", Access{Right: auth.Ingest, Signed: true}, s.postEvents)
+	rt.handle("POST /v1/webhooks/{provider}", public(PublicSignature), s.postWebhook)
 	if s.Events != nil {
-		mux.Handle("GET /v1/events", s.authOrApprover(http.HandlerFunc(s.listEvents)))
-		mux.Handle("POST /v1/events/requeue", s.authOrApprover(http.HandlerFunc(s.requeueEvents)))
+		rt.handle("GET /v1/events", need(auth.Read), s.listEvents)
+		rt.handle("POST /v1/events/requeue", need(auth.Admin), s.requeueEvents)
 	}
-	mux.Handle("GET /v1/incidents", s.auth(http.HandlerFunc(s.listIncidents)))
-	mux.Handle("GET /v1/incidents/{id}", s.auth(http.HandlerFunc(s.getIncident)))
-	// Approvals: an approver's key, checked inside.
-	mux.HandleFunc("POST /v1/incidents/{id}/approve", s.remedyAction(recovery.ActionApprove))
-	mux.HandleFunc("POST /v1/incidents/{id}/reject", s.remedyAction(recovery.ActionReject))
-	mux.HandleFunc("POST /v1/incidents/{id}/offer", s.remedyAction(recovery.ActionOffer))
-	mux.Handle("POST /v1/incidents/{id}/choice", s.authOrApprover(http.HandlerFunc(s.postChoice)))
-	mux.Handle("POST /v1/codes/{code}/redeem", s.auth(http.HandlerFunc(s.redeemCode)))
+	rt.handle("GET /v1/incidents", need(auth.Read), s.listIncidents)
+	rt.handle("GET /v1/incidents/{id}", need(auth.Read), s.getIncident)
+	rt.handle("POST /v1/incidents/{id}/approve", need(auth.Approve), s.remedyAction(recovery.ActionApprove))
+	rt.handle("POST /v1/incidents/{id}/reject", need(auth.Approve), s.remedyAction(recovery.ActionReject))
+	rt.handle("POST /v1/incidents/{id}/offer", need(auth.Approve), s.remedyAction(recovery.ActionOffer))
+	rt.handle("POST /v1/incidents/{id}/choice", need(auth.Choose), s.postChoice)
+	rt.handle("POST /v1/codes/{code}/redeem", need(auth.Redeem), s.redeemCode)
 	// Provider webhooks about contacts, each verified with its provider's
 	// scheme inside.
-	mux.HandleFunc("POST /v1/webhooks/twilio/status", s.twilioStatus)
-	mux.HandleFunc("POST /v1/webhooks/twilio/voice", s.twilioVoice)
-	mux.HandleFunc("POST /v1/webhooks/twilio/gather", s.twilioGather)
-	mux.HandleFunc("POST /v1/webhooks/twilio/sms", s.twilioSMS)
-	mux.HandleFunc("POST /v1/webhooks/sendgrid/events", s.sendgridEvents)
+	rt.handle("POST /v1/webhooks/twilio/status", public(PublicSignature), s.twilioStatus)
+	rt.handle("POST /v1/webhooks/twilio/voice", public(PublicSignature), s.twilioVoice)
+	rt.handle("POST /v1/webhooks/twilio/gather", public(PublicSignature), s.twilioGather)
+	rt.handle("POST /v1/webhooks/twilio/sms", public(PublicSignature), s.twilioSMS)
+	rt.handle("POST /v1/webhooks/sendgrid/events", public(PublicSignature), s.sendgridEvents)
 	// Customer pages behind signed links.
-	mux.HandleFunc("GET /r/{token}", s.choicePage)
-	mux.HandleFunc("POST /r/{token}", s.postChoicePage)
-	mux.HandleFunc("POST /r/{token}/survey", s.postSurveyPage)
-	mux.HandleFunc("GET /r/{token}/survey", s.choicePage) // the address after answering, reopened
-	mux.HandleFunc("GET /u/{token}", s.unsubscribePage)
-	mux.HandleFunc("POST /u/{token}", s.postUnsubscribe)
+	rt.handle("GET /r/{token}", public(PublicLink), s.choicePage)
+	rt.handle("POST /r/{token}", public(PublicLink), s.postChoicePage)
+	rt.handle("POST /r/{token}/survey", public(PublicLink), s.postSurveyPage)
+	rt.handle("GET /r/{token}/survey", public(PublicLink), s.choicePage) // the address after answering, reopened
+	rt.handle("GET /u/{token}", public(PublicLink), s.unsubscribePage)
+	rt.handle("POST /u/{token}", public(PublicLink), s.postUnsubscribe)
 	if s.Dev != nil {
-		mux.HandleFunc("GET /dev/messages", s.devMessages)
-		mux.HandleFunc("POST /dev/messages/act", s.devAct)
+		rt.handle("GET /dev/messages", public(PublicDev), s.devMessages)
+		rt.handle("POST /dev/messages/act", public(PublicDev), s.devAct) // same-origin only (handle)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	rt.handle("/", public(PublicNotFound), func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, "not-found", "Not found", "No such endpoint: "+r.Method+" "+r.URL.Path)
 	})
-	return s.logRequests(s.limit(mux))
-}
-
-// auth accepts a request that carries one of the API keys as a bearer token.
-func (s *Server) auth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.bearerOK(r) {
-			s.unauthorized(w)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// authOrApprover accepts an API key or an approver's key.
-func (s *Server) authOrApprover(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := s.approver(r); !ok && !s.bearerOK(r) {
-			s.unauthorized(w)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// bearerOK reports whether the request carries one of the API keys.
-func (s *Server) bearerOK(r *http.Request) bool {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && s.validKey(strings.TrimSpace(token))
-}
-
-func (s *Server) unauthorized(w http.ResponseWriter) {
-	w.Header().Set("WWW-Authenticate", `Bearer realm="recovery"`)
-	writeProblem(w, http.StatusUnauthorized, "unauthorized", "Unauthorized",
-		"Send 'Authorization: Bearer <api key>'.")
-}
-
-func (s *Server) validKey(token string) bool {
-	ok := 0
-	for _, k := range s.APIKeys {
-		if k != "" {
-			ok |= subtle.ConstantTimeCompare([]byte(token), []byte(k))
-		}
-	}
-	return ok == 1
+	keys := auth.NewSet(s.Credentials)
+	return s.secureHeaders(s.logRequests(identify(keys, s.limit(rt.mux)))), rt.routes
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/recoveryhq/recovery/internal/auth"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
@@ -63,10 +64,20 @@ const goodEvent = `{"id":"evt-81","source":"shop-eu","type":"shipment.tracking",
  "status":"in_transit","location":{"city":"Memphis","region":"TN","postal_code":"38118","country":"US"}}}`
 
 func newTestServer(inbox *memInbox) *httptest.Server {
-	s := &Server{Inbox: inbox, APIKeys: []string{"k1", "k2"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	s := &Server{Inbox: inbox, Credentials: apiKeys("k1", "k2"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Incidents: memIncidents{list: []recovery.Incident{{ID: "inc-1", OrderID: "1001", Kind: recovery.KindMisrouted,
 			Status: "open", Evidence: []string{"evt-81"}, Contacts: []recovery.Contact{}}}}}
 	return httptest.NewServer(s.Handler())
+}
+
+// apiKeys are legacy RECOVERY_API_KEYS credentials (ingest for any
+// source, read, redeem, choose) with the keys given.
+func apiKeys(keys ...string) []auth.Credential {
+	var out []auth.Credential
+	for i, k := range keys {
+		out = append(out, auth.APIKey(fmt.Sprintf("api-key-%d", i+1), k))
+	}
+	return out
 }
 
 func do(t *testing.T, srv *httptest.Server, method, path, key, ctype, body string) (*http.Response, map[string]any) {
@@ -231,7 +242,7 @@ func TestPostEventsBodyLimit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			inbox := &memInbox{seen: map[recovery.EventKey]bool{}}
-			s := &Server{Inbox: inbox, APIKeys: []string{"k1"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			s := &Server{Inbox: inbox, Credentials: apiKeys("k1"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 			body := batch(tc.size, "evt-"+tc.name)
 			if len(body) != tc.size {
 				t.Fatalf("body of %d bytes, want %d", len(body), tc.size)

@@ -10,13 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recoveryhq/recovery/internal/auth"
 	"github.com/recoveryhq/recovery/internal/ingest"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
 func signedServer(inbox *memInbox) *httptest.Server {
-	s := &Server{Inbox: inbox, APIKeys: []string{"k1"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		WebhookSecrets: map[string][]string{"events": {"old-secret", "whsec_bmV3LXNlY3JldA=="}}}
+	s := &Server{Inbox: inbox, Credentials: apiKeys("k1"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		EventSigners: []auth.Signer{{Name: "events", Secrets: []string{"old-secret", "whsec_bmV3LXNlY3JldA=="}, Sources: []string{"*"}}}}
 	return httptest.NewServer(s.Handler())
 }
 

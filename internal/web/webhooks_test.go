@@ -39,7 +39,7 @@ func (r *recInbox) Submit(ctx context.Context, evs []recovery.Event) ([]bool, er
 }
 
 func hookServer(inbox Inbox) *httptest.Server {
-	s := &Server{Inbox: inbox, APIKeys: []string{"k1"}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	s := &Server{Inbox: inbox, Credentials: apiKeys("k1"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		WebhookSecrets: map[string][]string{"shopify": {"shp-old", "shp-new"}, "easypost": {"ep"}, "aftership": {"as"}},
 		Tracking:       fakeTracking{"9400100000000000000001": {"1001", "s-1"}}}
 	return httptest.NewServer(s.Handler())
