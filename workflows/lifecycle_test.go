@@ -57,7 +57,7 @@ func TestFinishedOrderCompletesAndALateScanResumesIt(t *testing.T) {
 	l := newLifecycle()
 	deliveredAt := t0.Add(30 * time.Hour)
 	took, err, completed := l.run(t, 60*24*time.Hour, map[time.Duration][]recovery.Event{
-		time.Minute: {farOrder(), shipmentCreated(), scan("pick", "picked_up", "DE", "04103", t0.Add(2*time.Hour))},
+		time.Minute:    {farOrder(), shipmentCreated(), scan("pick", "picked_up", "DE", "04103", t0.Add(2*time.Hour))},
 		30 * time.Hour: {scan("done", "delivered", "DE", "10115", deliveredAt)},
 	})
 	if err != nil || !completed {

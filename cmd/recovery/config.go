@@ -94,6 +94,7 @@ type Config struct {
 	RateLimit float64 // RECOVERY_RATE_LIMIT
 	URL       string  // RECOVERY_URL (client commands)
 	ClientKey string  // RECOVERY_API_KEY (client commands)
+	OpsKey    string  // RECOVERY_OPS_KEY (ops commands: events dead, events retry)
 }
 
 // loadConfig reads the environment through getenv (os.Getenv in main).
@@ -177,6 +178,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.URL = get("RECOVERY_URL", "http://"+c.Addr)
 	c.ClientKey = get("RECOVERY_API_KEY", c.DevAPIKey)
+	c.OpsKey = get("RECOVERY_OPS_KEY", DevApprover.Key)
 	return c, nil
 }
 

@@ -137,10 +137,10 @@ func TestPoisonNeverStopsThePipeline(t *testing.T) {
 	if pending != 0 {
 		t.Fatalf("%d events still pending: the poison held something back", pending)
 	}
-	if out := runCLI(t, env, "events", "dead"); !strings.Contains(out, "old/old-order") || !strings.Contains(out, "1 quarantined event(s)") {
+	if out := runCLI(t, append(slices.Clone(env), "RECOVERY_OPS_KEY="+adminKey), "events", "dead"); !strings.Contains(out, "old/old-order") || !strings.Contains(out, "1 quarantined event(s)") {
 		t.Fatalf("events dead:\n%s", out)
 	}
-	if out := runCLI(t, append(slices.Clone(env), "RECOVERY_API_KEY="+adminKey), "events", "retry", "--dead"); !strings.Contains(out, "requeued 1 event(s)") {
+	if out := runCLI(t, append(slices.Clone(env), "RECOVERY_OPS_KEY="+adminKey), "events", "retry", "--dead"); !strings.Contains(out, "requeued 1 event(s)") {
 		t.Fatalf("events retry --dead:\n%s", out)
 	}
 	deadline = time.Now().Add(30 * time.Second)

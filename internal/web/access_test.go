@@ -28,7 +28,7 @@ var routeRules = map[string]Access{
 	"POST /v1/events":                   {Right: auth.Ingest, Signed: true},
 	"POST /v1/webhooks/{provider}":      public(PublicSignature),
 	"GET /v1/events":                    need(auth.Read),
-	"POST /v1/events/requeue":           need(auth.Admin),
+	"POST /v1/events/requeue":           need(auth.Approve),
 	"GET /v1/incidents":                 need(auth.Read),
 	"GET /v1/incidents/{id}":            need(auth.Read),
 	"POST /v1/incidents/{id}/approve":   need(auth.Approve),

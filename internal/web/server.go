@@ -126,7 +126,7 @@ func (s *Server) build() (http.Handler, []Route) {
 	rt.handle("POST /v1/webhooks/{provider}", public(PublicSignature), s.postWebhook)
 	if s.Events != nil {
 		rt.handle("GET /v1/events", need(auth.Read), s.listEvents)
-		rt.handle("POST /v1/events/requeue", need(auth.Admin), s.requeueEvents)
+		rt.handle("POST /v1/events/requeue", need(auth.Approve), s.requeueEvents) // ops: approvers and admins
 	}
 	rt.handle("GET /v1/incidents", need(auth.Read), s.listIncidents)
 	rt.handle("GET /v1/incidents/{id}", need(auth.Read), s.getIncident)
