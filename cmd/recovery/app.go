@@ -88,7 +88,8 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 		}
 	}
 	var err error
-	if s.store, err = store.OpenWith(ctx, dbURL, store.Options{MaxConns: poolSize(p), Logger: log}); err != nil {
+	if s.store, err = store.OpenWith(ctx, dbURL, store.Options{MaxConns: poolSize(p), Logger: log,
+		OptOutKey: cfg.optOutKey(dev)}); err != nil {
 		return nil, err
 	}
 	if n, err := s.store.Migrate(ctx); err != nil {
@@ -172,6 +173,9 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 			relay.Config{Lease: cfg.RelayLease}, log)
 		s.wg.Go(func() { s.relay.Run(runCtx) }) //nolint:errcheck
 		s.wg.Go(func() { deliverMail(runCtx, s.store, s.temporal, log) })
+		if cfg.Retention > 0 {
+			s.wg.Go(func() { purgeOld(runCtx, s.store, cfg.Retention, log) })
+		}
 	}
 	if p.api {
 		if err := s.serveHTTP(cfg, dev, p); err != nil {
@@ -246,7 +250,7 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 	}
 	srv := &web.Server{Inbox: s.inbox, Incidents: s.store, Credentials: cfg.credentials(dev), EventSigners: cfg.eventSigners(dev),
 		Checks: checks, Logger: s.log, WebhookSecrets: cfg.secrets(dev), Tracking: s.store, Codes: s.store, Events: s.store,
-		PublicURL: cfg.PublicURL}
+		Privacy: s.store, PublicURL: cfg.PublicURL}
 	srv.Remedies = remedyClient{client: s.temporal, mail: s.store}
 	srv.RateLimit = web.RateLimit{PerSecond: cfg.RateLimit}
 	srv.Customers = customers{Store: s.store, temporal: s.temporal}

@@ -70,6 +70,12 @@ type Config struct {
 	SendGridKey *ecdsa.PublicKey // SENDGRID_WEBHOOK_PUBLIC_KEY
 	// LinkSecret signs the customer links (choice page, unsubscribe).
 	LinkSecret string        // RECOVERY_LINK_SECRET
+	// OptOutKey keys the hashes an erased customer's opt-outs are kept
+	// as; it must not change once used (the link secret by default).
+	OptOutKey string // RECOVERY_OPT_OUT_KEY
+	// Retention is how long events, contacts and captured messages are
+	// kept (0: for ever).
+	Retention time.Duration // RECOVERY_RETENTION
 	LinkTTL    time.Duration // RECOVERY_LINK_TTL
 	// Ops is how customers reach a person.
 	OpsPhone, OpsEmail string // RECOVERY_OPS_PHONE, RECOVERY_OPS_EMAIL
@@ -296,6 +302,12 @@ func (c *Config) loadRemedies(get func(k, def string) string) error {
 		}
 	}
 	c.LinkSecret = get("RECOVERY_LINK_SECRET", "")
+	c.OptOutKey = get("RECOVERY_OPT_OUT_KEY", c.LinkSecret)
+	if raw := get("RECOVERY_RETENTION", ""); raw != "" {
+		if c.Retention, err = recovery.ParseDays(raw); err != nil || c.Retention < 0 || (c.Retention > 0 && c.Retention < 24*time.Hour) {
+			return fmt.Errorf("RECOVERY_RETENTION: %q is not a duration of a day or more such as 400d (0 keeps everything)", raw)
+		}
+	}
 	if c.LinkTTL, err = time.ParseDuration(get("RECOVERY_LINK_TTL", "720h")); err != nil || c.LinkTTL <= 0 {
 		return fmt.Errorf("RECOVERY_LINK_TTL: %q is not a positive duration such as 720h", get("RECOVERY_LINK_TTL", ""))
 	}
@@ -320,6 +332,19 @@ func (c Config) windows(dev bool) recovery.WindowSettings {
 		return recovery.WindowSettings{Default: recovery.ContactWindow{StartMin: 0, EndMin: 24 * 60}, ByCountry: c.Windows.ByCountry}
 	}
 	return c.Windows
+}
+
+// optOutKey is the key of erased customers' opt-out hashes: the
+// configured one, else the link secret (dev's in dev); nil when there is
+// none, and erasure refuses.
+func (c Config) optOutKey(dev bool) []byte {
+	switch {
+	case c.OptOutKey != "":
+		return []byte("opt-out:" + c.OptOutKey)
+	case dev:
+		return []byte("opt-out:" + DevLinkSecret)
+	}
+	return nil
 }
 
 // DevLinkSecret signs customer links in dev when none is configured.

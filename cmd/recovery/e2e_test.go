@@ -407,6 +407,7 @@ func TestDevStackEndToEnd(t *testing.T) {
 	t.Run("no personal data in Temporal", func(t *testing.T) {
 		assertNoPersonalDataInTemporal(t, temporalAddrOf(env), dev.databaseURL())
 	})
+	t.Run("erasure", func(t *testing.T) { runErasure(t, base, dev.databaseURL()) })
 
 	// A late order whose promise falls while the stack is down: the timer
 	// set before the stop must fire after the restart.

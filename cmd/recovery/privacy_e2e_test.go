@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -174,4 +178,97 @@ func assertNoPersonalDataInTemporal(t *testing.T, temporalAddr, dbURL string) (h
 	}
 	t.Logf("read %d histories, %d events: none holds any of %d personal values", histories, events, len(secrets))
 	return histories, events
+}
+
+// dumpDatabase returns every row of every table of the project's database
+// as JSON text, bytea as hex: the data a pg_dump holds.
+func dumpDatabase(t *testing.T, dbURL string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, _ := conn.Query(ctx, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`)
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(tables) < 10 {
+		t.Fatalf("tables %v: %v", tables, err)
+	}
+	var b strings.Builder
+	for _, table := range tables {
+		rows, _ := conn.Query(ctx, `SELECT row_to_json(t)::text FROM `+pgx.Identifier{table}.Sanitize()+` t`)
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString(table + "\n" + strings.Join(lines, "\n") + "\n")
+	}
+	return strings.ToLower(b.String())
+}
+
+// runErasure tells a customer of a misroute, then erases them through the
+// API: the export before holds their data; the database after holds none
+// of it, and the incident, its kind and its amounts are still there.
+func runErasure(t *testing.T, base, dbURL string) {
+	n := time.Now().UnixNano() % 100000
+	order := fmt.Sprintf("erase-%05d", n)
+	who := map[string]string{"c-7": fmt.Sprintf("cust-zoe-%d", n), "Ada Weber": "Zoë Erasmus",
+		"ada@example.com": fmt.Sprintf("zoe.erasmus.%d@example.com", n), "+493012345678": fmt.Sprintf("+4917055%05d", n),
+		"Invalidenstr. 1": "Löschweg 9"}
+	var story []json.RawMessage
+	for _, ev := range demoStory(order, time.Now()) {
+		s := string(ev)
+		for from, to := range who {
+			s = strings.ReplaceAll(s, from, to)
+		}
+		story = append(story, json.RawMessage(s))
+	}
+	if code := api(t, base, "POST", "/v1/events", map[string]any{"events": story}, nil); code != 202 {
+		t.Fatalf("push: %d", code)
+	}
+	inc := waitIncident(t, base, order, "misrouted", 30*time.Second)
+	if inc.Contacts[0].To != who["ada@example.com"] {
+		t.Fatalf("the apology went to %q", inc.Contacts[0].To)
+	}
+	ops := func(method, path string, out any) int {
+		req, _ := http.NewRequest(method, base+path, nil)
+		req.Header.Set("Authorization", "Bearer dev-ops-key")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		json.NewDecoder(resp.Body).Decode(out) //nolint:errcheck
+		return resp.StatusCode
+	}
+	var exp struct {
+		Orders    []string
+		Events    []json.RawMessage
+		Incidents []incident
+	}
+	if code := ops("GET", "/v1/customers/"+who["c-7"]+"/export", &exp); code != 200 || len(exp.Orders) != 1 ||
+		len(exp.Events) != len(story) || len(exp.Incidents) != 1 || !strings.Contains(string(exp.Events[0]), "Zoë Erasmus") {
+		t.Fatalf("export: %d %+v", code, exp)
+	}
+	var rep map[string]any
+	if code := ops("POST", "/v1/customers/"+who["c-7"]+"/erase", &rep); code != 200 || rep["events"] == 0.0 || rep["contacts"] != 1.0 {
+		t.Fatalf("erase: %d %v", code, rep)
+	}
+	dump := dumpDatabase(t, dbURL)
+	for _, personal := range []string{who["Ada Weber"], who["ada@example.com"], who["+493012345678"], who["Invalidenstr. 1"], who["c-7"]} {
+		if strings.Contains(dump, strings.ToLower(personal)) || strings.Contains(dump, hex.EncodeToString([]byte(strings.ToLower(personal)))) {
+			t.Errorf("after erasure the database still holds %q", personal)
+		}
+	}
+	var after incident
+	if code := api(t, base, "GET", "/v1/incidents/"+inc.ID, nil, &after); code != 200 || after.Kind != "misrouted" ||
+		after.Offer == nil || after.Offer.ValueMinor != inc.Offer.ValueMinor || after.Offer.Currency != "EUR" ||
+		len(after.Contacts) != 1 || after.Contacts[0].Status != "sent" || after.Contacts[0].To != "" {
+		t.Fatalf("the incident after erasure: %d %+v", code, after)
+	}
+	if code := ops("POST", "/v1/customers/"+who["c-7"]+"/erase", &rep); code != 200 || rep["events"] != 0.0 || rep["contacts"] != 0.0 {
+		t.Fatalf("erasing again: %d %v", code, rep)
+	}
 }

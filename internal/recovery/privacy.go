@@ -2,8 +2,10 @@ package recovery
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
+	"time"
 )
 
 // Personal data stays in Postgres. Workflows see ids and the facts that
@@ -204,4 +206,105 @@ func (oc *OrderContact) Apply(typ string, data []byte) {
 			oc.Customer = d.Customer
 		}
 	}
+}
+
+// CustomerRef names a customer for export and erasure: the shop's
+// customer id, an email address or a phone number, whichever the request
+// gave (an "@" makes an email address, a leading "+" a phone number).
+type CustomerRef struct {
+	ID, Email, Phone string
+}
+
+// maxRefLen bounds a customer reference as ingest bounds identifiers.
+const maxRefLen = 200
+
+// ParseCustomerRef reads a customer reference; it refuses an empty or
+// overlong one.
+func ParseCustomerRef(s string) (CustomerRef, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return CustomerRef{}, fmt.Errorf("the customer is not named: %w", ErrInvalid)
+	case len(s) > maxRefLen:
+		return CustomerRef{}, fmt.Errorf("the customer reference is longer than %d characters: %w", maxRefLen, ErrInvalid)
+	case strings.Contains(s, "@"):
+		return CustomerRef{Email: NormalizeAddress(ChannelEmail, s)}, nil
+	case strings.HasPrefix(s, "+"):
+		p := NormalizeAddress(ChannelSMS, s)
+		if len(p) < 5 {
+			return CustomerRef{}, fmt.Errorf("%q is not a phone number: %w", s, ErrInvalid)
+		}
+		return CustomerRef{Phone: p}, nil
+	}
+	return CustomerRef{ID: s}, nil
+}
+
+// Matches reports whether a customer is the one referred to.
+func (r CustomerRef) Matches(c Customer) bool {
+	switch {
+	case r.ID != "":
+		return c.ID == r.ID
+	case r.Email != "":
+		return NormalizeAddress(ChannelEmail, c.Email) == r.Email
+	case r.Phone != "":
+		return c.Phone != "" && NormalizeAddress(ChannelSMS, c.Phone) == r.Phone
+	}
+	return false
+}
+
+// Erased returns an event's payload with its customer's personal data
+// gone: what ForWorkflow keeps, without the shop's customer id either.
+// The facts the numbers need (amounts, SKUs, statuses, countries, postal
+// codes) stay.
+func Erased(typ string, data json.RawMessage) json.RawMessage {
+	out := impersonalData(typ, data)
+	var m map[string]json.RawMessage
+	if json.Unmarshal(out, &m) != nil {
+		return out
+	}
+	if c, ok := m["customer"]; ok {
+		var cust Customer
+		json.Unmarshal(c, &cust) //nolint:errcheck
+		cust.ID = ""
+		m["customer"], _ = json.Marshal(cust)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return out
+	}
+	return b
+}
+
+// CustomerExport is everything kept about a customer, in one document
+// (GDPR access): the events of their orders as received, their incidents
+// with what was said to them and offered, their opt-outs and the messages
+// captured for them.
+type CustomerExport struct {
+	Customer  CustomerRef       `json:"customer"`
+	Orders    []string          `json:"orders"`
+	Events    []Event           `json:"events"`
+	Incidents []Incident        `json:"incidents"`
+	OptOuts   []OptOutRecord    `json:"opt_outs"`
+	Captured  []CapturedMessage `json:"captured_messages"`
+}
+
+// OptOutRecord is one opt-out as stored.
+type OptOutRecord struct {
+	Channel string    `json:"channel"`
+	Address string    `json:"address"`
+	Source  string    `json:"source"`
+	At      time.Time `json:"at"`
+}
+
+// ErasureReport says what an erasure removed, per kind of record. A
+// second erasure of the same customer finds nothing left.
+type ErasureReport struct {
+	Orders           []string `json:"orders"`
+	Events           int      `json:"events"`
+	Incidents        int      `json:"incidents"`
+	Contacts         int      `json:"contacts"`
+	CapturedMessages int      `json:"captured_messages"`
+	AuditNotes       int      `json:"audit_notes"`
+	OptOutsHashed    int      `json:"opt_outs_hashed"`
+	OrderStates      int      `json:"order_states"`
 }

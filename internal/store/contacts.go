@@ -23,8 +23,8 @@ func (s *Store) OptOut(ctx context.Context, channel, address, source string) (bo
 
 // OptIn removes an opt-out; removed reports whether there was one.
 func (s *Store) OptIn(ctx context.Context, channel, address string) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM opt_outs WHERE channel = $1 AND address = $2`,
-		channel, recovery.NormalizeAddress(channel, address))
+	tag, err := s.pool.Exec(ctx, `DELETE FROM opt_outs WHERE channel = $1 AND address IN ($2, $3)`,
+		channel, recovery.NormalizeAddress(channel, address), s.hashAddress(channel, address))
 	if err != nil {
 		return false, fmt.Errorf("opt in: %w", mapErr(err))
 	}
@@ -34,8 +34,9 @@ func (s *Store) OptIn(ctx context.Context, channel, address string) (bool, error
 // OptedOut reports whether the address opted out of the channel.
 func (s *Store) OptedOut(ctx context.Context, channel, address string) (bool, error) {
 	var out bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM opt_outs WHERE channel = $1 AND address = $2)`,
-		channel, recovery.NormalizeAddress(channel, address)).Scan(&out)
+	// An erased customer's opt-out is kept as a keyed hash.
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM opt_outs WHERE channel = $1 AND address IN ($2, $3))`,
+		channel, recovery.NormalizeAddress(channel, address), s.hashAddress(channel, address)).Scan(&out)
 	if err != nil {
 		return false, fmt.Errorf("read opt-outs: %w", mapErr(err))
 	}

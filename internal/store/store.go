@@ -20,8 +20,9 @@ import (
 
 // Store wraps a pgx connection pool.
 type Store struct {
-	pool *pgxpool.Pool
-	log  *slog.Logger
+	pool      *pgxpool.Pool
+	log       *slog.Logger
+	optOutKey []byte
 
 	// The relay wake-up (see wake): at most one NOTIFY in flight, and one
 	// more queued behind it.
@@ -37,6 +38,9 @@ type Options struct {
 	MaxConns int32
 	// Logger may be nil.
 	Logger *slog.Logger
+	// OptOutKey keys the hashes an erased customer's opt-outs are kept
+	// as (so that STOP still holds); without it erasure refuses to run.
+	OptOutKey []byte
 }
 
 // Timeouts every connection gets unless the URL sets its own, so that a
@@ -85,7 +89,7 @@ func OpenWith(ctx context.Context, url string, o Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("ping database: %w", err)
 	}
-	return &Store{pool: pool, log: o.Logger}, nil
+	return &Store{pool: pool, log: o.Logger, optOutKey: o.OptOutKey}, nil
 }
 
 // Pool exposes the pool for benchmarks and tests.

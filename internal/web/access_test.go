@@ -36,6 +36,8 @@ var routeRules = map[string]Access{
 	"POST /v1/incidents/{id}/offer":     need(auth.Approve),
 	"POST /v1/incidents/{id}/choice":    need(auth.Choose),
 	"POST /v1/codes/{code}/redeem":      need(auth.Redeem),
+	"GET /v1/customers/{id}/export":     need(auth.Erase),
+	"POST /v1/customers/{id}/erase":     need(auth.Erase),
 	"POST /v1/webhooks/twilio/status":   public(PublicSignature),
 	"POST /v1/webhooks/twilio/voice":    public(PublicSignature),
 	"POST /v1/webhooks/twilio/gather":   public(PublicSignature),
@@ -77,6 +79,16 @@ var routeBodies = map[string]string{
 	"POST /v1/codes/{code}/redeem":    `{"order_id":"1001"}`,
 }
 
+type okPrivacy struct{}
+
+func (okPrivacy) ExportCustomer(_ context.Context, who recovery.CustomerRef) (recovery.CustomerExport, error) {
+	return recovery.CustomerExport{Customer: who}, nil
+}
+
+func (okPrivacy) EraseCustomer(context.Context, recovery.CustomerRef, string) (recovery.ErasureReport, error) {
+	return recovery.ErasureReport{}, nil
+}
+
 type okCodes struct{}
 
 func (okCodes) RedeemCode(_ context.Context, code, orderID string, at time.Time) (recovery.IssuedCode, error) {
@@ -91,7 +103,7 @@ func matrixServer() *Server {
 	held := recovery.Incident{ID: "inc-1", OrderID: "1001", WorkflowID: "incident/1001/s/late", Status: recovery.IncidentAwaitingApproval,
 		Offer: &recovery.Offer{Remedy: recovery.RemedyRefund, ValueMinor: 8999, Currency: "EUR", Status: recovery.OfferPending}}
 	s := &Server{Inbox: &memInbox{seen: map[recovery.EventKey]bool{}}, Incidents: memIncidents{list: []recovery.Incident{held}},
-		Remedies: &memRemedies{}, Codes: okCodes{}, Events: &queue{}, Customers: newMemCustomers(),
+		Remedies: &memRemedies{}, Codes: okCodes{}, Events: &queue{}, Customers: newMemCustomers(), Privacy: okPrivacy{},
 		Links:          &links.Signer{Secret: []byte("matrix-links"), Base: "http://example.com"},
 		Twilio:         TwilioWebhooks{AuthToken: twilioToken, PublicURL: "https://recovery.example"},
 		SendGrid:       SendGridWebhooks{},

@@ -59,6 +59,9 @@ type Server struct {
 	Remedies Remedies
 	// Codes redeems issued codes.
 	Codes Codes
+	// Privacy exports and erases customers' data; nil: those endpoints
+	// answer 404.
+	Privacy Privacy
 	// Events lists and requeues what the relay quarantined; nil: those
 	// endpoints answer 404.
 	Events EventQueue
@@ -135,6 +138,10 @@ func (s *Server) build() (http.Handler, []Route) {
 	rt.handle("POST /v1/incidents/{id}/offer", need(auth.Approve), s.remedyAction(recovery.ActionOffer))
 	rt.handle("POST /v1/incidents/{id}/choice", need(auth.Choose), s.postChoice)
 	rt.handle("POST /v1/codes/{code}/redeem", need(auth.Redeem), s.redeemCode)
+	if s.Privacy != nil {
+		rt.handle("GET /v1/customers/{id}/export", need(auth.Erase), s.exportCustomer)
+		rt.handle("POST /v1/customers/{id}/erase", need(auth.Erase), s.eraseCustomer)
+	}
 	// Provider webhooks about contacts, each verified with its provider's
 	// scheme inside.
 	rt.handle("POST /v1/webhooks/twilio/status", public(PublicSignature), s.twilioStatus)
