@@ -69,14 +69,14 @@ type Config struct {
 	// SendGridKey verifies SendGrid's signed Event Webhook.
 	SendGridKey *ecdsa.PublicKey // SENDGRID_WEBHOOK_PUBLIC_KEY
 	// LinkSecret signs the customer links (choice page, unsubscribe).
-	LinkSecret string        // RECOVERY_LINK_SECRET
+	LinkSecret string // RECOVERY_LINK_SECRET
 	// OptOutKey keys the hashes an erased customer's opt-outs are kept
 	// as; it must not change once used (the link secret by default).
 	OptOutKey string // RECOVERY_OPT_OUT_KEY
 	// Retention is how long events, contacts and captured messages are
 	// kept (0: for ever).
 	Retention time.Duration // RECOVERY_RETENTION
-	LinkTTL    time.Duration // RECOVERY_LINK_TTL
+	LinkTTL   time.Duration // RECOVERY_LINK_TTL
 	// Ops is how customers reach a person.
 	OpsPhone, OpsEmail string // RECOVERY_OPS_PHONE, RECOVERY_OPS_EMAIL
 	// Windows are the contact windows; LadderStep how long a ladder step
