@@ -5,7 +5,10 @@
 package links
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -38,10 +41,47 @@ type Signer struct {
 var b64 = base64.RawURLEncoding
 
 // Token returns kind, subject and expiry, signed. The subject is base64
-// so that any string (an email address) fits in a path segment.
+// so that any string fits in a path segment; an unsubscribe link's subject
+// (an email address) is sealed as well, so that the link names nobody to
+// whoever sees it (a proxy's log, a forwarded email).
 func (s Signer) Token(kind, subject string, expires time.Time) string {
-	payload := kind + "." + b64.EncodeToString([]byte(subject)) + "." + strconv.FormatInt(expires.Unix(), 36)
+	enc := b64.EncodeToString([]byte(subject))
+	if kind == KindUnsubscribe {
+		enc = sealedMark + s.seal(subject)
+	}
+	payload := kind + "." + enc + "." + strconv.FormatInt(expires.Unix(), 36)
 	return payload + "." + s.mac(payload)
+}
+
+// sealedMark starts a sealed subject; it is not in base64's URL alphabet,
+// so links from before sealing (plain base64) still verify.
+const sealedMark = "~"
+
+// sealKey derives the sealing key from the secret.
+func (s Signer) sealKey() cipher.AEAD {
+	m := hmac.New(sha256.New, s.Secret)
+	m.Write([]byte("links: seal"))
+	block, _ := aes.NewCipher(m.Sum(nil)) // 32 bytes: AES-256
+	aead, _ := cipher.NewGCM(block)
+	return aead
+}
+
+// seal encrypts a subject (AES-256-GCM, random nonce).
+func (s Signer) seal(subject string) string {
+	aead := s.sealKey()
+	nonce := make([]byte, aead.NonceSize())
+	rand.Read(nonce) //nolint:errcheck // crypto/rand.Read never fails
+	return b64.EncodeToString(aead.Seal(nonce, nonce, []byte(subject), nil))
+}
+
+// unseal decrypts what seal made.
+func (s Signer) unseal(enc string) ([]byte, error) {
+	raw, err := b64.DecodeString(enc)
+	aead := s.sealKey()
+	if err != nil || len(raw) < aead.NonceSize() {
+		return nil, ErrTampered
+	}
+	return aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], nil)
 }
 
 func (s Signer) mac(payload string) string {
@@ -60,7 +100,13 @@ func (s Signer) Verify(token, kind string, now time.Time) (string, error) {
 	if !hmac.Equal([]byte(parts[3]), []byte(s.mac(payload))) {
 		return "", ErrTampered
 	}
-	subject, err1 := b64.DecodeString(parts[1])
+	var subject []byte
+	var err1 error
+	if sealed, ok := strings.CutPrefix(parts[1], sealedMark); ok {
+		subject, err1 = s.unseal(sealed)
+	} else {
+		subject, err1 = b64.DecodeString(parts[1])
+	}
 	exp, err2 := strconv.ParseInt(parts[2], 36, 64)
 	if err1 != nil || err2 != nil {
 		return "", ErrTampered

@@ -2,6 +2,7 @@ package links
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -59,4 +60,37 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("accepted %q without its mac", tok)
 		}
 	})
+}
+
+// An unsubscribe link names nobody: the address is sealed, not encoded.
+// Links sent before sealing still work.
+func TestUnsubscribeLinksAreSealed(t *testing.T) {
+	s := Signer{Secret: []byte("secret"), Base: "https://r.example"}
+	exp := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	addr := "ada.weber@example.com"
+	tok := s.Token(KindUnsubscribe, addr, exp)
+	for _, form := range []string{addr, b64.EncodeToString([]byte(addr)), "ada", "weber"} {
+		if strings.Contains(strings.ToLower(tok), strings.ToLower(form)) {
+			t.Fatalf("token %q names the address (%q)", tok, form)
+		}
+	}
+	if tok == s.Token(KindUnsubscribe, addr, exp) {
+		t.Fatal("two seals of one address are the same: a link would identify its reader")
+	}
+	got, err := s.Verify(tok, KindUnsubscribe, exp.Add(-time.Hour))
+	if err != nil || got != addr {
+		t.Fatalf("verify = %q, %v", got, err)
+	}
+	// A sealed subject swapped in from another link fails the MAC.
+	other := strings.Split(s.Token(KindUnsubscribe, "bob@example.com", exp), ".")
+	parts := strings.Split(tok, ".")
+	parts[1] = other[1]
+	if _, err := s.Verify(strings.Join(parts, "."), KindUnsubscribe, exp.Add(-time.Hour)); err != ErrTampered {
+		t.Fatalf("swapped subject: %v", err)
+	}
+	// A link from before sealing: plain base64, signed.
+	payload := KindUnsubscribe + "." + b64.EncodeToString([]byte(addr)) + "." + strconv.FormatInt(exp.Unix(), 36)
+	if got, err := s.Verify(payload+"."+s.mac(payload), KindUnsubscribe, exp.Add(-time.Hour)); err != nil || got != addr {
+		t.Fatalf("a link from before sealing: %q, %v", got, err)
+	}
 }
