@@ -28,6 +28,58 @@ func wrongStage(want string, st *remedyState) error {
 	return temporal.NewApplicationError(fmt.Sprintf("the incident is %s, not %s", st.stage, want), ErrTypeWrongStage)
 }
 
+// changeEngineValues marks the change after which an edited offer is
+// valued by the engine (see priced), not by what the approver declares.
+const changeEngineValues = "engine-values"
+
+// priced values edited offers as the engine does: a reship or substitute
+// is worth the lines it ships (the order's total without lines); a refund
+// is at most the order's total; a discount or store credit at most what
+// the policy offered of it (the order's total when it offered none).
+// Only a reship may be expedited.
+func (st *remedyState) priced(offers []recovery.RemedyOffer) ([]recovery.RemedyOffer, error) {
+	if !st.engineValues {
+		return offers, nil
+	}
+	total := st.order.TotalMinor
+	lines := int64(0)
+	for _, l := range st.order.Lines {
+		v, err := (recovery.Money{Minor: l.UnitPriceMinor, Currency: st.currency}).Times(l.Quantity)
+		if err != nil {
+			return nil, temporal.NewApplicationError("the order's lines are out of range", ErrTypeInvalid)
+		}
+		lines += v.Minor
+	}
+	if len(st.order.Lines) == 0 || lines > recovery.MaxMinor {
+		lines = total
+	}
+	out := slices.Clone(offers)
+	for i, o := range out {
+		switch o.Remedy {
+		case recovery.RemedyReship, recovery.RemedySubstitute:
+			out[i].Value.Minor = lines
+		case recovery.RemedyRefund:
+			if o.Value.Minor > total {
+				return nil, temporal.NewApplicationError(fmt.Sprintf("offers[%d]: a refund of %s is more than the order's total, %s",
+					i, o.Value, recovery.Money{Minor: total, Currency: st.currency}), ErrTypeInvalid)
+			}
+		case recovery.RemedyDiscount, recovery.RemedyStoreCredit:
+			most, ok := st.policyMax[o.Remedy]
+			if !ok {
+				most = total
+			}
+			if o.Value.Minor > most {
+				return nil, temporal.NewApplicationError(fmt.Sprintf("offers[%d]: a %s of %s is more than the most the policy allows, %s",
+					i, o.Remedy, o.Value, recovery.Money{Minor: most, Currency: st.currency}), ErrTypeInvalid)
+			}
+		}
+		if o.Expedited && o.Remedy != recovery.RemedyReship {
+			return nil, temporal.NewApplicationError(fmt.Sprintf("offers[%d]: only a reship can be expedited", i), ErrTypeInvalid)
+		}
+	}
+	return out, nil
+}
+
 func (st *remedyState) checkLimit(by Approver, offers []recovery.RemedyOffer) error {
 	limit := by.LimitMinor(st.currency)
 	for _, o := range offers {
@@ -94,8 +146,9 @@ func (st *remedyState) register(ctx workflow.Context) error {
 	err = workflow.SetUpdateHandlerWithOptions(ctx, UpdateOffer,
 		func(ctx workflow.Context, r OfferRequest) (RemedyView, error) {
 			st.stage = StageApplying
-			audit(ctx, r.By.Name, "edit", r.Note, st.candidates, r.Offers)
-			st.candidates, st.approvedBy, st.decided = r.Offers, r.By.Name, true
+			offers, _ := st.priced(r.Offers) // the validator priced them already
+			audit(ctx, r.By.Name, "edit", r.Note, st.candidates, offers)
+			st.candidates, st.approvedBy, st.decided = offers, r.By.Name, true
 			return st.view(), nil
 		}, workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, r OfferRequest) error {
 			if err := awaiting(); err != nil {
@@ -104,7 +157,11 @@ func (st *remedyState) register(ctx workflow.Context) error {
 			if err := validOffers(r.Offers, st.currency); err != nil {
 				return err
 			}
-			return st.checkLimit(r.By, r.Offers)
+			offers, err := st.priced(r.Offers)
+			if err != nil {
+				return err
+			}
+			return st.checkLimit(r.By, offers)
 		}})
 	if err != nil {
 		return err

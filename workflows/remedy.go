@@ -107,6 +107,12 @@ type remedyState struct {
 	options    []recovery.Offer // prepared for the customer to choose from
 	chosen     recovery.Remedy
 	heal       *HealSignal
+	// order and policyMax value edited offers (engineValues, versioned):
+	// the engine computes what a reship ships, and caps what the request
+	// declares, rather than trust the approver's figure.
+	order        recovery.OrderData
+	policyMax    map[recovery.Remedy]int64
+	engineValues bool
 }
 
 func (st *remedyState) view() RemedyView {
@@ -139,7 +145,9 @@ func defaultFirst(offers []recovery.RemedyOffer, def recovery.Remedy) []recovery
 func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heals workflow.ReceiveChannel) error {
 	var a *activities.Activities
 	inc := in.Incident
-	st := &remedyState{inc: inc, currency: in.Order.Currency, stage: StageDeciding}
+	st := &remedyState{inc: inc, currency: in.Order.Currency, stage: StageDeciding, order: in.Order,
+		policyMax: map[recovery.Remedy]int64{}}
+	st.engineValues = workflow.GetVersion(ctx, changeEngineValues, workflow.DefaultVersion, 1) >= 1
 	if err := st.register(ctx); err != nil {
 		return err
 	}
@@ -161,6 +169,9 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 	d := plan.Decision
 	res.Decision = d
 	st.candidates = defaultFirst(d.Offers, d.Default)
+	for _, o := range d.Offers {
+		st.policyMax[o.Remedy] = max(st.policyMax[o.Remedy], o.Value.Minor)
+	}
 	steps := &ladderSteps{wid: workflow.GetInfo(ctx).WorkflowExecution.ID, plan: plan}
 	// Versioned: histories from before the ladder send one message by
 	// email (else SMS) whenever they are ready.

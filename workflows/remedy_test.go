@@ -476,3 +476,38 @@ func TestFailedRemedyGivesTheBudgetBack(t *testing.T) {
 		t.Fatalf("%d still reserved after the remedy failed, want 0", left)
 	}
 }
+
+// An approver's limit is checked against what the engine says an offer is
+// worth, never against what the request declares.
+func TestEditedOfferIsValuedByTheEngine(t *testing.T) {
+	h := newRemedyHarness(t, recovery.RemedyDecision{NeedsApproval: true, Approval: approval,
+		Offers: []recovery.RemedyOffer{{Remedy: recovery.RemedyDiscount, Value: eur(1000)}}})
+	h.in.Order.TotalMinor = 500000
+	h.in.Order.Lines = []recovery.OrderLine{{SKU: "SOFA-1", Quantity: 2, UnitPriceMinor: 250000}}
+	junior := Approver{Name: "junior", LimitMajor: 10}
+	edit := func(at time.Duration, o recovery.RemedyOffer) *updateOutcome {
+		return h.update(at, UpdateOffer, OfferRequest{By: junior, Offers: []recovery.RemedyOffer{o}})
+	}
+	reship := edit(time.Minute, recovery.RemedyOffer{Remedy: recovery.RemedyReship, Value: eur(0)})
+	substitute := edit(2*time.Minute, recovery.RemedyOffer{Remedy: recovery.RemedySubstitute, Value: eur(1)})
+	refund := edit(3*time.Minute, recovery.RemedyOffer{Remedy: recovery.RemedyRefund, Value: eur(500001)})
+	discount := edit(4*time.Minute, recovery.RemedyOffer{Remedy: recovery.RemedyDiscount, Value: eur(1001)})
+	expedited := edit(5*time.Minute, recovery.RemedyOffer{Remedy: recovery.RemedyDiscount, Value: eur(500), Expedited: true})
+	ok := edit(6*time.Minute, recovery.RemedyOffer{Remedy: recovery.RemedyDiscount, Value: eur(900)})
+	res := h.run(t)
+	var appErr *temporal.ApplicationError
+	for name, out := range map[string]*updateOutcome{"reship declared 0": reship, "substitute declared 0.01": substitute} {
+		if !errors.As(out.err, &appErr) || appErr.Type() != ErrTypeOverLimit || !strings.Contains(appErr.Error(), "5000.00 EUR") {
+			t.Errorf("%s: %v, want refused as over the limit at the lines' 5000.00 EUR", name, out.err)
+		}
+	}
+	for name, out := range map[string]*updateOutcome{"refund over the total": refund, "discount over the policy's": discount,
+		"an expedited discount": expedited} {
+		if !errors.As(out.err, &appErr) || appErr.Type() != ErrTypeInvalid {
+			t.Errorf("%s: %v, want refused as invalid", name, out.err)
+		}
+	}
+	if !ok.accepted || ok.err != nil || res.Offer.Remedy != recovery.RemedyDiscount || res.Offer.ValueMinor != 900 {
+		t.Fatalf("a discount within the policy and the limit: %+v, offer %+v", ok, res.Offer)
+	}
+}

@@ -69,6 +69,15 @@ func (m Money) Percent(p int64) (Money, error) {
 	return Money{Minor: (m.Minor*p + 50) / 100, Currency: m.Currency}, nil
 }
 
+// Times returns m times n (a quantity); ErrOverflow when m or n is
+// negative or the product leaves the range the engine computes in.
+func (m Money) Times(n int64) (Money, error) {
+	if m.Minor < 0 || n < 0 || (n != 0 && m.Minor > MaxMinor/n) {
+		return Money{}, fmt.Errorf("%d times %d minor units: %w", n, m.Minor, ErrOverflow)
+	}
+	return Money{Minor: m.Minor * n, Currency: m.Currency}, nil
+}
+
 // MulPercent returns v*p/100 rounded down, and false when it would
 // overflow or v or p is negative.
 func MulPercent(v, p int64) (int64, bool) {
