@@ -147,3 +147,28 @@ func TestSeenIsBounded(t *testing.T) {
 		t.Fatal("a recent re-send was applied twice")
 	}
 }
+
+// An order.updated older than what the order already knows changes
+// nothing, whatever order the events arrive in.
+func TestOrderUpdatesFollowEventTime(t *testing.T) {
+	p1, p2, p0 := t0.Add(72*time.Hour), t0.Add(96*time.Hour), t0.Add(48*time.Hour)
+	created := orderCreated(p1)
+	newer := mkEvent("u2", recovery.TypeOrderUpdated, t0.Add(2*time.Hour), map[string]any{"order_id": "1001", "promised_delivery": p2})
+	stale := mkEvent("u1", recovery.TypeOrderUpdated, t0.Add(time.Hour), map[string]any{"order_id": "1001",
+		"promised_delivery": p0, "total_minor": 1})
+	for _, byTime := range []bool{true, false} {
+		st := newState("1001")
+		st.orderByTime = byTime
+		for _, e := range []recovery.Event{newer, created, stale} { // arrival order
+			st.apply(e)
+		}
+		promise := st.Order.PromisedDelivery
+		switch {
+		case byTime && (promise == nil || !promise.Equal(p2) || st.Order.TotalMinor != 1 || st.Order.Currency != "EUR"):
+			t.Errorf("by event time: promise %v, total %d, currency %q; want the newer promise, the stale update's total (nothing newer set it), EUR",
+				promise, st.Order.TotalMinor, st.Order.Currency)
+		case !byTime && (promise == nil || !promise.Equal(p0)):
+			t.Errorf("by arrival (older histories): promise %v, want the last to arrive", promise)
+		}
+	}
+}

@@ -32,6 +32,10 @@ const changeTrackingResolution = "tracking-resolution"
 // a fresh run starts from that projection, and Seen is bounded.
 const changeOrderCompletes = "order-completes"
 
+// changeOrderEventTime marks the change after which order fields follow
+// event time: an older order.updated never rolls a newer value back.
+const changeOrderEventTime = "order-event-time"
+
 // orderRun is one run of OrderWorkflow: its state plus the live timer.
 type orderRun struct {
 	ctx     workflow.Context
@@ -62,6 +66,7 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 	r.st.resolveTracking = workflow.GetVersion(ctx, changeTrackingResolution, workflow.DefaultVersion, 1) >= 1
 	r.completes = workflow.GetVersion(ctx, changeOrderCompletes, workflow.DefaultVersion, 1) >= 1
 	r.st.boundSeen = r.completes
+	r.st.orderByTime = workflow.GetVersion(ctx, changeOrderEventTime, workflow.DefaultVersion, 1) >= 1
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (OrderSummary, error) {
 		return r.st.summary(), nil
 	}); err != nil {
@@ -286,7 +291,7 @@ func (r *orderRun) resume(orderID string) error {
 	if len(res.State) > 0 {
 		var prev OrderState
 		if err := json.Unmarshal(res.State, &prev); err == nil && prev.OrderID == orderID {
-			prev.resolveTracking, prev.boundSeen = r.st.resolveTracking, r.st.boundSeen
+			prev.resolveTracking, prev.boundSeen, prev.orderByTime = r.st.resolveTracking, r.st.boundSeen, r.st.orderByTime
 			prev.init()
 			r.st = &prev
 			workflow.GetLogger(r.ctx).Info("order resumed from its projection", "order_id", orderID)

@@ -89,6 +89,12 @@ type OrderState struct {
 	Cancelled    bool
 	Applied      int
 
+	// FieldAt is the event time of each order field's current value, so
+	// that an older order.updated never rolls a newer value back.
+	FieldAt map[string]time.Time `json:",omitempty"`
+	// orderByTime is set per run (behind workflow.GetVersion): order
+	// fields follow event time, not arrival.
+	orderByTime bool
 	// boundSeen is set per run (behind workflow.GetVersion): Seen keeps
 	// the newest maxSeen keys.
 	boundSeen bool
@@ -339,6 +345,10 @@ func (s *OrderState) applyOrder(e recovery.Event) {
 	if json.Unmarshal(e.Data, &d) != nil {
 		return
 	}
+	if s.orderByTime {
+		s.applyOrderByTime(e, d)
+		return
+	}
 	if s.Order == nil || e.Type == recovery.TypeOrderCreated && s.Order.Currency == "" {
 		if e.Type == recovery.TypeOrderCreated {
 			s.Order = &d
@@ -366,6 +376,39 @@ func (s *OrderState) applyOrder(e recovery.Event) {
 	}
 	if _, ok := present["lines"]; ok {
 		o.Lines = d.Lines
+	}
+}
+
+// applyOrderByTime merges an order.created or order.updated field by
+// field: a field takes the event's value unless a newer event (by event
+// time) set it already, whatever order they arrived in.
+func (s *OrderState) applyOrderByTime(e recovery.Event, d recovery.OrderData) {
+	var present map[string]json.RawMessage
+	json.Unmarshal(e.Data, &present) //nolint:errcheck
+	if s.Order == nil {
+		s.Order = &recovery.OrderData{OrderID: s.OrderID}
+	}
+	if s.FieldAt == nil {
+		s.FieldAt = map[string]time.Time{}
+	}
+	o := s.Order
+	set := map[string]func(){
+		"currency":          func() { o.Currency = d.Currency },
+		"total_minor":       func() { o.TotalMinor = d.TotalMinor },
+		"promised_delivery": func() { o.PromisedDelivery = d.PromisedDelivery },
+		"customer":          func() { o.Customer = d.Customer },
+		"shipping_address":  func() { o.ShippingAddress = d.ShippingAddress },
+		"lines":             func() { o.Lines = d.Lines },
+	}
+	for _, k := range []string{"currency", "total_minor", "promised_delivery", "customer", "shipping_address", "lines"} {
+		if _, ok := present[k]; !ok {
+			continue
+		}
+		if at, ok := s.FieldAt[k]; ok && e.Time.Before(at) {
+			continue // an older word than the one we have
+		}
+		s.FieldAt[k] = e.Time
+		set[k]()
 	}
 }
 
