@@ -13,13 +13,16 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	commonpb "go.temporal.io/api/common/v1"
+	historypb "go.temporal.io/api/history/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/workflows"
 )
 
 // personalData collects, from the project's database, everything that
@@ -121,7 +124,8 @@ func historyText(m protoreflect.Message, b *strings.Builder) {
 
 // assertNoPersonalDataInTemporal reads back every workflow history the
 // stack left in Temporal, every run, and fails on any of the personal
-// data, encoded or not. It returns how many histories and events it read.
+// data, encoded or not, and on any history that does not replay with
+// today's code. It returns how many histories and events it read.
 func assertNoPersonalDataInTemporal(t *testing.T, temporalAddr, dbURL string) (histories, events int) {
 	t.Helper()
 	secrets := personalData(t, dbURL)
@@ -145,6 +149,7 @@ func assertNoPersonalDataInTemporal(t *testing.T, temporalAddr, dbURL string) (h
 		for _, ex := range page.Executions {
 			histories++
 			var text strings.Builder
+			var hist historypb.History
 			it := c.GetWorkflowHistory(ctx, ex.Execution.WorkflowId, ex.Execution.RunId, false,
 				enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 			for it.HasNext() {
@@ -152,6 +157,7 @@ func assertNoPersonalDataInTemporal(t *testing.T, temporalAddr, dbURL string) (h
 				if err != nil {
 					t.Fatal(err)
 				}
+				hist.Events = append(hist.Events, ev)
 				events++
 				js, _ := protojson.Marshal(ev)
 				text.Write(js)
@@ -162,6 +168,13 @@ func assertNoPersonalDataInTemporal(t *testing.T, temporalAddr, dbURL string) (h
 			info, _ := protojson.Marshal(ex)
 			text.Write(info)
 			historyText(ex.ProtoReflect(), &text)
+			// Every history the stories left replays with today's code.
+			replayer := worker.NewWorkflowReplayer()
+			replayer.RegisterWorkflow(workflows.OrderWorkflow)
+			replayer.RegisterWorkflow(workflows.RecoveryWorkflow)
+			if err := replayer.ReplayWorkflowHistory(nil, &hist); err != nil {
+				t.Errorf("workflow %s (run %s) does not replay: %v", ex.Execution.WorkflowId, ex.Execution.RunId, err)
+			}
 			lower := strings.ToLower(text.String())
 			for _, s := range secrets {
 				if strings.Contains(lower, s) {
