@@ -95,7 +95,9 @@ func (h history) signal(name string) bool {
 	})
 }
 
-func (h history) completed() bool { return h.count(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED) == 1 }
+func (h history) completed() bool {
+	return h.count(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED) == 1
+}
 
 // firstTimerBefore reports whether a timer fired before the first
 // activity of a type was scheduled.
