@@ -215,6 +215,7 @@ var remedyTypes = []recovery.Remedy{recovery.RemedyDiscount, recovery.RemedySubs
 func (st *remedyState) awaitApproval(ctx workflow.Context, in RecoveryInput, rule recovery.ApprovalRule) error {
 	var a *activities.Activities
 	st.stage = StageAwaitingApproval
+	st.publish(ctx)
 	pending := offerOf(st.candidates[0], "")
 	pending.Status = recovery.OfferPending
 	for _, c := range st.candidates {

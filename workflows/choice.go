@@ -43,6 +43,7 @@ func (st *remedyState) awaitChoice(ctx workflow.Context, in RecoveryInput, res *
 		return st.options, false, false, nil // nothing to choose between
 	}
 	st.stage = StageAwaitingChoice
+	st.publish(ctx)
 	offered := st.options[0]
 	offered.Status, offered.Options = recovery.OfferOffered, st.options
 	if err := saveOffer(ctx, inc.ID, offered, recovery.IncidentAwaitingChoice, ""); err != nil {

@@ -238,11 +238,15 @@ func (r *orderRun) start(f Finding, prev *IncidentRef) {
 		Incident: recovery.Incident{ID: id, OrderID: r.st.OrderID, ShipmentID: f.ShipmentID, Kind: f.Kind,
 			Status: recovery.IncidentOpen, DetectedAt: workflow.Now(ctx), Evidence: f.Evidence,
 			Reason: f.Reason, WorkflowID: wfID},
-		Order:          *r.st.Order,
-		Settle:         r.cfg.Settle[f.Kind],
-		FollowUpOnHeal: r.cfg.FollowUpOnHeal,
-		HealWindow:     r.cfg.HealWindow,
-		Code:           f.Code,
+		Order:            *r.st.Order,
+		Settle:           r.cfg.Settle[f.Kind],
+		FollowUpOnHeal:   r.cfg.FollowUpOnHeal,
+		HealWindow:       r.cfg.HealWindow,
+		Code:             f.Code,
+		SearchAttributes: r.cfg.SearchAttributes,
+	}
+	if sh := r.st.Shipments[f.ShipmentID]; sh != nil {
+		in.Carrier = sh.Carrier
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            wfID,

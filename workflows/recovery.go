@@ -28,6 +28,11 @@ type RecoveryInput struct {
 	HealWindow time.Duration
 	// Code is the carrier's exception code behind a carrier_exception.
 	Code string
+	// Carrier is the shipment's carrier, when known.
+	Carrier string `json:",omitempty"`
+	// SearchAttributes is set when the cluster has the project's search
+	// attributes registered: the incident publishes its stage.
+	SearchAttributes bool `json:",omitempty"`
 }
 
 // changePolicyDecision marks the workflow change that asks the remedy

@@ -113,6 +113,10 @@ type remedyState struct {
 	order        recovery.OrderData
 	policyMax    map[recovery.Remedy]int64
 	engineValues bool
+	// attrs is set when the incident publishes its stage as a search
+	// attribute; published is the stage last published.
+	attrs     bool
+	published string
 }
 
 func (st *remedyState) view() RemedyView {
@@ -148,6 +152,8 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 	st := &remedyState{inc: inc, currency: in.Order.Currency, stage: StageDeciding, order: in.Order,
 		policyMax: map[recovery.Remedy]int64{}}
 	st.engineValues = workflow.GetVersion(ctx, changeEngineValues, workflow.DefaultVersion, 1) >= 1
+	st.startAttributes(ctx, in)
+	defer st.publish(ctx) // done, or healed
 	if err := st.register(ctx); err != nil {
 		return err
 	}
@@ -216,6 +222,7 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 		return closeHealed(ctx, inc.ID, *st.heal)
 	}
 	st.stage = StageApplying
+	st.publish(ctx)
 	candidates := make([]recovery.Offer, len(st.candidates))
 	for i, c := range st.candidates {
 		candidates[i] = offerOf(c, st.approvedBy)
@@ -242,6 +249,7 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 		}
 	}
 	st.stage = StageDone
+	st.publish(ctx)
 	if !ok {
 		res.Offer = applied
 		st.releaseBudget(ctx)

@@ -60,6 +60,10 @@ type parts struct {
 
 // stack is a running set of roles against one database and one Temporal.
 type stack struct {
+	// acts are the worker's activities (nil without a worker); namespace
+	// is the Temporal namespace they work in.
+	acts      *activities.Activities
+	namespace string
 	log      *slog.Logger
 	store    *store.Store
 	temporal client.Client
@@ -156,6 +160,7 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 			Detection: cfg.Detection,
 		}
 		workflows.Register(wf, acts)
+		s.acts, s.namespace = acts, cfg.Namespace
 		for _, p := range []struct {
 			channel string
 			rate    float64
@@ -208,6 +213,7 @@ func (s *stack) startWorker(ctx context.Context) {
 		_, err := s.temporal.CheckHealth(hctx, &client.CheckHealthRequest{})
 		cancel()
 		if err == nil {
+			s.detectSearchAttributes(ctx, s.namespace)
 			if err = s.startWorkers(); err == nil {
 				s.workerStarted.Store(true)
 				s.log.Info("worker started")

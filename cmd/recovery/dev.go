@@ -12,6 +12,7 @@ import (
 	"github.com/recoveryhq/recovery/internal/devstack"
 	"github.com/recoveryhq/recovery/internal/pgcluster"
 	"github.com/recoveryhq/recovery/internal/store"
+	"github.com/recoveryhq/recovery/workflows"
 )
 
 // runDev runs the whole engine in one process: a private Postgres under the
@@ -56,6 +57,9 @@ func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger)
 		}
 		defer stopLogged(log, "temporal", ts.Stop)
 		temporalAddr = ts.Address()
+		if err := ts.RegisterSearchAttributes(ctx, workflows.SearchAttributes); err != nil {
+			return fmt.Errorf("register search attributes: %w", err)
+		}
 	}
 	s, err := startStack(ctx, cfg, dbURL, temporalAddr, parts{api: true, relay: true, worker: true}, true, log)
 	if err != nil {

@@ -29,6 +29,7 @@ Usage:
   recovery serve                run the HTTP API and the relay (needs DATABASE_URL, TEMPORAL_ADDRESS)
   recovery worker               run the Temporal worker (needs DATABASE_URL, TEMPORAL_ADDRESS)
   recovery migrate              apply database migrations (needs DATABASE_URL)
+  recovery search-attributes   register the incidents' search attributes in TEMPORAL_NAMESPACE (dev does it itself)
   recovery events push FILE...  push canonical events (JSON or NDJSON) to RECOVERY_URL
   recovery events demo          push a scripted misroute story and print the incident
   recovery events dead          list the events the relay quarantined (never deliverable), with why
@@ -84,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBench(ctx, cfg, args[1:], stdout, log)
 	case "policy":
 		return runPolicy(ctx, cfg, args[1:], stdout)
+	case "search-attributes":
+		return runSearchAttributes(ctx, cfg, stdout, log)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

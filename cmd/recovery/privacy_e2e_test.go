@@ -285,3 +285,31 @@ func runErasure(t *testing.T, base, dbURL string) {
 		t.Fatalf("erasing again: %d %v", code, rep)
 	}
 }
+
+// findBySearchAttributes finds the demo's incident in Temporal's
+// visibility by what it is (kind, order, carrier) and where it stands.
+func findBySearchAttributes(t *testing.T, temporalAddr, orderID, incidentID string) {
+	c, err := client.Dial(client.Options{HostPort: temporalAddr, Namespace: "default", Logger: quietTemporalLogger(quietLogger())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	query := fmt.Sprintf("RecoveryKind = 'misrouted' AND RecoveryOrderID = '%s' AND RecoveryCarrier = 'dhl' AND RecoveryStage = 'done'", orderID)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		res, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Namespace: "default", Query: query})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Executions) == 1 {
+			if id := res.Executions[0].Execution.WorkflowId; !strings.HasPrefix(id, "incident/"+orderID+"/") {
+				t.Fatalf("found %s, want the demo's incident (%s)", id, incidentID)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%q found %d workflows, want the demo's incident", query, len(res.Executions))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}

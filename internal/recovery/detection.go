@@ -37,6 +37,9 @@ type DetectionConfig struct {
 	// projection. Zero means DefaultOrderIdle (configurations carried from
 	// before it existed), negative never.
 	OrderIdle time.Duration `json:"order_idle,omitempty"`
+	// SearchAttributes is set by the worker when the cluster has the
+	// project's search attributes registered.
+	SearchAttributes bool `json:"search_attributes,omitempty"`
 }
 
 // DefaultOrderIdle is OrderIdle's default: two weeks.
