@@ -64,11 +64,11 @@ type stack struct {
 	// is the Temporal namespace they work in.
 	acts      *activities.Activities
 	namespace string
-	log      *slog.Logger
-	store    *store.Store
-	temporal client.Client
-	inbox    *store.Inbox
-	relay    *relay.Relay
+	log       *slog.Logger
+	store     *store.Store
+	temporal  client.Client
+	inbox     *store.Inbox
+	relay     *relay.Relay
 	// workers: the workflows' queue, then one queue per provider whose
 	// sends are rate-limited across every worker.
 	workers  []worker.Worker
