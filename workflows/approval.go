@@ -105,9 +105,13 @@ func (st *remedyState) register(ctx workflow.Context) error {
 			workflow.GetLogger(ctx).Error("audit failed", "incident_id", st.inc.ID, "action", action, "err", err)
 		}
 	}
-	awaiting := func() error {
+	awaiting := func(by Approver) error {
 		if st.stage != StageAwaitingApproval {
 			return wrongStage(StageAwaitingApproval, st)
+		}
+		if !by.ActsFor(st.role) {
+			return temporal.NewApplicationError(fmt.Sprintf("%s does not act for the role %q this incident's rule names",
+				by.Name, st.role), ErrTypeNotYourRole)
 		}
 		return nil
 	}
@@ -120,7 +124,7 @@ func (st *remedyState) register(ctx workflow.Context) error {
 			st.approvedBy, st.decided = r.By.Name, true
 			return st.view(), nil
 		}, workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, r ApproveRequest) error {
-			if err := awaiting(); err != nil {
+			if err := awaiting(r.By); err != nil {
 				return err
 			}
 			return st.checkLimit(r.By, st.candidates)
@@ -138,7 +142,7 @@ func (st *remedyState) register(ctx workflow.Context) error {
 			if r.Reason == "" {
 				return temporal.NewApplicationError("a rejection needs a reason", ErrTypeInvalid)
 			}
-			return awaiting()
+			return awaiting(r.By)
 		}})
 	if err != nil {
 		return err
@@ -151,7 +155,7 @@ func (st *remedyState) register(ctx workflow.Context) error {
 			st.candidates, st.approvedBy, st.decided = offers, r.By.Name, true
 			return st.view(), nil
 		}, workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, r OfferRequest) error {
-			if err := awaiting(); err != nil {
+			if err := awaiting(r.By); err != nil {
 				return err
 			}
 			if err := validOffers(r.Offers, st.currency); err != nil {
@@ -215,6 +219,7 @@ var remedyTypes = []recovery.Remedy{recovery.RemedyDiscount, recovery.RemedySubs
 func (st *remedyState) awaitApproval(ctx workflow.Context, in RecoveryInput, rule recovery.ApprovalRule) error {
 	var a *activities.Activities
 	st.stage = StageAwaitingApproval
+	st.role = rule.Role
 	st.publish(ctx)
 	pending := offerOf(st.candidates[0], "")
 	pending.Status = recovery.OfferPending

@@ -44,7 +44,10 @@ const (
 const (
 	ErrTypeWrongStage = "wrong-stage"
 	ErrTypeOverLimit  = "over-limit"
-	ErrTypeInvalid    = "invalid"
+	// ErrTypeNotYourRole: the rule names a role the approver does not
+	// act for.
+	ErrTypeNotYourRole = "not-your-role"
+	ErrTypeInvalid     = "invalid"
 )
 
 // Approver is the person behind an approval (recovery.Approver).
@@ -117,6 +120,9 @@ type remedyState struct {
 	// attribute; published is the stage last published.
 	attrs     bool
 	published string
+	// role is the rule's approval role: only approvers who act for it
+	// decide.
+	role string
 }
 
 func (st *remedyState) view() RemedyView {

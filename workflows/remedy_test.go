@@ -511,3 +511,28 @@ func TestEditedOfferIsValuedByTheEngine(t *testing.T) {
 		t.Fatalf("a discount within the policy and the limit: %+v, offer %+v", ok, res.Offer)
 	}
 }
+
+// The rule's approval role is enforced: an approver who acts for other
+// roles cannot decide; one for that role, or for every role, can.
+func TestApprovalRoleIsEnforced(t *testing.T) {
+	rule := approval
+	rule.Role = "claims"
+	h := newRemedyHarness(t, recovery.RemedyDecision{NeedsApproval: true, Approval: rule,
+		Offers: []recovery.RemedyOffer{{Remedy: recovery.RemedyDiscount, Value: eur(2000)}}})
+	other := h.update(time.Minute, UpdateApprove, ApproveRequest{By: Approver{Name: "sam", LimitMajor: 100, Roles: []string{"returns"}}})
+	reject := h.update(2*time.Minute, UpdateReject, RejectRequest{By: Approver{Name: "sam", Roles: []string{"returns"}}, Reason: "no"})
+	claims := h.update(time.Hour, UpdateApprove, ApproveRequest{By: Approver{Name: "cleo", LimitMajor: 100, Roles: []string{"returns", "claims"}}})
+	res := h.run(t)
+	var appErr *temporal.ApplicationError
+	for name, out := range map[string]*updateOutcome{"approve": other, "reject": reject} {
+		if !errors.As(out.err, &appErr) || appErr.Type() != ErrTypeNotYourRole {
+			t.Errorf("%s by another role's approver: %v, want %s", name, out.err, ErrTypeNotYourRole)
+		}
+	}
+	if !claims.accepted || res.Offer.ApprovedBy != "cleo" {
+		t.Fatalf("the claims approver: %+v, offer %+v", claims, res.Offer)
+	}
+	if !(Approver{Name: "any"}).ActsFor("claims") {
+		t.Fatal("an approver with no roles acts for every role")
+	}
+}

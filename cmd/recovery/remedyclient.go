@@ -85,7 +85,7 @@ func updateError(err error) error {
 		switch appErr.Type() {
 		case workflows.ErrTypeWrongStage:
 			return refusal{appErr.Message(), recovery.ErrConflict}
-		case workflows.ErrTypeOverLimit:
+		case workflows.ErrTypeOverLimit, workflows.ErrTypeNotYourRole:
 			return refusal{appErr.Message(), recovery.ErrForbidden}
 		case workflows.ErrTypeInvalid:
 			return refusal{appErr.Message(), recovery.ErrInvalid}

@@ -63,6 +63,9 @@ type Credential struct {
 	Sources []string
 	// Limits bound Approve.
 	Limits Limits
+	// Roles are the policy roles (a rule's approval.role) this approver
+	// acts for; none: every role.
+	Roles []string
 }
 
 // Limits are an approver's limits in whole units of the incident's

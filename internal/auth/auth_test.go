@@ -242,3 +242,20 @@ func TestLimitsString(t *testing.T) {
 		t.Fatalf("String() = %q", got)
 	}
 }
+
+// An approver may be bound to the policy roles it acts for.
+func TestApproverRoles(t *testing.T) {
+	f, err := ParseFile([]byte(`keys:
+  - {name: cleo, key: 0123456789abcdef-cleo, rights: [approve], limits: {default: 100}, roles: [claims, returns]}
+  - {name: any, key: 0123456789abcdef-any, rights: [approve], limits: {default: 100}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Keys[0].Roles; len(got) != 2 || got[0] != "claims" || len(f.Keys[1].Roles) != 0 {
+		t.Fatalf("roles = %v / %v", got, f.Keys[1].Roles)
+	}
+	if _, err := ParseFile([]byte(`keys: [{name: shop, key: 0123456789abcdef-shop, rights: [read], roles: [claims]}]`)); err == nil ||
+		!strings.Contains(err.Error(), "roles: only with the approve right") {
+		t.Fatalf("roles without approve: %v", err)
+	}
+}

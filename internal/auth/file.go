@@ -34,6 +34,7 @@ type keyDoc struct {
 	Rights  []string         `yaml:"rights"`
 	Sources []string         `yaml:"sources"`
 	Limits  map[string]int64 `yaml:"limits"`
+	Roles   []string         `yaml:"roles"`
 }
 
 type signerDoc struct {
@@ -151,7 +152,15 @@ func (k keyDoc) credential() (Credential, error) {
 		return c, errors.New(`limits: required with approve: whole units per currency and a default for the others, e.g. {EUR: 100, USD: 120, default: 50} (-1: no limit)`)
 	case !c.listed(Approve) && k.Limits != nil:
 		return c, errors.New("limits: only with the approve right")
+	case !c.listed(Approve) && len(k.Roles) > 0:
+		return c, errors.New("roles: only with the approve right")
 	}
+	for _, r := range k.Roles {
+		if !namePattern.MatchString(r) {
+			return c, errors.New("roles: each up to 64 letters, digits and . _ @ -")
+		}
+	}
+	c.Roles = k.Roles
 	var err error
 	if c.Sources, err = sources(k.Sources); err != nil {
 		return c, err

@@ -9,6 +9,22 @@ type Approver struct {
 	// LimitMajor is the largest offer they may approve, in whole units of
 	// the incident's currency (500 = 500.00 EUR); negative: no limit.
 	LimitMajor int64
+	// Roles are the policy roles they act for; none: every role.
+	Roles []string `json:",omitempty"`
+}
+
+// ActsFor reports whether the approver may decide an incident whose rule
+// names role ("": anyone may).
+func (a Approver) ActsFor(role string) bool {
+	if role == "" || len(a.Roles) == 0 {
+		return true
+	}
+	for _, r := range a.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
 }
 
 // LimitMinor is the approver's limit in a currency's minor units.

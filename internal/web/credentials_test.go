@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -141,7 +142,7 @@ func TestApprovalLimitPerCurrency(t *testing.T) {
 		if code, body := post(t, h, "/v1/incidents/"+tc.id+"/approve", tc.key, `{"note":"ok"}`); code != 200 {
 			t.Fatalf("%s approving %s: %d %s", tc.key, tc.id, code, body)
 		}
-		if len(rem.sent) != 1 || rem.sent[0].(recovery.RemedyAction).By != tc.want {
+		if len(rem.sent) != 1 || !reflect.DeepEqual(rem.sent[0].(recovery.RemedyAction).By, tc.want) {
 			t.Errorf("%s approving %s sent %+v, want by %+v", tc.key, tc.id, rem.sent, tc.want)
 		}
 	}

@@ -77,7 +77,7 @@ func (s *Server) remedyAction(action string) http.HandlerFunc {
 			writeProblem(w, http.StatusForbidden, "forbidden", "Forbidden", "This credential may not approve.")
 			return
 		}
-		act := recovery.RemedyAction{Action: action, By: recovery.Approver{Name: who.Name, LimitMajor: limit},
+		act := recovery.RemedyAction{Action: action, By: recovery.Approver{Name: who.Name, LimitMajor: limit, Roles: who.Roles},
 			Note: body.Note, Reason: body.Reason}
 		switch action {
 		case recovery.ActionReject:
