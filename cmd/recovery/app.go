@@ -256,7 +256,7 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 	}
 	srv := &web.Server{Inbox: s.inbox, Incidents: s.store, Credentials: cfg.credentials(dev), EventSigners: cfg.eventSigners(dev),
 		Checks: checks, Logger: s.log, WebhookSecrets: cfg.secrets(dev), Tracking: s.store, Codes: s.store, Events: s.store,
-		Privacy: s.store, PublicURL: cfg.PublicURL}
+		Privacy: s.store, Replays: s.store, PublicURL: cfg.PublicURL}
 	srv.Remedies = remedyClient{client: s.temporal, mail: s.store}
 	srv.RateLimit = web.RateLimit{PerSecond: cfg.RateLimit}
 	srv.Customers = customers{Store: s.store, temporal: s.temporal}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
@@ -82,4 +83,31 @@ func (s *Store) LoadOrderState(ctx context.Context, orderID string) ([]byte, err
 		return nil, fmt.Errorf("load the state of order %s: %w", orderID, err)
 	}
 	return state, nil
+}
+
+// deliveryMemory is how long a signed delivery is remembered: longer than
+// the signature's tolerance (5 minutes either way), after which a replay
+// fails the timestamp check anyway.
+const deliveryMemory = 15 * time.Minute
+
+// SeenDelivery reports whether a signed delivery was stored already.
+func (s *Store) SeenDelivery(ctx context.Context, id string) (bool, error) {
+	var seen bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $1 AND seen_at > now() - make_interval(secs => $2))`,
+		id, deliveryMemory.Seconds()).Scan(&seen)
+	if err != nil {
+		return false, fmt.Errorf("read webhook deliveries: %w", mapErr(err))
+	}
+	return seen, nil
+}
+
+// RecordDelivery remembers a stored signed delivery, and forgets those
+// past deliveryMemory.
+func (s *Store) RecordDelivery(ctx context.Context, id string) error {
+	_, err := s.pool.Exec(ctx, `WITH gone AS (DELETE FROM webhook_deliveries WHERE seen_at < now() - make_interval(secs => $2))
+INSERT INTO webhook_deliveries (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET seen_at = now()`, id, deliveryMemory.Seconds())
+	if err != nil {
+		return fmt.Errorf("record webhook delivery: %w", mapErr(err))
+	}
+	return nil
 }

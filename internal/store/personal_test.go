@@ -88,3 +88,27 @@ func TestOrderStateRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestWebhookDeliveries(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	if seen, err := st.SeenDelivery(ctx, "events/msg-1"); err != nil || seen {
+		t.Fatalf("before: %v, %v", seen, err)
+	}
+	if err := st.RecordDelivery(ctx, "events/msg-1"); err != nil {
+		t.Fatal(err)
+	}
+	if seen, err := st.SeenDelivery(ctx, "events/msg-1"); err != nil || !seen {
+		t.Fatalf("after: %v, %v", seen, err)
+	}
+	st.Pool().Exec(ctx, `UPDATE webhook_deliveries SET seen_at = now() - interval '1 hour'`) //nolint:errcheck
+	if seen, _ := st.SeenDelivery(ctx, "events/msg-1"); seen {
+		t.Fatal("a delivery an hour old is still remembered: its timestamp fails the signature check anyway")
+	}
+	st.RecordDelivery(ctx, "events/msg-2") //nolint:errcheck
+	var n int
+	st.Pool().QueryRow(ctx, `SELECT count(*) FROM webhook_deliveries`).Scan(&n) //nolint:errcheck
+	if n != 1 {
+		t.Fatalf("%d deliveries kept, want the old one forgotten", n)
+	}
+}

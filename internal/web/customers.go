@@ -62,3 +62,9 @@ func (s *Server) eraseCustomer(w http.ResponseWriter, r *http.Request) {
 	s.Logger.Info("customer erased", "by", by, "orders", len(rep.Orders), "events", rep.Events, "contacts", rep.Contacts)
 	writeJSON(w, http.StatusOK, rep)
 }
+
+// Replays remembers the signed deliveries already stored.
+type Replays interface {
+	SeenDelivery(ctx context.Context, id string) (bool, error)
+	RecordDelivery(ctx context.Context, id string) error
+}

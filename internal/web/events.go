@@ -33,6 +33,9 @@ type EventsResponse struct {
 	// tracking number matched no shipment (provider webhooks only).
 	Unmatched int           `json:"unmatched,omitempty"`
 	Results   []EventResult `json:"results"`
+	// Replayed says a signed delivery (its webhook-id) was stored
+	// already: it was acknowledged without effect.
+	Replayed bool `json:"replayed,omitempty"`
 	// Ignored says a provider webhook carried nothing the engine maps
 	// (another topic); it was verified and acknowledged.
 	Ignored bool `json:"ignored,omitempty"`
@@ -60,16 +63,40 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	// Who sends: the key (require checked it has the ingest right), else
 	// the signer whose secret verifies the signature.
-	var who string
+	var who, delivery string
 	var mayWrite func(source string) bool
 	if c, keyed := credentialOf(r); keyed {
 		who, mayWrite = fmt.Sprintf("credential %q", c.Name), c.MayIngest
 	} else {
-		sg, ok := s.verifySigned(w, r, body)
+		// A signature covers webhook-id, webhook-timestamp and the body,
+		// not CloudEvents' ce-* headers, which would name the events'
+		// id, source, type and time unsigned.
+		if r.Header.Get("ce-specversion") != "" {
+			writeProblem(w, http.StatusUnprocessableEntity, "unsigned-attributes", "Attributes outside the signature",
+				"A signed request cannot use CloudEvents binary mode: its ce-* headers are not covered by the signature. "+
+					"Send structured mode (application/cloudevents+json) or canonical JSON; nothing was stored.")
+			return
+		}
+		sg, id, ok := s.verifySigned(w, r, body)
 		if !ok {
 			return
 		}
 		who, mayWrite = fmt.Sprintf("signing secret %q", sg.Name), sg.MayIngest
+		delivery = sg.Name + "/" + id
+		if s.Replays != nil {
+			seen, err := s.Replays.SeenDelivery(r.Context(), delivery)
+			if err != nil {
+				s.Logger.Error("read webhook deliveries", "err", err)
+				w.Header().Set("Retry-After", "1")
+				writeProblem(w, http.StatusServiceUnavailable, "unavailable", "Events not stored",
+					"The events could not be stored; nothing was accepted. Retry the same request.")
+				return
+			}
+			if seen { // a delivery already stored, sent again: nothing to do
+				writeJSON(w, http.StatusAccepted, EventsResponse{Results: []EventResult{}, Replayed: true})
+				return
+			}
+		}
 	}
 	var evs []recovery.Event
 	var err error
@@ -105,30 +132,35 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("The %s may not write events of source %s; nothing was stored.", who, strings.Join(quoted, ", ")), refused...)
 		return
 	}
-	s.commit(w, r, evs, nil)
+	if s.commit(w, r, evs, nil) && delivery != "" && s.Replays != nil {
+		if err := s.Replays.RecordDelivery(r.Context(), delivery); err != nil {
+			s.Logger.Warn("record webhook delivery", "err", err) // stored anyway; a replay is a duplicate
+		}
+	}
 }
 
 // verifySigned checks a Standard Webhooks signature against each signer's
 // secrets and returns the signer whose secret verifies, answering 401
 // itself when none does.
-func (s *Server) verifySigned(w http.ResponseWriter, r *http.Request, body []byte) (auth.Signer, bool) {
+func (s *Server) verifySigned(w http.ResponseWriter, r *http.Request, body []byte) (auth.Signer, string, bool) {
 	if len(s.EventSigners) == 0 {
 		writeProblem(w, http.StatusUnauthorized, "unauthorized", "Unauthorized",
 			"Signed requests are not configured here (RECOVERY_EVENTS_SIGNING_SECRETS or signing_secrets in RECOVERY_KEYS); send 'Authorization: Bearer <api key>'.")
-		return auth.Signer{}, false
+		return auth.Signer{}, "", false
 	}
 	var last error
 	for _, sg := range s.EventSigners {
-		if _, err := ingest.VerifyStandardWebhook(r.Header, body, sg.Secrets, time.Now()); err != nil {
+		id, err := ingest.VerifyStandardWebhook(r.Header, body, sg.Secrets, time.Now())
+		if err != nil {
 			last = err
 			continue
 		}
-		return sg, true
+		return sg, id, true
 	}
 	s.Logger.Info("events signature rejected", "reason", last.Error())
 	writeProblem(w, http.StatusUnauthorized, "bad-signature", "Signature not valid",
 		"The webhook-signature did not verify (or webhook-timestamp is more than 5 minutes off); nothing was stored.")
-	return auth.Signer{}, false
+	return auth.Signer{}, "", false
 }
 
 // readBody reads a request body up to ingest.MaxBodyBytes, answering the
@@ -151,23 +183,23 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 // commit stores events (sharing a transaction with concurrent requests)
 // and answers 202 only after the commit, one result per event. unmatched
 // marks carrier events kept without an order.
-func (s *Server) commit(w http.ResponseWriter, r *http.Request, evs []recovery.Event, unmatched []bool) {
+func (s *Server) commit(w http.ResponseWriter, r *http.Request, evs []recovery.Event, unmatched []bool) bool {
 	inserted, err := s.Inbox.Submit(r.Context(), evs)
 	if err != nil && r.Context().Err() != nil {
-		return // the client went away; its retry is safe, (source, id) dedupes
+		return false // the client went away; its retry is safe, (source, id) dedupes
 	}
 	if errors.Is(err, recovery.ErrBusy) {
 		w.Header().Set("Retry-After", "1")
 		writeProblem(w, http.StatusServiceUnavailable, "busy", "Too much at once",
 			"The engine holds as many events as it may in memory; nothing was accepted. Retry the same request shortly.")
-		return
+		return false
 	}
 	if err != nil {
 		s.Logger.Error("commit events", "count", len(evs), "err", err)
 		w.Header().Set("Retry-After", "1")
 		writeProblem(w, http.StatusServiceUnavailable, "unavailable", "Events not stored",
 			"The events could not be stored; nothing was accepted. Retry the same request.")
-		return
+		return false
 	}
 	resp := EventsResponse{Results: make([]EventResult, len(evs))}
 	for i, e := range evs {
@@ -185,6 +217,7 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request, evs []recovery.E
 		resp.Results[i] = res
 	}
 	writeJSON(w, http.StatusAccepted, resp)
+	return true
 }
 
 func (s *Server) writeParseError(w http.ResponseWriter, err error) {

@@ -62,6 +62,10 @@ type Server struct {
 	// Privacy exports and erases customers' data; nil: those endpoints
 	// answer 404.
 	Privacy Privacy
+	// Replays remembers signed deliveries (webhook-id) for the signature's
+	// tolerance, so that one sent again is answered without effect; nil:
+	// (source, id) alone dedupes.
+	Replays Replays
 	// Events lists and requeues what the relay quarantined; nil: those
 	// endpoints answer 404.
 	Events EventQueue

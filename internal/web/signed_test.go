@@ -1,12 +1,15 @@
 package web
 
 import (
+	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,5 +104,56 @@ func TestCloudEventsOverHTTP(t *testing.T) {
 	resp, doc = do(t, srv, "POST", "/v1/events", "k1", ingest.ContentTypeCloudEvents, strings.Replace(ce, `"1.0"`, `"0.3"`, 1))
 	if resp.StatusCode != 422 || !strings.Contains(resp.Header.Get("Content-Type"), "problem+json") {
 		t.Fatalf("old specversion: %d %v", resp.StatusCode, doc)
+	}
+}
+
+// memReplays remembers deliveries in memory.
+type memReplays struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (m *memReplays) SeenDelivery(_ context.Context, id string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.seen[id], nil
+}
+
+func (m *memReplays) RecordDelivery(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.seen[id] = true
+	return nil
+}
+
+// A signed delivery sent again is answered without effect, even when its
+// events would not be duplicates (the engine never parses it again); one
+// that failed to store is not remembered, so its retry is stored. CloudEvents
+// binary mode cannot be signed: its ce-* headers are outside the signature.
+func TestSignedDeliveriesAreNotReplayed(t *testing.T) {
+	inbox := &memInbox{seen: map[recovery.EventKey]bool{}}
+	replays := &memReplays{seen: map[string]bool{}}
+	s := &Server{Inbox: inbox, Credentials: apiKeys("k1"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Replays: replays,
+		EventSigners: []auth.Signer{{Name: "events", Secrets: []string{"old-secret"}, Sources: []string{"*"}}}}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	now := time.Now()
+
+	inbox.fail = errors.New("database down")
+	if code := postSigned(t, srv, "old-secret", "msg-1", now, goodEvent, goodEvent, nil); code != 503 {
+		t.Fatalf("while the store fails: %d", code)
+	}
+	inbox.fail = nil
+	if code := postSigned(t, srv, "old-secret", "msg-1", now, goodEvent, goodEvent, nil); code != 202 || !inbox.seen[recovery.EventKey{Source: "shop-eu", ID: "evt-81"}] {
+		t.Fatalf("the retry after a failure: %d, stored %v", code, inbox.seen)
+	}
+	inbox.seen = map[recovery.EventKey]bool{} // were it parsed again, its event would count as new
+	if code := postSigned(t, srv, "old-secret", "msg-1", now, goodEvent, goodEvent, nil); code != 202 || len(inbox.seen) != 0 {
+		t.Fatalf("a replay: %d, stored %v", code, inbox.seen)
+	}
+	binary := map[string]string{"ce-specversion": "1.0", "ce-id": "forged", "ce-source": "shop-eu",
+		"ce-type": "order.cancelled", "ce-time": "2026-11-20T10:00:00Z"}
+	if code := postSigned(t, srv, "old-secret", "msg-2", now, `{"order_id":"1001"}`, `{"order_id":"1001"}`, binary); code != 422 || len(inbox.seen) != 0 {
+		t.Fatalf("signed binary mode: %d, stored %v", code, inbox.seen)
 	}
 }

@@ -232,7 +232,7 @@ func TestAfterShip(t *testing.T) {
 func TestShopifyOrder(t *testing.T) {
 	r := signed("shopify", "s", fixture(t, fixtures["shopify"]), time.Now())
 	evs := mapFixture(t, "shopify", r)
-	if len(evs) != 1 || evs[0].Type != recovery.TypeOrderCreated || evs[0].ID != "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043" ||
+	if len(evs) != 1 || evs[0].Type != recovery.TypeOrderCreated || evs[0].ID != "orders/820982911946154508/create/2026-11-20T09:00:02Z" ||
 		evs[0].Source != "shopify/lamps.myshopify.com" || evs[0].Order() != "820982911946154508" {
 		t.Fatalf("events %+v", evs)
 	}
@@ -250,6 +250,19 @@ func TestShopifyOrder(t *testing.T) {
 	evs = mapFixture(t, "shopify", r)
 	if len(evs) != 2 || evs[0].Type != recovery.TypeOrderUpdated || evs[1].Type != recovery.TypeOrderCancelled {
 		t.Fatalf("orders/updated with cancelled_at: %+v", evs)
+	}
+	// The headers are unsigned: another webhook id is the same delivery,
+	// and an update passed off as a cancellation is refused.
+	again := signed("shopify", "s", fixture(t, fixtures["shopify"]), time.Now())
+	again.Header.Set("X-Shopify-Webhook-Id", "forged-new-id")
+	if evs2 := mapFixture(t, "shopify", again); evs2[0].ID != "orders/820982911946154508/create/2026-11-20T09:00:02Z" {
+		t.Fatalf("a new webhook id made a new event: %s", evs2[0].ID)
+	}
+	forged := signed("shopify", "s", fixture(t, fixtures["shopify"]), time.Now())
+	forged.Header.Set("X-Shopify-Topic", "orders/cancelled")
+	var malformedErr *MalformedError
+	if _, err := (shopify{}).Map(forged); !errors.As(err, &malformedErr) || !strings.Contains(err.Error(), "cancelled_at") {
+		t.Fatalf("an order that is not cancelled sent as orders/cancelled: %v", err)
 	}
 	r.Header.Set("X-Shopify-Topic", "products/update")
 	if _, err := (shopify{}).Map(r); !errors.Is(err, ErrIgnored) {

@@ -14,8 +14,12 @@ import (
 // shopify maps Shopify's orders/create, orders/updated, orders/cancelled,
 // fulfillments/create and fulfillments/update webhooks. Signature:
 // X-Shopify-Hmac-Sha256 is the base64 HMAC-SHA256 of the raw body under the
-// app's secret. X-Shopify-Webhook-Id, the same on every retry of one
-// delivery, becomes the event id, so retries are duplicates.
+// app's secret, which covers the body only: the X-Shopify-* headers are
+// unsigned. So event ids come from the body (the object's id, the topic's
+// word for it and its updated_at), which is the same on every retry of a
+// delivery and which nobody can change without the secret; and an
+// orders/cancelled needs the body's cancelled_at, so that a replayed
+// orders/updated cannot be passed off as a cancellation.
 type shopify struct{}
 
 func (shopify) Name() string { return "shopify" }
@@ -120,15 +124,11 @@ var e164 = regexp.MustCompile(`^\+[1-9]\d{7,14}$`)
 
 func (shopify) Map(r Request) ([]recovery.Event, error) {
 	topic := r.Header.Get("X-Shopify-Topic")
-	hookID := strings.TrimSpace(r.Header.Get("X-Shopify-Webhook-Id"))
 	shop := strings.TrimSpace(r.Header.Get("X-Shopify-Shop-Domain"))
 	switch topic {
 	case "orders/create", "orders/updated", "orders/cancelled", "fulfillments/create", "fulfillments/update":
 	default:
 		return nil, ErrIgnored
-	}
-	if hookID == "" || len(hookID) > 150 || !printableASCII(hookID) {
-		return nil, malformed("X-Shopify-Webhook-Id is required")
 	}
 	if shop == "" || len(shop) > 150 || !printableASCII(shop) {
 		return nil, malformed("X-Shopify-Shop-Domain is required")
@@ -139,16 +139,16 @@ func (shopify) Map(r Request) ([]recovery.Event, error) {
 		if err := json.Unmarshal(r.Body, &o); err != nil {
 			return nil, malformed("the body is not a Shopify order")
 		}
-		return shopifyOrder(topic, hookID, source, o)
+		return shopifyOrder(topic, source, o)
 	}
 	var f shFulfillment
 	if err := json.Unmarshal(r.Body, &f); err != nil {
 		return nil, malformed("the body is not a Shopify fulfillment")
 	}
-	return shopifyFulfillment(topic, hookID, source, f)
+	return shopifyFulfillment(topic, source, f)
 }
 
-func shopifyOrder(topic, hookID, source string, o shOrder) ([]recovery.Event, error) {
+func shopifyOrder(topic, source string, o shOrder) ([]recovery.Event, error) {
 	id := o.ID.String()
 	if id == "" {
 		return nil, malformed("id is required")
@@ -159,8 +159,12 @@ func shopifyOrder(topic, hookID, source string, o shOrder) ([]recovery.Event, er
 			return nil, malformed("updated_at or created_at is required")
 		}
 	}
+	stamp := at.UTC().Format(time.RFC3339Nano)
 	if topic == "orders/cancelled" {
-		return []recovery.Event{refEvent(hookID, source, recovery.TypeOrderCancelled, id, at, o.CancelReason)}, nil
+		if o.CancelledAt == nil || *o.CancelledAt == "" {
+			return nil, malformed("orders/cancelled without cancelled_at: the order is not cancelled")
+		}
+		return []recovery.Event{refEvent(shortID("orders", id, "cancelled", stamp), source, recovery.TypeOrderCancelled, id, at, o.CancelReason)}, nil
 	}
 	if o.ShippingAddress == nil || countryCode(o.ShippingAddress.CountryCode) == "" {
 		return nil, ErrIgnored // nothing ships (digital goods, pickup): nothing to track
@@ -205,9 +209,10 @@ func shopifyOrder(topic, hookID, source string, o shOrder) ([]recovery.Event, er
 		typ = recovery.TypeOrderUpdated
 	}
 	raw, _ := json.Marshal(d)
-	out := []recovery.Event{{ID: hookID, Source: source, Type: typ, Time: at.UTC(), Subject: "order/" + id, Data: raw, OrderID: id}}
+	out := []recovery.Event{{ID: shortID("orders", id, strings.TrimPrefix(topic, "orders/"), stamp), Source: source, Type: typ,
+		Time: at.UTC(), Subject: "order/" + id, Data: raw, OrderID: id}}
 	if topic == "orders/updated" && o.CancelledAt != nil && *o.CancelledAt != "" {
-		out = append(out, refEvent(hookID+"/cancelled", source, recovery.TypeOrderCancelled, id, at, o.CancelReason))
+		out = append(out, refEvent(shortID("orders", id, "cancelled", stamp), source, recovery.TypeOrderCancelled, id, at, o.CancelReason))
 	}
 	return out, nil
 }
@@ -228,7 +233,7 @@ func lineSKU(l shLine) string {
 	return "untitled"
 }
 
-func shopifyFulfillment(topic, hookID, source string, f shFulfillment) ([]recovery.Event, error) {
+func shopifyFulfillment(topic, source string, f shFulfillment) ([]recovery.Event, error) {
 	orderID, shipmentID := f.OrderID.String(), f.ID.String()
 	if orderID == "" || shipmentID == "" {
 		return nil, malformed("id and order_id are required")
@@ -251,7 +256,8 @@ func shopifyFulfillment(topic, hookID, source string, f shFulfillment) ([]recove
 			d.Lines = append(d.Lines, recovery.ShipmentLine{SKU: lineSKU(l), Quantity: l.Quantity})
 		}
 		raw, _ := json.Marshal(d)
-		out = append(out, recovery.Event{ID: hookID, Source: source, Type: recovery.TypeShipmentCreated, Time: at.UTC(),
+		out = append(out, recovery.Event{ID: shortID("fulfillments", shipmentID, "create"), Source: source,
+			Type: recovery.TypeShipmentCreated, Time: at.UTC(),
 			Subject: "order/" + orderID, Data: raw, OrderID: orderID})
 	}
 	if f.ShipmentStatus != nil && f.Destination != nil {
@@ -265,7 +271,7 @@ func shopifyFulfillment(topic, hookID, source string, f shFulfillment) ([]recove
 				Location: &recovery.Location{City: dest.City, Region: dest.Province, PostalCode: dest.Zip,
 					Country: strings.ToUpper(dest.CountryCode)}}
 			raw, _ := json.Marshal(d)
-			out = append(out, recovery.Event{ID: shortID(hookID, *f.ShipmentStatus), Source: source,
+			out = append(out, recovery.Event{ID: shortID("fulfillments", shipmentID, *f.ShipmentStatus, at.UTC().Format(time.RFC3339Nano)), Source: source,
 				Type: recovery.TypeShipmentTracking, Time: at.UTC(), Subject: "order/" + orderID, Data: raw, OrderID: orderID})
 		}
 	}
