@@ -105,7 +105,7 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 		s.store.Close()
 		return nil, err
 	}
-	if s.codec, err = cfg.payloadCodec(dev); err != nil {
+	if s.codec, err = cfg.payloadCodec(); err != nil {
 		s.store.Close()
 		return nil, fmt.Errorf("RECOVERY_PAYLOAD_KEYS: %w", err)
 	}

@@ -16,39 +16,43 @@ func b64Key(fill byte) string {
 	return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{fill}, 32))
 }
 
-// Which codec each role gets: the configured keys, dev's built-in key in
-// dev (and bench), none in serve and worker without keys.
+// Which codec each role gets: the configured keys; without them the
+// built-in dev key in dev, bench and codec-server --dev, none in serve and
+// worker (startStack itself never adds the dev key).
 func TestCodecConfigPayloadKeys(t *testing.T) {
 	c, err := loadConfig(envOf(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pc, _ := c.payloadCodec(false); pc != nil {
+	if pc, _ := c.payloadCodec(); pc != nil {
 		t.Fatal("serve/worker without RECOVERY_PAYLOAD_KEYS encrypt")
 	}
-	pc, err := c.payloadCodec(true)
+	pc, err := c.withDevPayloadKey().payloadCodec()
 	if err != nil || pc == nil || pc.EncryptingKeyID() != codec.DevKeyID {
 		t.Fatalf("dev without RECOVERY_PAYLOAD_KEYS: %v %v, want the dev key", pc, err)
 	}
 	if hint := payloadHint(pc); !strings.Contains(hint, "built-in dev key") {
 		t.Fatalf("dev's payload hint %q does not say the key is the dev one", hint)
 	}
+	if len(c.PayloadKeys) != 0 {
+		t.Fatal("withDevPayloadKey changed the configuration it was called on")
+	}
 
 	c, err = loadConfig(envOf(map[string]string{"RECOVERY_PAYLOAD_KEYS": "k2:" + b64Key(2) + ", k1:" + b64Key(1)}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, dev := range []bool{false, true} {
-		pc, err := c.payloadCodec(dev)
+	for _, cfg := range []Config{c, c.withDevPayloadKey()} {
+		pc, err := cfg.payloadCodec()
 		if err != nil || pc == nil || pc.EncryptingKeyID() != "k2" || !slices.Equal(pc.KeyIDs(), []string{"k2", "k1"}) {
-			t.Fatalf("dev=%v with keys k2,k1: %v %v", dev, pc, err)
+			t.Fatalf("with keys k2,k1: %v %v", pc, err)
 		}
 	}
 	opts := temporalOptions("127.0.0.1:7233", "default", nil, quietLogger())
 	if opts.DataConverter != nil || opts.FailureConverter != nil {
 		t.Fatal("a client without a codec has a data converter")
 	}
-	pc, _ = c.payloadCodec(false)
+	pc, _ = c.payloadCodec()
 	opts = temporalOptions("127.0.0.1:7233", "default", pc, quietLogger())
 	p, err := opts.DataConverter.ToPayload("x")
 	if err != nil || codec.KeyIDOf(p) != "k2" {

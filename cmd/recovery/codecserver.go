@@ -56,7 +56,10 @@ func runCodecServer(ctx context.Context, cfg Config, args []string, stdout io.Wr
 	if fs.NArg() > 0 {
 		return fmt.Errorf("codec-server takes no arguments, only --dev: %w", errUsage)
 	}
-	pc, err := cfg.payloadCodec(*dev)
+	if *dev {
+		cfg = cfg.withDevPayloadKey()
+	}
+	pc, err := cfg.payloadCodec()
 	if err != nil {
 		return fmt.Errorf("RECOVERY_PAYLOAD_KEYS: %w", err)
 	}

@@ -278,16 +278,24 @@ func (c Config) codecOrigins(dev bool) []string {
 }
 
 // payloadCodec returns the codec of every Temporal client and of the codec
-// server: RECOVERY_PAYLOAD_KEYS, else in dev the built-in dev key, else
-// nil (payloads are not encrypted).
-func (c Config) payloadCodec(dev bool) (*codec.Codec, error) {
-	switch {
-	case len(c.PayloadKeys) > 0:
-		return codec.New(c.PayloadKeys...)
-	case dev:
-		return codec.New(codec.DevKey())
+// server: RECOVERY_PAYLOAD_KEYS, or nil (payloads are not encrypted).
+func (c Config) payloadCodec() (*codec.Codec, error) {
+	if len(c.PayloadKeys) == 0 {
+		return nil, nil
 	}
-	return nil, nil
+	return codec.New(c.PayloadKeys...)
+}
+
+// withDevPayloadKey gives the built-in dev key to a configuration without
+// RECOVERY_PAYLOAD_KEYS: what `recovery dev`, `recovery bench` and
+// `recovery codec-server --dev` run with. The roles' own start (startStack)
+// never adds it, so that a dev-like API in a test talks to a worker
+// process as serve does.
+func (c Config) withDevPayloadKey() Config {
+	if len(c.PayloadKeys) == 0 {
+		c.PayloadKeys = []codec.Key{codec.DevKey()}
+	}
+	return c
 }
 
 // payloadHint says in a line how payloads are encrypted (key ids only).

@@ -20,6 +20,7 @@ import (
 // it unless TEMPORAL_ADDRESS is set, then API, relay and worker. It returns
 // when ctx ends (Ctrl-C), after stopping everything.
 func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) error {
+	cfg = cfg.withDevPayloadKey() // unless RECOVERY_PAYLOAD_KEYS is set
 	if err := cfg.checkDevAddr(); err != nil {
 		return err
 	}
