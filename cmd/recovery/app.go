@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/recoveryhq/recovery/activities"
 	"github.com/recoveryhq/recovery/internal/catalog"
+	"github.com/recoveryhq/recovery/internal/codec"
 	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/outbound"
 	"github.com/recoveryhq/recovery/internal/policy"
@@ -78,6 +80,8 @@ type stack struct {
 	wg       sync.WaitGroup
 	// workerStarted is set once the worker runs (it waits for Temporal).
 	workerStarted atomic.Bool
+	// codec encrypts temporal's payloads (nil: they are not encrypted).
+	codec *codec.Codec
 }
 
 // startStack migrates the database and starts the selected roles. The HTTP
@@ -106,12 +110,15 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 		s.store.Close()
 		return nil, err
 	}
+	if s.codec, err = cfg.payloadCodec(); err != nil {
+		s.store.Close()
+		return nil, fmt.Errorf("RECOVERY_PAYLOAD_KEYS: %w", err)
+	}
 	if p.relay || p.worker || p.api {
 		// Lazy: nothing here waits for Temporal. The API takes events while
 		// it is away, the relay keeps them until it returns, and the worker
 		// starts once it answers.
-		s.temporal, err = client.NewLazyClient(client.Options{HostPort: temporalAddr, Namespace: cfg.Namespace,
-			Logger: quietTemporalLogger(log)})
+		s.temporal, err = client.NewLazyClient(temporalOptions(temporalAddr, cfg.Namespace, s.codec, log))
 		if err != nil {
 			s.store.Close()
 			return nil, fmt.Errorf("temporal client for %s: %w", temporalAddr, err)
@@ -191,6 +198,22 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 	return s, nil
 }
 
+// temporalOptions are the options of a Temporal client of this service:
+// with a codec, every payload it writes is encrypted (inputs, results,
+// signals, updates, queries, memos, heartbeats, failure details), and so
+// are failures' messages and stack traces (EncodeCommonAttributes); what
+// it reads is decrypted, and payloads written before encryption are read
+// as they are. Workers inherit it from their client.
+func temporalOptions(addr, namespace string, pc *codec.Codec, log *slog.Logger) client.Options {
+	o := client.Options{HostPort: addr, Namespace: namespace, Logger: quietTemporalLogger(log)}
+	if pc != nil {
+		o.DataConverter = codec.DataConverter(pc)
+		o.FailureConverter = temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
+			DataConverter: o.DataConverter, EncodeCommonAttributes: true})
+	}
+	return o
+}
+
 // startWorkers starts every worker, or none.
 func (s *stack) startWorkers() error {
 	for i, w := range s.workers {
@@ -267,8 +290,19 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 	if dev {
 		srv.Dev = s.store
 	}
+	handler := srv.Handler()
+	if dev {
+		// Dev serves the codec server protocol itself under /codec/, so
+		// that a Temporal UI pointed at http://<RECOVERY_ADDR>/codec shows
+		// the payloads. It authorises its callers itself (a loopback
+		// caller, a read key, an OIDC token), outside the API's routes.
+		mux := http.NewServeMux()
+		mux.Handle("/codec/", http.StripPrefix("/codec", s.codecServer(cfg, true).Handler()))
+		mux.Handle("/", handler)
+		handler = mux
+	}
 	ln := s.listener
-	s.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	s.wg.Go(func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

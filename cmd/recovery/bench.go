@@ -39,6 +39,7 @@ type benchOpts struct {
 // runBench measures, in one run on one machine, each path of the engine
 // against its raw baseline and prints the ratios (DESIGN §9).
 func runBench(ctx context.Context, cfg Config, args []string, stdout io.Writer, log *slog.Logger) error {
+	cfg = cfg.withDevPayloadKey() // every Temporal call encrypted, as in dev, the baseline's too
 	var o benchOpts
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "how long each throughput phase runs")

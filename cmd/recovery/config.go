@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/recoveryhq/recovery/internal/auth"
+	"github.com/recoveryhq/recovery/internal/codec"
 	"github.com/recoveryhq/recovery/internal/links"
 	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/recovery"
@@ -98,9 +99,23 @@ type Config struct {
 	TwilioRPS, SendGridRPS float64 // RECOVERY_TWILIO_RPS, RECOVERY_SENDGRID_RPS
 	// RateLimit bounds each caller's requests per second (0: none).
 	RateLimit float64 // RECOVERY_RATE_LIMIT
-	URL       string  // RECOVERY_URL (client commands)
-	ClientKey string  // RECOVERY_API_KEY (client commands)
-	OpsKey    string  // RECOVERY_OPS_KEY (ops commands: events dead, events retry)
+	// Payload encryption (internal/codec): RECOVERY_PAYLOAD_KEYS, the
+	// first encrypting, all decrypting. Unset: dev and bench use the
+	// built-in dev key, serve and worker encrypt nothing.
+	PayloadKeys []codec.Key
+	// Codec server: where `recovery codec-server` listens
+	// (RECOVERY_CODEC_ADDR), the browser origins allowed to call it
+	// (RECOVERY_CODEC_CORS_ORIGIN), the OIDC issuer and audience of the
+	// access tokens it accepts (RECOVERY_CODEC_OIDC_ISSUER,
+	// RECOVERY_CODEC_OIDC_AUDIENCE), and its TLS certificate and key
+	// (RECOVERY_CODEC_TLS_CERT, RECOVERY_CODEC_TLS_KEY).
+	CodecAddr                          string
+	CodecOrigins                       []string
+	CodecOIDCIssuer, CodecOIDCAudience string
+	CodecTLSCert, CodecTLSKey          string
+	URL                                string // RECOVERY_URL (client commands)
+	ClientKey                          string // RECOVERY_API_KEY (client commands)
+	OpsKey                             string // RECOVERY_OPS_KEY (ops commands: events dead, events retry)
 }
 
 // loadConfig reads the environment through getenv (os.Getenv in main).
@@ -160,6 +175,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	if err := c.loadRemedies(get); err != nil {
 		return c, err
 	}
+	if err := c.loadCodec(get); err != nil {
+		return c, err
+	}
 	c.TaskQueue = get("RECOVERY_TASK_QUEUE", "recovery")
 	for _, d := range []struct {
 		env, def string
@@ -186,6 +204,115 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.ClientKey = get("RECOVERY_API_KEY", c.DevAPIKey)
 	c.OpsKey = get("RECOVERY_OPS_KEY", DevApprover.Key)
 	return c, nil
+}
+
+// loadCodec reads the payload keys and the codec server's settings.
+// Errors name a key by its position or id, never its material.
+func (c *Config) loadCodec(get func(k, def string) string) error {
+	if spec := get("RECOVERY_PAYLOAD_KEYS", ""); spec != "" {
+		keys, err := codec.ParseKeys(spec)
+		if err != nil {
+			return fmt.Errorf("RECOVERY_PAYLOAD_KEYS: %w (a comma-separated list of id:base64key, 32-byte keys, the first encrypting)", err)
+		}
+		c.PayloadKeys = keys
+	}
+	c.CodecAddr = get("RECOVERY_CODEC_ADDR", "127.0.0.1:8081")
+	if _, _, err := net.SplitHostPort(c.CodecAddr); err != nil {
+		return fmt.Errorf("RECOVERY_CODEC_ADDR: %q is not host:port", c.CodecAddr)
+	}
+	for _, o := range splitList(get("RECOVERY_CODEC_CORS_ORIGIN", "")) {
+		origin, err := parseOrigin(o)
+		if err != nil {
+			return fmt.Errorf("RECOVERY_CODEC_CORS_ORIGIN: %w", err)
+		}
+		c.CodecOrigins = append(c.CodecOrigins, origin)
+	}
+	c.CodecOIDCIssuer, c.CodecOIDCAudience = get("RECOVERY_CODEC_OIDC_ISSUER", ""), get("RECOVERY_CODEC_OIDC_AUDIENCE", "")
+	switch {
+	case c.CodecOIDCIssuer != "" && c.CodecOIDCAudience == "":
+		return errors.New("RECOVERY_CODEC_OIDC_ISSUER is set: RECOVERY_CODEC_OIDC_AUDIENCE is required too (the audience the access tokens are for)")
+	case c.CodecOIDCIssuer == "" && c.CodecOIDCAudience != "":
+		return errors.New("RECOVERY_CODEC_OIDC_AUDIENCE is set: RECOVERY_CODEC_OIDC_ISSUER is required too (the identity provider's issuer URL)")
+	case c.CodecOIDCIssuer != "":
+		u, err := url.Parse(c.CodecOIDCIssuer)
+		if err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && loopback(hostPort(u))) {
+			return fmt.Errorf("RECOVERY_CODEC_OIDC_ISSUER: %q is not an https URL (http only on loopback)", c.CodecOIDCIssuer)
+		}
+	}
+	c.CodecTLSCert, c.CodecTLSKey = get("RECOVERY_CODEC_TLS_CERT", ""), get("RECOVERY_CODEC_TLS_KEY", "")
+	if (c.CodecTLSCert == "") != (c.CodecTLSKey == "") {
+		return errors.New("RECOVERY_CODEC_TLS_CERT and RECOVERY_CODEC_TLS_KEY go together: set both (certificate and key files) or neither")
+	}
+	return nil
+}
+
+// hostPort is a URL's host with a port, for loopback.
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	return net.JoinHostPort(u.Hostname(), "443")
+}
+
+// parseOrigin checks a browser origin: scheme and host (and port), nothing
+// else, and never a wildcard.
+func parseOrigin(s string) (string, error) {
+	bad := fmt.Errorf("%q is not an origin such as http://localhost:8233 (scheme, host and port; no path, no wildcard)", s)
+	if strings.Contains(s, "*") {
+		return "", bad
+	}
+	u, err := url.Parse(strings.TrimSuffix(s, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Path != "" ||
+		u.RawQuery != "" || u.Fragment != "" {
+		return "", bad
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+// DevCodecOrigins are the Temporal UI origins dev's codec endpoint allows
+// unless RECOVERY_CODEC_CORS_ORIGIN says otherwise: the UI of the temporal
+// CLI's dev server (temporal server start-dev), by name and by address.
+var DevCodecOrigins = []string{"http://localhost:8233", "http://127.0.0.1:8233"}
+
+// codecOrigins returns the browser origins allowed to call the codec
+// endpoints: the configured ones, else DevCodecOrigins in dev, else none.
+func (c Config) codecOrigins(dev bool) []string {
+	if len(c.CodecOrigins) == 0 && dev {
+		return DevCodecOrigins
+	}
+	return c.CodecOrigins
+}
+
+// payloadCodec returns the codec of every Temporal client and of the codec
+// server: RECOVERY_PAYLOAD_KEYS, or nil (payloads are not encrypted).
+func (c Config) payloadCodec() (*codec.Codec, error) {
+	if len(c.PayloadKeys) == 0 {
+		return nil, nil
+	}
+	return codec.New(c.PayloadKeys...)
+}
+
+// withDevPayloadKey gives the built-in dev key to a configuration without
+// RECOVERY_PAYLOAD_KEYS: what `recovery dev`, `recovery bench` and
+// `recovery codec-server --dev` run with. The roles' own start (startStack)
+// never adds it, so that a dev-like API in a test talks to a worker
+// process as serve does.
+func (c Config) withDevPayloadKey() Config {
+	if len(c.PayloadKeys) == 0 {
+		c.PayloadKeys = []codec.Key{codec.DevKey()}
+	}
+	return c
+}
+
+// payloadHint says in a line how payloads are encrypted (key ids only).
+func payloadHint(pc *codec.Codec) string {
+	switch {
+	case pc == nil:
+		return "not encrypted (set RECOVERY_PAYLOAD_KEYS to encrypt them)"
+	case pc.EncryptingKeyID() == codec.DevKeyID:
+		return fmt.Sprintf("encrypted with the built-in dev key %s (well known: set RECOVERY_PAYLOAD_KEYS for your own)", codec.DevKeyID)
+	}
+	return fmt.Sprintf("encrypted with key %s; readable with %s", pc.EncryptingKeyID(), strings.Join(pc.KeyIDs(), ", "))
 }
 
 // providerSecretEnv names each provider webhook's secrets variable.

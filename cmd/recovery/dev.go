@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/recoveryhq/recovery/internal/devstack"
@@ -20,6 +21,7 @@ import (
 // it unless TEMPORAL_ADDRESS is set, then API, relay and worker. It returns
 // when ctx ends (Ctrl-C), after stopping everything.
 func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger) error {
+	cfg = cfg.withDevPayloadKey() // unless RECOVERY_PAYLOAD_KEYS is set
 	if err := cfg.checkDevAddr(); err != nil {
 		return err
 	}
@@ -76,11 +78,14 @@ func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger)
   Messages:  %s/dev/messages   (%s; answer as the customer there)
   Postgres:  %s
   Temporal:  %s (namespace %s)
+  Payloads:  %s
+  Codec:     %s/codec   (the Temporal UI's codec endpoint; callers on this machine need no key; origins %s)
   Data:      %s
 Try it:      go run ./cmd/recovery events demo
 Stop:        Ctrl-C
 `, time.Since(start).Round(100*time.Millisecond), base, base, cfg.DevAPIKey, cfg.DevAPIKey,
-		base, DevWebhookSecret, base, approverHint(cfg), outboundHint(cfg), base, messagesHint(cfg), maskURL(dbURL), temporalAddr, cfg.Namespace, dataDir)
+		base, DevWebhookSecret, base, approverHint(cfg), outboundHint(cfg), base, messagesHint(cfg), maskURL(dbURL), temporalAddr, cfg.Namespace,
+		payloadHint(s.codec), base, strings.Join(cfg.codecOrigins(true), ", "), dataDir)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "Stopping…")
 	s.Stop()
@@ -100,6 +105,11 @@ func runServe(ctx context.Context, cfg Config, p parts, log *slog.Logger) error 
 	s, err := startStack(ctx, cfg, cfg.DatabaseURL, cfg.TemporalAddress, p, false, log)
 	if err != nil {
 		return err
+	}
+	if s.codec != nil {
+		log.Info("payloads are encrypted", "encrypting_key", s.codec.EncryptingKeyID(), "keys", s.codec.KeyIDs())
+	} else {
+		log.Info("payloads are not encrypted: RECOVERY_PAYLOAD_KEYS is not set")
 	}
 	log.Info("started", "http", s.Addr(), "api", p.api, "relay", p.relay, "worker", p.worker)
 	<-ctx.Done()

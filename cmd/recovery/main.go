@@ -9,6 +9,7 @@
 //	recovery events dead         list the events the relay quarantined
 //	recovery events retry SEQ... requeue quarantined events (--dead: all of them)
 //	recovery bench               measure ingest and relay against raw baselines
+//	recovery codec-server        serve the Temporal codec server protocol (decrypt payloads for the UI)
 package main
 
 import (
@@ -35,6 +36,7 @@ Usage:
   recovery events dead          list the events the relay quarantined (never deliverable), with why
   recovery events retry SEQ...  requeue quarantined events; --dead requeues all of them
   recovery bench [flags]        measure ingest and relay throughput against raw baselines
+  recovery codec-server [--dev] decrypt payloads for the Temporal UI on RECOVERY_CODEC_ADDR (docs/codec.md)
   recovery policy check FILE    check a remedy policy: structure, every CEL condition, each value
   recovery policy show          print the built-in policy
   recovery policy dry-run FILE  replay a policy over stored incidents (needs DATABASE_URL)
@@ -87,6 +89,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runPolicy(ctx, cfg, args[1:], stdout)
 	case "search-attributes":
 		return runSearchAttributes(ctx, cfg, stdout, log)
+	case "codec-server":
+		return runCodecServer(ctx, cfg, args[1:], stdout, log)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

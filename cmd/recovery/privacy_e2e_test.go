@@ -17,10 +17,12 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/recoveryhq/recovery/internal/codec"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/workflows"
 )
@@ -97,9 +99,11 @@ func personalData(t *testing.T, dbURL string) []string {
 // historyText returns everything a history event holds as text: the event
 // in protojson (error messages, ids, types: payloads there are base64) and
 // the decoded data of every payload in it (inputs, results, signals,
-// updates, memo, search attributes, failure details).
-func historyText(m protoreflect.Message, b *strings.Builder) {
+// updates, memo, search attributes, failure details), decrypted by open
+// first (dev encrypts them with its built-in key).
+func historyText(m protoreflect.Message, b *strings.Builder, open func(*commonpb.Payload) *commonpb.Payload) {
 	if p, ok := m.Interface().(*commonpb.Payload); ok {
+		p = open(p)
 		b.Write(p.GetData())
 		b.WriteByte('\n')
 		return
@@ -108,15 +112,15 @@ func historyText(m protoreflect.Message, b *strings.Builder) {
 		switch {
 		case fd.IsList() && fd.Message() != nil:
 			for i := 0; i < v.List().Len(); i++ {
-				historyText(v.List().Get(i).Message(), b)
+				historyText(v.List().Get(i).Message(), b, open)
 			}
 		case fd.IsMap() && fd.MapValue().Message() != nil:
 			v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
-				historyText(mv.Message(), b)
+				historyText(mv.Message(), b, open)
 				return true
 			})
 		case !fd.IsList() && !fd.IsMap() && fd.Message() != nil:
-			historyText(v.Message(), b)
+			historyText(v.Message(), b, open)
 		}
 		return true
 	})
@@ -124,13 +128,31 @@ func historyText(m protoreflect.Message, b *strings.Builder) {
 
 // assertNoPersonalDataInTemporal reads back every workflow history the
 // stack left in Temporal, every run, and fails on any of the personal
-// data, encoded or not, and on any history that does not replay with
-// today's code. It returns how many histories and events it read.
+// data, encoded or not, encrypted (with dev's built-in key) or not, and
+// on any history that does not replay with today's code. It returns how
+// many histories and events it read.
 func assertNoPersonalDataInTemporal(t *testing.T, temporalAddr, dbURL string) (histories, events int) {
 	t.Helper()
 	secrets := personalData(t, dbURL)
 	if len(secrets) < 10 {
 		t.Fatalf("only %d personal values in the database: the check would prove nothing", len(secrets))
+	}
+	devCodec, err := codec.New(codec.DevKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	decrypted := 0
+	open := func(p *commonpb.Payload) *commonpb.Payload {
+		if !codec.Encrypted(p) {
+			return p
+		}
+		out, err := devCodec.Decode([]*commonpb.Payload{p})
+		if err != nil {
+			t.Errorf("a payload does not decrypt with the dev key: %v", err)
+			return p
+		}
+		decrypted++
+		return out[0]
 	}
 	c, err := client.Dial(client.Options{HostPort: temporalAddr, Namespace: "default", Logger: quietTemporalLogger(quietLogger())})
 	if err != nil {
@@ -162,14 +184,18 @@ func assertNoPersonalDataInTemporal(t *testing.T, temporalAddr, dbURL string) (h
 				js, _ := protojson.Marshal(ev)
 				text.Write(js)
 				text.WriteByte('\n')
-				historyText(ev.ProtoReflect(), &text)
+				historyText(ev.ProtoReflect(), &text, open)
 			}
 			// The execution's own record: memo and search attributes.
 			info, _ := protojson.Marshal(ex)
 			text.Write(info)
-			historyText(ex.ProtoReflect(), &text)
+			historyText(ex.ProtoReflect(), &text, open)
 			// Every history the stories left replays with today's code.
-			replayer := worker.NewWorkflowReplayer()
+			replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
+				DataConverter: converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), devCodec)})
+			if err != nil {
+				t.Fatal(err)
+			}
 			replayer.RegisterWorkflow(workflows.OrderWorkflow)
 			replayer.RegisterWorkflow(workflows.RecoveryWorkflow)
 			if err := replayer.ReplayWorkflowHistory(nil, &hist); err != nil {
@@ -189,7 +215,11 @@ func assertNoPersonalDataInTemporal(t *testing.T, temporalAddr, dbURL string) (h
 	if histories == 0 {
 		t.Fatal("no workflow histories to read")
 	}
-	t.Logf("read %d histories, %d events: none holds any of %d personal values", histories, events, len(secrets))
+	if decrypted == 0 {
+		t.Error("no payload was encrypted: dev encrypts every payload with its built-in key")
+	}
+	t.Logf("read %d histories, %d events (%d payloads decrypted): none holds any of %d personal values", histories, events,
+		decrypted, len(secrets))
 	return histories, events
 }
 
