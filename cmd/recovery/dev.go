@@ -13,7 +13,6 @@ import (
 	"github.com/recoveryhq/recovery/internal/devstack"
 	"github.com/recoveryhq/recovery/internal/pgcluster"
 	"github.com/recoveryhq/recovery/internal/store"
-	"github.com/recoveryhq/recovery/workflows"
 )
 
 // runDev runs the whole engine in one process: a private Postgres under the
@@ -59,8 +58,8 @@ func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger)
 		}
 		defer stopLogged(log, "temporal", ts.Stop)
 		temporalAddr = ts.Address()
-		if err := ts.RegisterSearchAttributes(ctx, workflows.SearchAttributes); err != nil {
-			return fmt.Errorf("register search attributes: %w", err)
+		if err := devSearchAttributes(ctx, ts.Address(), ts.Namespace(), log); err != nil {
+			return err
 		}
 	}
 	s, err := startStack(ctx, cfg, dbURL, temporalAddr, parts{api: true, relay: true, worker: true}, true, log)

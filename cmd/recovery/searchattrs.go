@@ -40,7 +40,16 @@ func registerSearchAttributes(ctx context.Context, c client.Client, namespace st
 	if err != nil && !errors.As(err, &exists) {
 		return fmt.Errorf("add search attributes: %w", err)
 	}
-	return nil
+	// Usable once the namespace lists them.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		left, err := searchAttributesRegistered(ctx, c, namespace)
+		if err == nil && len(left) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("search attributes %v not usable after 30s: %v", left, err)
+		}
+	}
 }
 
 // searchAttributesRegistered reports whether the namespace has every one
@@ -102,5 +111,19 @@ func runSearchAttributes(ctx context.Context, cfg Config, stdout io.Writer, log 
 	}
 	slices.Sort(names)
 	fmt.Fprintf(stdout, "search attributes registered in %s: %s (Keyword)\n", cfg.Namespace, strings.Join(names, ", "))
+	return nil
+}
+
+// devSearchAttributes registers the search attributes on dev's embedded
+// server.
+func devSearchAttributes(ctx context.Context, addr, namespace string, log *slog.Logger) error {
+	c, err := client.Dial(client.Options{HostPort: addr, Namespace: namespace, Logger: quietTemporalLogger(log)})
+	if err != nil {
+		return fmt.Errorf("connect to the embedded temporal: %w", err)
+	}
+	defer c.Close()
+	if err := registerSearchAttributes(ctx, c, namespace); err != nil {
+		return fmt.Errorf("register search attributes: %w", err)
+	}
 	return nil
 }

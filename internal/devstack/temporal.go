@@ -14,9 +14,6 @@ import (
 	"sync"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-
-	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -265,46 +262,6 @@ func (t *Temporal) ensureNamespace(ctx context.Context) error {
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("namespace %s not usable: %w", t.namespace, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// RegisterSearchAttributes adds custom search attributes to the namespace
-// (those already there are left alone) and waits until they are usable.
-func (t *Temporal) RegisterSearchAttributes(ctx context.Context, attrs map[string]enumspb.IndexedValueType) error {
-	c, err := client.Dial(client.Options{HostPort: t.address, Namespace: t.namespace, Logger: quietSDKLogger{}})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: t.namespace})
-	if err != nil {
-		return err
-	}
-	missing := map[string]enumspb.IndexedValueType{}
-	for name, typ := range attrs {
-		if _, ok := have.GetCustomAttributes()[name]; !ok {
-			missing[name] = typ
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace: t.namespace, SearchAttributes: missing})
-	var exists *serviceerror.AlreadyExists
-	if err != nil && !errors.As(err, &exists) {
-		return err
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: t.namespace})
-		if err == nil && len(have.GetCustomAttributes()) >= len(attrs) {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("search attributes not usable after 30s: %v", err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
