@@ -100,6 +100,11 @@ func benchInfra(ctx context.Context, cfg Config, log *slog.Logger) (string, stri
 	}
 	ts, err := devstack.StartTemporal(ctx, devstack.TemporalConfig{Postgres: pg, Namespace: cfg.Namespace,
 		LogFile: filepath.Join(dir, "temporal.log")})
+	if err == nil { // measured as dev runs: incidents publish their stage
+		if err = devSearchAttributes(ctx, ts.Address(), ts.Namespace(), log); err != nil {
+			ts.Stop()
+		}
+	}
 	if err != nil {
 		pg.Destroy()
 		os.RemoveAll(dir)
