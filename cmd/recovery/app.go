@@ -118,7 +118,7 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 		// Lazy: nothing here waits for Temporal. The API takes events while
 		// it is away, the relay keeps them until it returns, and the worker
 		// starts once it answers.
-		s.temporal, err = client.NewLazyClient(temporalOptions(temporalAddr, cfg.Namespace, s.codec, log))
+		s.temporal, err = client.NewLazyClient(temporalOptions(cfg.temporalBase(temporalAddr), temporalAddr, cfg.Namespace, s.codec, log))
 		if err != nil {
 			s.store.Close()
 			return nil, fmt.Errorf("temporal client for %s: %w", temporalAddr, err)
@@ -204,8 +204,9 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 // are failures' messages and stack traces (EncodeCommonAttributes); what
 // it reads is decrypted, and payloads written before encryption are read
 // as they are. Workers inherit it from their client.
-func temporalOptions(addr, namespace string, pc *codec.Codec, log *slog.Logger) client.Options {
-	o := client.Options{HostPort: addr, Namespace: namespace, Logger: quietTemporalLogger(log)}
+func temporalOptions(base client.Options, addr, namespace string, pc *codec.Codec, log *slog.Logger) client.Options {
+	o := base
+	o.HostPort, o.Namespace, o.Logger = addr, namespace, quietTemporalLogger(log)
 	if pc != nil {
 		o.DataConverter = codec.DataConverter(pc)
 		o.FailureConverter = temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/recoveryhq/recovery/internal/codec"
 )
 
@@ -48,12 +50,12 @@ func TestCodecConfigPayloadKeys(t *testing.T) {
 			t.Fatalf("with keys k2,k1: %v %v", pc, err)
 		}
 	}
-	opts := temporalOptions("127.0.0.1:7233", "default", nil, quietLogger())
+	opts := temporalOptions(client.Options{}, "127.0.0.1:7233", "default", nil, quietLogger())
 	if opts.DataConverter != nil || opts.FailureConverter != nil {
 		t.Fatal("a client without a codec has a data converter")
 	}
 	pc, _ = c.payloadCodec()
-	opts = temporalOptions("127.0.0.1:7233", "default", pc, quietLogger())
+	opts = temporalOptions(client.Options{}, "127.0.0.1:7233", "default", pc, quietLogger())
 	p, err := opts.DataConverter.ToPayload("x")
 	if err != nil || codec.KeyIDOf(p) != "k2" {
 		t.Fatalf("the client's data converter writes %v (%v), want a k2 payload", p, err)

@@ -15,6 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+
 	"github.com/recoveryhq/recovery/internal/auth"
 	"github.com/recoveryhq/recovery/internal/codec"
 	"github.com/recoveryhq/recovery/internal/links"
@@ -43,6 +46,9 @@ type Config struct {
 	DatabaseURL     string // DATABASE_URL
 	TemporalAddress string // TEMPORAL_ADDRESS
 	Namespace       string // TEMPORAL_NAMESPACE
+	// Temporal is the client's connection settings (TLS, API key, gRPC
+	// metadata) from the TEMPORAL_* variables (see loadTemporal).
+	Temporal        client.Options
 	DataDir         string // RECOVERY_DATA_DIR
 	TemporalPort    int    // RECOVERY_TEMPORAL_PORT
 	LogLevel        slog.Level
@@ -118,6 +124,53 @@ type Config struct {
 	OpsKey                             string // RECOVERY_OPS_KEY (ops commands: events dead, events retry)
 }
 
+// loadTemporal reads the Temporal client's settings the standard way
+// (go.temporal.io/sdk/contrib/envconfig, as the temporal CLI does):
+// TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS and
+// TEMPORAL_TLS_* (client certificate and key, server CA, server name),
+// TEMPORAL_GRPC_META_*, and a profile of TEMPORAL_CONFIG_FILE
+// (TEMPORAL_PROFILE) when either is set. Without any, the client is plain
+// (dev's embedded server).
+func (c *Config) loadTemporal(getenv func(string) string) error {
+	profile := getenv("TEMPORAL_CONFIG_FILE") != "" || getenv("TEMPORAL_PROFILE") != ""
+	if c.TemporalAddress == "" && !profile {
+		return nil
+	}
+	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: envLookup(getenv),
+		DisableFile: !profile})
+	if err != nil {
+		return fmt.Errorf("Temporal client settings (TEMPORAL_*): %w", err)
+	}
+	if c.TemporalAddress == "" {
+		c.TemporalAddress = opts.HostPort
+	}
+	if strings.TrimSpace(getenv("TEMPORAL_NAMESPACE")) == "" && opts.Namespace != "" {
+		c.Namespace = opts.Namespace
+	}
+	c.Temporal = opts
+	return nil
+}
+
+// temporalBase is the client options to start from for a Temporal at
+// addr: the configured ones for the configured address, plain ones for
+// dev's embedded server.
+func (c Config) temporalBase(addr string) client.Options {
+	if addr != "" && addr == c.TemporalAddress {
+		return c.Temporal
+	}
+	return client.Options{}
+}
+
+// envLookup gives envconfig the environment loadConfig reads.
+type envLookup func(string) string
+
+func (e envLookup) LookupEnv(k string) (string, bool) {
+	v := strings.TrimSpace(e(k))
+	return v, v != ""
+}
+
+func (e envLookup) Environ() []string { return os.Environ() } // TEMPORAL_GRPC_META_* only
+
 // loadConfig reads the environment through getenv (os.Getenv in main).
 func loadConfig(getenv func(string) string) (Config, error) {
 	get := func(k, def string) string {
@@ -136,6 +189,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		PolicyFile:      get("RECOVERY_POLICY_FILE", ""),
 	}
 	var err error
+	if err := c.loadTemporal(getenv); err != nil {
+		return c, err
+	}
 	if c.DevPublic, err = strconv.ParseBool(get("RECOVERY_DEV_PUBLIC", "false")); err != nil {
 		return c, fmt.Errorf("RECOVERY_DEV_PUBLIC: %q is not 1 or 0", get("RECOVERY_DEV_PUBLIC", ""))
 	}

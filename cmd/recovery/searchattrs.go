@@ -96,8 +96,7 @@ func runSearchAttributes(ctx context.Context, cfg Config, stdout io.Writer, log 
 	if cfg.TemporalAddress == "" {
 		return errors.New("TEMPORAL_ADDRESS must be set (dev registers them itself)")
 	}
-	c, err := client.Dial(client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.Namespace,
-		Logger: quietTemporalLogger(log)})
+	c, err := client.Dial(temporalOptions(cfg.Temporal, cfg.TemporalAddress, cfg.Namespace, nil, log))
 	if err != nil {
 		return fmt.Errorf("connect to temporal: %w", err)
 	}

@@ -14,10 +14,10 @@ import (
 // setupSchemas creates Temporal's two databases and brings their schemas to
 // the versions this server needs, from the schemas embedded in the server
 // module. It is idempotent: on a set-up database it only checks versions.
-func setupSchemas(ctx context.Context, pg *pgcluster.Cluster, logger tlog.Logger) error {
+func setupSchemas(ctx context.Context, pg *pgcluster.Cluster, suffix string, logger tlog.Logger) error {
 	for _, s := range []struct{ db, name string }{
-		{temporalDB, "postgresql/v12/temporal"},
-		{visibilityDB, "postgresql/v12/visibility"},
+		{temporalDB + suffix, "postgresql/v12/temporal"},
+		{visibilityDB + suffix, "postgresql/v12/visibility"},
 	} {
 		if err := pg.CreateDatabase(ctx, s.db); err != nil {
 			return err

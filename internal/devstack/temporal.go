@@ -5,6 +5,8 @@ package devstack
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -50,6 +52,22 @@ type TemporalConfig struct {
 	Namespace string
 	// LogFile receives the server's logs; "" discards all but errors.
 	LogFile string
+	// DatabaseSuffix names Temporal's databases on the cluster (temporal
+	// and temporal_visibility, plus the suffix), so that a second server
+	// can share a cluster.
+	DatabaseSuffix string
+	// TLS, when set, makes the frontend speak TLS and require a client
+	// certificate signed by the CA (mutual TLS).
+	TLS *TLSFiles
+}
+
+// TLSFiles are the PEM files of a server with mutual TLS: the CA that
+// signs both sides, the server's certificate and key, and a client
+// certificate and key that the server's own clients present.
+type TLSFiles struct {
+	CA, ServerCert, ServerKey, ClientCert, ClientKey string
+	// ServerName is the name in the server's certificate.
+	ServerName string
 }
 
 // Temporal is a running embedded Temporal server.
@@ -58,6 +76,7 @@ type Temporal struct {
 	address   string
 	namespace string
 	logClose  func()
+	tls       *TLSFiles
 	stopOnce  sync.Once
 	stopErr   error
 }
@@ -78,7 +97,7 @@ func StartTemporal(ctx context.Context, cfg TemporalConfig) (*Temporal, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := setupSchemas(ctx, cfg.Postgres, logger); err != nil {
+	if err := setupSchemas(ctx, cfg.Postgres, cfg.DatabaseSuffix, logger); err != nil {
 		closeLog()
 		return nil, err
 	}
@@ -108,7 +127,7 @@ func StartTemporal(ctx context.Context, cfg TemporalConfig) (*Temporal, error) {
 		closeLog()
 		return nil, fmt.Errorf("start temporal server (log: %s): %w", cfg.LogFile, err)
 	}
-	t := &Temporal{server: srv, address: srvCfg.PublicClient.HostPort, namespace: cfg.Namespace, logClose: closeLog}
+	t := &Temporal{server: srv, address: srvCfg.PublicClient.HostPort, namespace: cfg.Namespace, logClose: closeLog, tls: cfg.TLS}
 	if err := t.ensureNamespace(ctx); err != nil {
 		t.Stop()
 		return nil, err
@@ -195,13 +214,13 @@ func serverConfig(cfg TemporalConfig, ports [4]int) *config.Config {
 	svc := func(port int) config.Service {
 		return config.Service{RPC: config.RPC{GRPCPort: port, BindOnIP: cfg.Host}}
 	}
-	return &config.Config{
+	c := &config.Config{
 		Global: config.Global{Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: cfg.Host}},
 		Persistence: config.Persistence{
 			DefaultStore: "default", VisibilityStore: "visibility", NumHistoryShards: 4,
 			DataStores: map[string]config.DataStore{
-				"default":    {SQL: sqlConfig(cfg.Postgres, temporalDB)},
-				"visibility": {SQL: sqlConfig(cfg.Postgres, visibilityDB)},
+				"default":    {SQL: sqlConfig(cfg.Postgres, temporalDB+cfg.DatabaseSuffix)},
+				"visibility": {SQL: sqlConfig(cfg.Postgres, visibilityDB+cfg.DatabaseSuffix)},
 			},
 		},
 		ClusterMetadata: &cluster.Config{
@@ -225,6 +244,18 @@ func serverConfig(cfg TemporalConfig, ports [4]int) *config.Config {
 		}},
 		PublicClient: config.PublicClient{HostPort: frontend},
 	}
+	if t := cfg.TLS; t != nil {
+		client := config.ClientTLS{ServerName: t.ServerName, RootCAFiles: []string{t.CA}}
+		c.Global.TLS = config.RootTLS{
+			Frontend: config.GroupTLS{
+				Server: config.ServerTLS{CertFile: t.ServerCert, KeyFile: t.ServerKey, ClientCAFiles: []string{t.CA},
+					RequireClientAuth: true},
+				Client: client,
+			},
+			SystemWorker: config.WorkerTLS{CertFile: t.ClientCert, KeyFile: t.ClientKey, Client: client},
+		}
+	}
+	return c
 }
 
 // ensureNamespace registers the namespace if needed and waits until the
@@ -234,7 +265,11 @@ func (t *Temporal) ensureNamespace(ctx context.Context) error {
 	var c client.Client
 	var err error
 	for {
-		c, err = client.Dial(client.Options{HostPort: t.address, Namespace: t.namespace, Logger: quietSDKLogger{}})
+		opts := client.Options{HostPort: t.address, Namespace: t.namespace, Logger: quietSDKLogger{}}
+		if opts.ConnectionOptions.TLS, err = t.ClientTLS(); err != nil {
+			return err
+		}
+		c, err = client.Dial(opts)
 		if err == nil {
 			break
 		}
@@ -265,4 +300,26 @@ func (t *Temporal) ensureNamespace(ctx context.Context) error {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// ClientTLS is the TLS configuration a client of this server needs: nil
+// without TLS, else the CA and the client certificate.
+func (t *Temporal) ClientTLS() (*tls.Config, error) {
+	if t.tls == nil {
+		return nil, nil
+	}
+	pair, err := tls.LoadX509KeyPair(t.tls.ClientCert, t.tls.ClientKey)
+	if err != nil {
+		return nil, fmt.Errorf("client certificate: %w", err)
+	}
+	ca, err := os.ReadFile(t.tls.CA)
+	if err != nil {
+		return nil, fmt.Errorf("CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		return nil, errors.New("CA: no certificate in the file")
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: pool, ServerName: t.tls.ServerName,
+		MinVersion: tls.VersionTLS12}, nil
 }
