@@ -124,8 +124,10 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 			return nil, fmt.Errorf("temporal client for %s: %w", temporalAddr, err)
 		}
 	}
-	if p.api {
-		// Bound first: customer links in messages name its address.
+	// The API listens on RECOVERY_ADDR, bound first: customer links in
+	// messages name its address. A relay or a worker alone serves its
+	// health there when RECOVERY_ADDR is set.
+	if p.api || cfg.AddrSet {
 		if s.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
 			s.Stop()
 			return nil, fmt.Errorf("listen on %s (set RECOVERY_ADDR to use another address): %w", cfg.Addr, err)
@@ -189,11 +191,14 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 			s.wg.Go(func() { purgeOld(runCtx, s.store, cfg.Retention, log) })
 		}
 	}
-	if p.api {
+	switch {
+	case p.api:
 		if err := s.serveHTTP(cfg, dev, p); err != nil {
 			s.Stop()
 			return nil, err
 		}
+	case s.listener != nil:
+		s.serveHealth(p)
 	}
 	return s, nil
 }
@@ -253,14 +258,19 @@ func (s *stack) startWorker(ctx context.Context) {
 	}
 }
 
-func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
-	s.inbox = store.NewInbox(s.store, 4, 1000)
-	// The API needs Postgres only. In dev the relay and the worker decide
-	// readiness too, so that a ready dev stack handles what it is sent; in
-	// serve they are shown but Temporal's absence never stops ingest.
-	checks := []web.Check{{Name: "ingest", Ready: s.store.Ping}}
+// checks are the readiness checks of this process's roles. The API needs
+// Postgres only: in serve the relay and the worker are shown but
+// Temporal's absence never stops ingest; in dev they decide too, so that
+// a ready dev stack handles what it is sent. A process that is only a
+// relay or a worker is ready when its role is.
+func (s *stack) checks(p parts, dev bool) []web.Check {
+	optional := p.api && !dev
+	checks := []web.Check{{Name: "database", Ready: s.store.Ping}}
+	if p.api {
+		checks[0].Name = "ingest"
+	}
 	if p.relay {
-		checks = append(checks, web.Check{Name: "relay", Ready: s.relay.Ready, Optional: !dev,
+		checks = append(checks, web.Check{Name: "relay", Ready: s.relay.Ready, Optional: optional,
 			Details: func(ctx context.Context) (any, error) {
 				b, err := s.store.Backlog(ctx)
 				return map[string]any{"pending": b.Pending, "oldest_pending_seconds": b.Oldest.Seconds(),
@@ -268,18 +278,42 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 			}})
 	}
 	if p.worker {
-		checks = append(checks, web.Check{Name: "worker", Optional: !dev, Ready: func(context.Context) error {
+		checks = append(checks, web.Check{Name: "worker", Optional: optional, Ready: func(context.Context) error {
 			if !s.workerStarted.Load() {
 				return relay.HealthError("the worker waits for Temporal")
 			}
 			return nil
 		}})
 	}
+	return checks
+}
+
+// serveHealth serves /healthz and /readyz for a process without the API
+// (a relay or a worker) on its listener.
+func (s *stack) serveHealth(p parts) {
+	srv := &web.Server{Checks: s.checks(p, false), Logger: s.log}
+	s.serve(srv.HealthHandler())
+}
+
+// serve runs the HTTP server on the listener.
+func (s *stack) serve(handler http.Handler) {
+	ln := s.listener
+	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	s.wg.Go(func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "err", err)
+		}
+	})
+}
+
+func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
+	s.inbox = store.NewInbox(s.store, 4, 1000)
 	if err := cfg.checkCredentials(dev); err != nil {
 		return err
 	}
 	srv := &web.Server{Inbox: s.inbox, Incidents: s.store, Credentials: cfg.credentials(dev), EventSigners: cfg.eventSigners(dev),
-		Checks: checks, Logger: s.log, WebhookSecrets: cfg.secrets(dev), Tracking: s.store, Codes: s.store, Events: s.store,
+		Checks: s.checks(p, dev), Logger: s.log, WebhookSecrets: cfg.secrets(dev), Tracking: s.store, Codes: s.store, Events: s.store,
 		Privacy: s.store, Replays: s.store, PublicURL: cfg.PublicURL}
 	srv.Remedies = remedyClient{client: s.temporal, mail: s.store}
 	srv.RateLimit = web.RateLimit{PerSecond: cfg.RateLimit}
@@ -302,14 +336,7 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 		mux.Handle("/", handler)
 		handler = mux
 	}
-	ln := s.listener
-	s.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
-	s.wg.Go(func() {
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("http server stopped", "err", err)
-		}
-	})
+	s.serve(handler)
 	return nil
 }
 

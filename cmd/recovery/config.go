@@ -29,7 +29,10 @@ import (
 // Config is every setting of the binary, read once from the environment.
 // Each variable is listed in the README's configuration table.
 type Config struct {
-	Addr      string // RECOVERY_ADDR
+	Addr string // RECOVERY_ADDR
+	// AddrSet says RECOVERY_ADDR was given: a relay or a worker alone then
+	// serves its health there.
+	AddrSet   bool
 	DevAPIKey string // RECOVERY_DEV_API_KEY
 	// DevPublic lets dev listen beyond loopback once its well-known keys
 	// and secrets are replaced (RECOVERY_DEV_PUBLIC).
@@ -181,6 +184,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	c := Config{
 		Addr:            get("RECOVERY_ADDR", "127.0.0.1:8080"),
+		AddrSet:         get("RECOVERY_ADDR", "") != "",
 		DevAPIKey:       get("RECOVERY_DEV_API_KEY", "dev"),
 		DatabaseURL:     get("DATABASE_URL", ""),
 		TemporalAddress: get("TEMPORAL_ADDRESS", ""),

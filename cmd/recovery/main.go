@@ -29,6 +29,8 @@ Usage:
   recovery dev                  run everything locally (private Postgres, embedded Temporal)
   recovery serve                run the HTTP API and the relay (needs DATABASE_URL, TEMPORAL_ADDRESS)
   recovery worker               run the Temporal worker (needs DATABASE_URL, TEMPORAL_ADDRESS)
+  recovery api                  run the HTTP API alone (events are kept until a relay sends them)
+  recovery relay                run the relay alone (with RECOVERY_ADDR set: its /healthz and /readyz there)
   recovery migrate              apply database migrations (needs DATABASE_URL)
   recovery search-attributes   register the incidents' search attributes in TEMPORAL_NAMESPACE (dev does it itself)
   recovery events push FILE...  push canonical events (JSON or NDJSON) to RECOVERY_URL
@@ -79,6 +81,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, cfg, parts{api: true, relay: true}, log)
 	case "worker":
 		return runServe(ctx, cfg, parts{worker: true}, log)
+	case "api":
+		return runServe(ctx, cfg, parts{api: true}, log)
+	case "relay":
+		return runServe(ctx, cfg, parts{relay: true}, log)
 	case "migrate":
 		return runMigrate(ctx, cfg, stdout)
 	case "events":

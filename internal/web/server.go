@@ -121,6 +121,19 @@ func (s *Server) Handler() http.Handler {
 	return h
 }
 
+// HealthHandler serves only /healthz and /readyz, for a process without
+// the API (a relay or a worker): its own checks decide.
+func (s *Server) HealthHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusNotFound, "not-found", "Not found",
+			"This process serves only /healthz and /readyz: it runs no API.")
+	})
+	return mux
+}
+
 // build routes every endpoint, each with its declared access, and returns
 // the handler with the routes it registered.
 func (s *Server) build() (http.Handler, []Route) {
