@@ -17,6 +17,7 @@ import (
 
 	"github.com/recoveryhq/recovery/internal/links"
 	"github.com/recoveryhq/recovery/internal/messaging"
+	"github.com/recoveryhq/recovery/internal/metrics"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
@@ -46,6 +47,35 @@ type Activities struct {
 	// LinkTTL is how long a choice page link works (0: 30 days, and at
 	// least as long as the choice stays open).
 	LinkTTL time.Duration
+	// Metrics records incidents, contacts and remedies (nil: none).
+	Metrics *metrics.Metrics
+}
+
+// providerOf names the provider behind a channel, for metrics.
+func (a *Activities) providerOf(channel string) string {
+	if n, ok := a.Messenger.(interface{ ProviderName(string) string }); ok {
+		return n.ProviderName(channel)
+	}
+	if _, ok := a.Messenger.(*messaging.Capture); ok {
+		return "capture"
+	}
+	if channel == recovery.ChannelEmail {
+		return "sendgrid"
+	}
+	return "twilio"
+}
+
+// contactOutcome is a delivered step's outcome for metrics.
+func contactOutcome(c recovery.Contact, err error) string {
+	switch {
+	case errors.Is(err, recovery.ErrUnsent):
+		return "retry"
+	case err != nil:
+		return "error"
+	case c.Status == recovery.ContactSending:
+		return "error"
+	}
+	return c.Status
 }
 
 func (a *Activities) now() time.Time {
@@ -73,7 +103,11 @@ func (a *Activities) RecordIncident(ctx context.Context, in RecordIncidentInput)
 		}
 		in.Incident.CustomerKey = recovery.CustomerKey(oc.Customer)
 	}
-	return a.Store.UpsertIncident(ctx, in.Incident)
+	if err := a.Store.UpsertIncident(ctx, in.Incident); err != nil {
+		return err
+	}
+	a.Metrics.Incident(string(in.Incident.Kind), "opened")
+	return nil
 }
 
 // orderContact reads the order's customer and shipping address from the
@@ -188,6 +222,9 @@ const (
 // or body (recovery.Contact.ForWorkflow).
 func (a *Activities) SendApology(ctx context.Context, in SendApologyInput) (recovery.Contact, error) {
 	c, err := a.sendApology(ctx, in)
+	if err == nil && c.Status == recovery.ContactSent && !in.Confirm && c.SentAt != nil && !in.Incident.DetectedAt.IsZero() {
+		a.Metrics.FirstContact(c.SentAt.Sub(in.Incident.DetectedAt))
+	}
 	return c.ForWorkflow(), err
 }
 
@@ -347,7 +384,10 @@ func (a *Activities) deliver(ctx context.Context, c recovery.Contact, extra reco
 	}
 	m := extra
 	m.Channel, m.To, m.Subject, m.Text, m.IncidentID, m.Step = c.Channel, c.To, c.Subject, c.Body, c.IncidentID, c.Step
+	sendStart := time.Now()
 	providerID, err := a.Messenger.Send(ctx, m)
+	a.Metrics.Provider(a.providerOf(c.Channel), time.Since(sendStart))
+	defer func() { a.Metrics.Contact(c.Channel, contactOutcome(c, err)) }()
 	switch {
 	case errors.Is(err, recovery.ErrInvalid):
 		c.Status, c.Detail = recovery.ContactFailed, scrub(err, c.To).Error()
@@ -428,7 +468,23 @@ func (a *Activities) CloseIncident(ctx context.Context, in CloseIncidentInput) e
 	if in.Status != recovery.IncidentHealed && in.Status != recovery.IncidentResolved {
 		return temporal.NewNonRetryableApplicationError("unknown closing status "+in.Status, "invalid", nil)
 	}
-	return a.Store.CloseIncident(ctx, in.IncidentID, in.Status, in.Resolution, a.now().UTC())
+	if err := a.Store.CloseIncident(ctx, in.IncidentID, in.Status, in.Resolution, a.now().UTC()); err != nil {
+		return err
+	}
+	a.Metrics.Incident(a.kindOf(ctx, in.IncidentID), in.Status)
+	return nil
+}
+
+// kindOf is an incident's kind, for metrics, when the store can tell.
+func (a *Activities) kindOf(ctx context.Context, incidentID string) string {
+	if k, ok := a.Store.(interface {
+		IncidentKind(ctx context.Context, id string) (recovery.Kind, error)
+	}); ok {
+		if kind, err := k.IncidentKind(ctx, incidentID); err == nil {
+			return string(kind)
+		}
+	}
+	return "unknown"
 }
 
 // SendFollowUpInput is the input of SendFollowUp.

@@ -289,7 +289,11 @@ func (a *Activities) CarryOut(ctx context.Context, in CarryOutInput) error {
 	if o.Remedy == recovery.RemedyReship || o.Remedy == recovery.RemedySubstitute {
 		req.Lines = in.Order.Lines
 	}
-	return a.send(ctx, in.IncidentID+"/"+string(o.Remedy), "remedy."+string(o.Remedy), req)
+	if err := a.send(ctx, in.IncidentID+"/"+string(o.Remedy), "remedy."+string(o.Remedy), req); err != nil {
+		return err
+	}
+	a.Metrics.Remedy(string(o.Remedy), o.Currency, o.ValueMinor)
+	return nil
 }
 
 // CancelRemedy tells the commerce platform not to carry out a remedy whose
@@ -437,7 +441,11 @@ func (a *Activities) FailIncident(ctx context.Context, in FailIncidentInput) err
 	if err := a.Audit(ctx, recovery.AuditEntry{IncidentID: in.IncidentID, Actor: "system", Action: "failed", Note: in.Reason}); err != nil {
 		return err
 	}
-	return a.Remedies.SetIncidentStatus(ctx, in.IncidentID, recovery.IncidentNeedsAttention)
+	if err := a.Remedies.SetIncidentStatus(ctx, in.IncidentID, recovery.IncidentNeedsAttention); err != nil {
+		return err
+	}
+	a.Metrics.Incident(a.kindOf(ctx, in.IncidentID), recovery.IncidentNeedsAttention)
+	return nil
 }
 
 // ReleaseBudget gives an incident's reservation of the daily budget back:

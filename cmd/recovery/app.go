@@ -19,6 +19,7 @@ import (
 	"github.com/recoveryhq/recovery/internal/catalog"
 	"github.com/recoveryhq/recovery/internal/codec"
 	"github.com/recoveryhq/recovery/internal/messaging"
+	"github.com/recoveryhq/recovery/internal/metrics"
 	"github.com/recoveryhq/recovery/internal/outbound"
 	"github.com/recoveryhq/recovery/internal/policy"
 	"github.com/recoveryhq/recovery/internal/recovery"
@@ -62,6 +63,10 @@ type parts struct {
 
 // stack is a running set of roles against one database and one Temporal.
 type stack struct {
+	// metrics are this process's, served at /metrics; extraServers are
+	// listeners beside the main one (metrics), shut down with it.
+	metrics      *metrics.Metrics
+	extraServers []*http.Server
 	// acts are the worker's activities (nil without a worker); namespace
 	// is the Temporal namespace they work in.
 	acts      *activities.Activities
@@ -87,7 +92,7 @@ type stack struct {
 // startStack migrates the database and starts the selected roles. The HTTP
 // listener is bound before it returns, so its address is known.
 func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p parts, dev bool, log *slog.Logger) (*stack, error) {
-	s := &stack{log: log}
+	s := &stack{log: log, metrics: metrics.New()}
 	pol := policy.Default()
 	if cfg.PolicyFile != "" && p.worker {
 		var err error
@@ -118,7 +123,12 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 		// Lazy: nothing here waits for Temporal. The API takes events while
 		// it is away, the relay keeps them until it returns, and the worker
 		// starts once it answers.
-		s.temporal, err = client.NewLazyClient(temporalOptions(cfg.temporalBase(temporalAddr), temporalAddr, cfg.Namespace, s.codec, log))
+		opts := temporalOptions(cfg.temporalBase(temporalAddr), temporalAddr, cfg.Namespace, s.codec, log)
+		if opts.MetricsHandler, err = s.metrics.TemporalHandler(); err != nil {
+			s.store.Close()
+			return nil, fmt.Errorf("temporal metrics: %w", err)
+		}
+		s.temporal, err = client.NewLazyClient(opts)
 		if err != nil {
 			s.store.Close()
 			return nil, fmt.Errorf("temporal client for %s: %w", temporalAddr, err)
@@ -154,6 +164,7 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 			log.Warn("no provider configured: ladder steps on these channels are skipped", "channels", missing)
 		}
 		acts := &activities.Activities{
+			Metrics:  s.metrics,
 			Policy:   pol,
 			Store:    s.store,
 			Remedies: s.store,
@@ -191,6 +202,16 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 			s.wg.Go(func() { purgeOld(runCtx, s.store, cfg.Retention, log) })
 		}
 	}
+	if p.api || p.relay {
+		s.metrics.WatchDatabase(func(ctx context.Context) (metrics.Gauges, error) {
+			b, err := s.store.Backlog(ctx)
+			if err != nil {
+				return metrics.Gauges{}, err
+			}
+			waiting, err := s.store.AwaitingApproval(ctx)
+			return metrics.Gauges{Pending: b.Pending, OldestPending: b.Oldest, Dead: b.Dead, AwaitingApproval: waiting}, err
+		})
+	}
 	switch {
 	case p.api:
 		if err := s.serveHTTP(cfg, dev, p); err != nil {
@@ -200,7 +221,31 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 	case s.listener != nil:
 		s.serveHealth(p)
 	}
+	if cfg.MetricsAddr != "" {
+		if err := s.serveMetrics(cfg.MetricsAddr); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// serveMetrics serves /metrics on its own listener (RECOVERY_METRICS_ADDR).
+func (s *stack) serveMetrics(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (RECOVERY_METRICS_ADDR): %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("metrics server stopped", "err", err)
+		}
+	})
+	s.extraServers = append(s.extraServers, srv)
+	return nil
 }
 
 // temporalOptions are the options of a Temporal client of this service:
@@ -291,8 +336,11 @@ func (s *stack) checks(p parts, dev bool) []web.Check {
 // serveHealth serves /healthz and /readyz for a process without the API
 // (a relay or a worker) on its listener.
 func (s *stack) serveHealth(p parts) {
-	srv := &web.Server{Checks: s.checks(p, false), Logger: s.log}
-	s.serve(srv.HealthHandler())
+	srv := &web.Server{Checks: s.checks(p, false), Logger: s.log, Metrics: s.metrics}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	mux.Handle("/", srv.HealthHandler())
+	s.serve(mux)
 }
 
 // serve runs the HTTP server on the listener.
@@ -309,6 +357,7 @@ func (s *stack) serve(handler http.Handler) {
 
 func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 	s.inbox = store.NewInbox(s.store, 4, 1000)
+	s.inbox.OnCommit = s.metrics.Commit
 	if err := cfg.checkCredentials(dev); err != nil {
 		return err
 	}
@@ -325,18 +374,23 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 	if dev {
 		srv.Dev = s.store
 	}
+	srv.Metrics = s.metrics
 	handler := srv.Handler()
+	// /metrics on the main listener, outside the API's routes (a scraper
+	// holds no API key), unless RECOVERY_METRICS_ADDR gives it its own.
+	outer := http.NewServeMux()
+	if cfg.MetricsAddr == "" {
+		outer.Handle("GET /metrics", s.metrics.Handler())
+	}
 	if dev {
 		// Dev serves the codec server protocol itself under /codec/, so
 		// that a Temporal UI pointed at http://<RECOVERY_ADDR>/codec shows
 		// the payloads. It authorises its callers itself (a loopback
 		// caller, a read key, an OIDC token), outside the API's routes.
-		mux := http.NewServeMux()
-		mux.Handle("/codec/", http.StripPrefix("/codec", s.codecServer(cfg, true).Handler()))
-		mux.Handle("/", handler)
-		handler = mux
+		outer.Handle("/codec/", http.StripPrefix("/codec", s.codecServer(cfg, true).Handler()))
 	}
-	s.serve(handler)
+	outer.Handle("/", handler)
+	s.serve(outer)
 	return nil
 }
 
@@ -382,6 +436,9 @@ func (s *stack) Stop() {
 		cancel()
 	} else if s.listener != nil {
 		s.listener.Close() //nolint:errcheck
+	}
+	for _, srv := range s.extraServers {
+		srv.Close() //nolint:errcheck
 	}
 	if s.inbox != nil {
 		s.inbox.Close()

@@ -30,6 +30,9 @@ import (
 // Each variable is listed in the README's configuration table.
 type Config struct {
 	Addr string // RECOVERY_ADDR
+	// MetricsAddr, when set, serves /metrics on a listener of its own
+	// instead of the main one.
+	MetricsAddr string // RECOVERY_METRICS_ADDR
 	// AddrSet says RECOVERY_ADDR was given: a relay or a worker alone then
 	// serves its health there.
 	AddrSet   bool
@@ -185,6 +188,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
 		Addr:            get("RECOVERY_ADDR", "127.0.0.1:8080"),
 		AddrSet:         get("RECOVERY_ADDR", "") != "",
+		MetricsAddr:     get("RECOVERY_METRICS_ADDR", ""),
 		DevAPIKey:       get("RECOVERY_DEV_API_KEY", "dev"),
 		DatabaseURL:     get("DATABASE_URL", ""),
 		TemporalAddress: get("TEMPORAL_ADDRESS", ""),

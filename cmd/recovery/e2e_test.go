@@ -409,6 +409,7 @@ func TestDevStackEndToEnd(t *testing.T) {
 	})
 	t.Run("erasure", func(t *testing.T) { runErasure(t, base, dev.databaseURL()) })
 	t.Run("search attributes", func(t *testing.T) { findBySearchAttributes(t, temporalAddrOf(env), orderID, demo.ID) })
+	t.Run("metrics", func(t *testing.T) { scrapeMetrics(t, base) })
 
 	// A late order whose promise falls while the stack is down: the timer
 	// set before the stop must fire after the restart.

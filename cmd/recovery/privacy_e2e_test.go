@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -341,5 +343,73 @@ func findBySearchAttributes(t *testing.T, temporalAddr, orderID, incidentID stri
 			t.Fatalf("%q found %d workflows, want the demo's incident", query, len(res.Executions))
 		}
 		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// scrapeMetrics checks that /metrics holds the key series, moved by the
+// stories above, and the Temporal SDK's under their standard names.
+func scrapeMetrics(t *testing.T, base string) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	text := string(raw)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /metrics: %d", resp.StatusCode)
+	}
+	value := func(prefix string) float64 {
+		sum := 0.0
+		for _, line := range strings.Split(text, "\n") {
+			if strings.HasPrefix(line, prefix) {
+				f := strings.Fields(line)
+				v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+				sum += v
+			}
+		}
+		return sum
+	}
+	for _, series := range []string{
+		`recovery_events_received_total{outcome="accepted"`,
+		`recovery_events_received_total{outcome="duplicate"`,
+		`recovery_http_requests_total{code="202",method="POST",route="POST /v1/events"}`,
+		`recovery_incidents_total{event="opened",kind="misrouted"}`,
+		`recovery_contacts_total{channel="email",status="sent"}`,
+		`recovery_remedies_total{currency="EUR",remedy="discount"}`,
+		`recovery_remedy_value_minor_units_total{currency="EUR",remedy="discount"}`,
+		`recovery_detection_to_first_contact_seconds_count`,
+		`recovery_ingest_commit_events_count`,
+		`recovery_provider_request_duration_seconds_count{provider="capture"}`,
+		`temporal_request_total`,
+		`temporal_workflow_completed_total`,
+		`temporal_activity_execution_latency_seconds_count`,
+		`temporal_workflow_task_schedule_to_start_latency_seconds_count`,
+	} {
+		if value(series) <= 0 {
+			t.Errorf("/metrics: %s did not move", series)
+		}
+	}
+	for _, gauge := range []string{"recovery_relay_pending_events ", "recovery_relay_oldest_pending_seconds ",
+		"recovery_events_quarantined ", "recovery_approvals_waiting "} {
+		if !strings.Contains(text, "\n"+gauge) {
+			t.Errorf("/metrics has no %s", gauge)
+		}
+	}
+	// No label names an order, an incident or a customer.
+	named := regexp.MustCompile(`="[^"]*(demo-\d|inc-|@|order/|incident/)`)
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, "#") && named.MatchString(line) {
+			t.Errorf("a label names an order, an incident or a customer: %s", line)
+		}
+	}
+	if t.Failed() {
+		var names []string
+		for _, line := range strings.Split(text, "\n") {
+			if strings.HasPrefix(line, "temporal_") || strings.HasPrefix(line, "recovery_") {
+				names = append(names, strings.SplitN(line, " ", 2)[0])
+			}
+		}
+		t.Logf("series:\n%s", strings.Join(names, "\n"))
 	}
 }

@@ -45,6 +45,33 @@ func (r Router) Send(ctx context.Context, m recovery.Message) (string, error) {
 }
 
 // Sends reports whether a channel has a provider (or the fallback).
+// ProviderName names what takes a channel's messages, for metrics:
+// "twilio", "sendgrid", "capture" or "none".
+func (r Router) ProviderName(channel string) string {
+	var via recovery.Messenger
+	switch channel {
+	case recovery.ChannelSMS:
+		via = r.SMS
+	case recovery.ChannelEmail:
+		via = r.Email
+	case recovery.ChannelVoice:
+		via = r.Voice
+	}
+	switch {
+	case via == nil && r.Fallback == nil:
+		return "none"
+	case via == nil:
+		via = r.Fallback
+	}
+	if _, ok := via.(*Capture); ok {
+		return "capture"
+	}
+	if channel == recovery.ChannelEmail {
+		return "sendgrid"
+	}
+	return "twilio"
+}
+
 func (r Router) Sends(channel string) bool {
 	switch channel {
 	case recovery.ChannelSMS:

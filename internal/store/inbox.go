@@ -28,6 +28,9 @@ type Inbox struct {
 	// queued is how many bytes of event data wait for a commit; a
 	// submission that would pass MaxQueuedBytes is refused with ErrBusy.
 	queued atomic.Int64
+	// OnCommit, when set before the first Submit, hears each group
+	// commit's size (for metrics).
+	OnCommit func(events int)
 }
 
 // MaxQueuedBytes bounds the event data waiting for a commit in memory.
@@ -167,6 +170,9 @@ func (in *Inbox) commit(group []*submission, n int) {
 	if err == nil {
 		in.commits.Add(1)
 		in.events.Add(int64(len(all)))
+		if in.OnCommit != nil {
+			in.OnCommit(len(all))
+		}
 	}
 	off := 0
 	for _, s := range group {

@@ -111,3 +111,19 @@ INSERT INTO webhook_deliveries (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET s
 	}
 	return nil
 }
+
+// IncidentKind returns an incident's kind (for metrics).
+func (s *Store) IncidentKind(ctx context.Context, id string) (recovery.Kind, error) {
+	var kind string
+	if err := s.pool.QueryRow(ctx, `SELECT kind FROM incidents WHERE id = $1`, id).Scan(&kind); err != nil {
+		return "", fmt.Errorf("read the kind of %s: %w", id, mapErr(err))
+	}
+	return recovery.Kind(kind), nil
+}
+
+// AwaitingApproval counts the incidents waiting for a person to approve.
+func (s *Store) AwaitingApproval(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM incidents WHERE status = 'awaiting_approval'`).Scan(&n)
+	return n, mapErr(err)
+}

@@ -73,6 +73,13 @@ func (rt *router) handle(pattern string, a Access, h http.HandlerFunc) {
 	if a.Right != "" {
 		handler = rt.s.require(a, h)
 	}
+	inner := handler
+	handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sw, ok := w.(*statusWriter); ok {
+			sw.route = pattern // for metrics: the pattern, never the path
+		}
+		inner.ServeHTTP(w, r)
+	})
 	rt.mux.Handle(pattern, handler)
 	rt.routes = append(rt.routes, Route{Pattern: pattern, Access: a})
 }

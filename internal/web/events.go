@@ -128,6 +128,9 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		for i, src := range sources {
 			quoted[i] = strconv.Quote(src)
 		}
+		for _, src := range sources {
+			s.Metrics.Event(src, "refused")
+		}
 		writeProblem(w, http.StatusForbidden, "source-not-allowed", "Source not allowed",
 			fmt.Sprintf("The %s may not write events of source %s; nothing was stored.", who, strings.Join(quoted, ", ")), refused...)
 		return
@@ -214,6 +217,7 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request, evs []recovery.E
 		default:
 			resp.Accepted++
 		}
+		s.Metrics.Event(e.Source, res.Status)
 		resp.Results[i] = res
 	}
 	writeJSON(w, http.StatusAccepted, resp)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/recoveryhq/recovery/internal/auth"
 	"github.com/recoveryhq/recovery/internal/links"
+	"github.com/recoveryhq/recovery/internal/metrics"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
@@ -89,6 +90,8 @@ type Server struct {
 	// Dev, when set, serves the dev page of captured messages with
 	// controls to act as the customer.
 	Dev DevMessages
+	// Metrics records requests and events (nil: none).
+	Metrics *metrics.Metrics
 	// RateLimit bounds each caller's requests (zero: none).
 	RateLimit RateLimit
 	limiters  limiters
@@ -226,6 +229,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	// route is the pattern of the route that answered (for metrics).
+	route string
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -244,6 +249,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 				s.Logger.Error("handler panic", "method", r.Method, "path", redactPath(r.URL.Path), "panic", p)
 				writeError(sw, errPanic)
 			}
+			route := sw.route // the router's pattern, never the path: paths name incidents and tokens
+			if route == "" {
+				route = "unmatched"
+			}
+			s.Metrics.Request(route, r.Method, sw.status, time.Since(start))
 			if sw.status >= 500 || s.Logger.Enabled(r.Context(), slog.LevelDebug) {
 				s.Logger.Info("http", "method", r.Method, "path", redactPath(r.URL.Path), "status", sw.status,
 					"duration", time.Since(start))
