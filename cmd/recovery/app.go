@@ -256,7 +256,7 @@ func (s *stack) serveMetrics(addr string) error {
 // as they are. Workers inherit it from their client.
 func temporalOptions(base client.Options, addr, namespace string, pc *codec.Codec, log *slog.Logger) client.Options {
 	o := base
-	o.HostPort, o.Namespace, o.Logger = addr, namespace, quietTemporalLogger(log)
+	o.HostPort, o.Namespace, o.Logger = addr, namespace, temporalLogger(log)
 	if pc != nil {
 		o.DataConverter = codec.DataConverter(pc)
 		o.FailureConverter = temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{

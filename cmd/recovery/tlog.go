@@ -7,8 +7,14 @@ import (
 	"go.temporal.io/sdk/log"
 )
 
+// temporalLogger adapts slog for the Temporal SDK at the configured level
+// (RECOVERY_LOG_LEVEL): workflows' and activities' own log lines ("incident
+// opened", "contact step skipped") reach the log; the SDK's chatter about
+// each task only at debug.
+func temporalLogger(l *slog.Logger) log.Logger { return log.NewStructuredLogger(l) }
+
 // quietTemporalLogger adapts slog for the Temporal SDK, dropping its debug
-// and info chatter.
+// and info chatter (short-lived clients: the CLI, tests).
 func quietTemporalLogger(l *slog.Logger) log.Logger {
 	return log.NewStructuredLogger(slog.New(levelFilter{l.Handler(), slog.LevelWarn}))
 }
