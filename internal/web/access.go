@@ -26,6 +26,7 @@ const (
 	PublicSignature = "verified with the provider's own signature"
 	PublicLink      = "customer pages behind signed links"
 	PublicDev       = "dev pages (dev only, same-origin POSTs)"
+	PublicDocs      = "the API's description"
 	PublicNotFound  = "the not-found answer"
 )
 

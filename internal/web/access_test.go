@@ -25,6 +25,7 @@ import (
 var routeRules = map[string]Access{
 	"GET /healthz":                      public(PublicHealth),
 	"GET /readyz":                       public(PublicHealth),
+	"GET /openapi.json":                 public(PublicDocs),
 	"POST /v1/events":                   {Right: auth.Ingest, Signed: true},
 	"POST /v1/webhooks/{provider}":      public(PublicSignature),
 	"GET /v1/events":                    need(auth.Read),

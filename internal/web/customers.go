@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/recoveryhq/recovery/docs"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
@@ -67,4 +68,16 @@ func (s *Server) eraseCustomer(w http.ResponseWriter, r *http.Request) {
 type Replays interface {
 	SeenDelivery(ctx context.Context, id string) (bool, error)
 	RecordDelivery(ctx context.Context, id string) error
+}
+
+// openAPI serves docs/openapi.yaml as JSON.
+func (s *Server) openAPI(w http.ResponseWriter, _ *http.Request) {
+	doc, err := docs.OpenAPIJSON()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Write(doc) //nolint:errcheck
 }

@@ -143,6 +143,7 @@ func (s *Server) build() (http.Handler, []Route) {
 	rt := &router{s: s, mux: http.NewServeMux()}
 	rt.handle("GET /healthz", public(PublicHealth), s.healthz)
 	rt.handle("GET /readyz", public(PublicHealth), s.readyz)
+	rt.handle("GET /openapi.json", public(PublicDocs), s.openAPI)
 	// An ingest key for the events' sources, or a Standard Webhooks
 	// signature bound to them (verified inside).
 	rt.handle("POST /v1/events", Access{Right: auth.Ingest, Signed: true}, s.postEvents)
