@@ -2,7 +2,7 @@
 # runs exactly what it says.
 GO ?= go
 
-.PHONY: dev test vet bench postgres-bin build fuzz chaos
+.PHONY: dev test vet bench postgres-bin build build-prod fuzz chaos
 
 # FUZZTIME is how much each fuzz target runs in `make test` (and CI): a count
 # of inputs, not a duration, because duration-bounded runs can end in a
@@ -25,7 +25,7 @@ SERVER_TESTS = $(filter $(ALL_PKGS),$(shell $(GO) list -test -f '{{if .ForTest}}
 RACE_TESTS = $(filter-out $(SERVER_TESTS),$(ALL_PKGS))
 
 ## test: every test: unit, workflow, integration (real Postgres + embedded Temporal) and end to end
-test: postgres-bin
+test: postgres-bin build-prod
 	$(GO) vet ./...
 	$(GO) test -count=1 -race -timeout 15m $(RACE_TESTS)
 	$(GO) test -count=1 -timeout 25m $(SERVER_TESTS)
@@ -52,6 +52,11 @@ bench: postgres-bin
 
 build:
 	$(GO) build -o bin/recovery ./cmd/recovery
+
+## build-prod: the production binary as the Dockerfile builds it (no embedded Temporal server or Postgres, static), so that it cannot rot
+build-prod:
+	CGO_ENABLED=0 $(GO) build -tags noembed -trimpath -ldflags='-s -w' -o /dev/null ./cmd/recovery
+	$(GO) vet -tags noembed ./cmd/recovery
 
 # postgres-bin installs the PostgreSQL server binaries when neither PATH nor
 # /usr/lib/postgresql has them (Debian; needs root).
