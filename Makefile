@@ -22,13 +22,18 @@ dev: postgres-bin
 SERVER_PKG = go.temporal.io/server/temporal
 ALL_PKGS = $(shell $(GO) list ./...)
 SERVER_TESTS = $(filter $(ALL_PKGS),$(shell $(GO) list -test -f '{{if .ForTest}}{{.ForTest}}{{else}}{{.ImportPath}}{{end}}{{range .Deps}}{{if eq . "$(SERVER_PKG)"}} links-server{{end}}{{end}}' ./... | grep links-server | cut -d' ' -f1 | sort -u))
-RACE_TESTS = $(filter-out $(SERVER_TESTS),$(ALL_PKGS))
+# deploy's tests render the Helm chart and load the Compose file, and build
+# and run the production binary as a subprocess: nothing of theirs runs
+# concurrently, and Helm and the Kubernetes types take minutes to build
+# with -race. They run with the server's tests.
+NORACE_TESTS = github.com/recoveryhq/recovery/deploy
+RACE_TESTS = $(filter-out $(SERVER_TESTS) $(NORACE_TESTS),$(ALL_PKGS))
 
 ## test: every test: unit, workflow, integration (real Postgres + embedded Temporal) and end to end
 test: postgres-bin build-prod
 	$(GO) vet ./...
 	$(GO) test -count=1 -race -timeout 15m $(RACE_TESTS)
-	$(GO) test -count=1 -timeout 25m $(SERVER_TESTS)
+	$(GO) test -count=1 -timeout 25m $(SERVER_TESTS) $(NORACE_TESTS)
 	$(MAKE) --no-print-directory fuzz
 
 ## fuzz: run every fuzz target (parsers and signature checks) for FUZZTIME each
