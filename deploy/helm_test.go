@@ -12,6 +12,8 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/lint"
+	"helm.sh/helm/v3/pkg/lint/support"
 	"helm.sh/helm/v3/pkg/release"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -209,6 +211,25 @@ func decodeStrict(doc string) (any, error) {
 		return nil, fmt.Errorf("%s: %w", tm.Kind, err)
 	}
 	return obj, nil
+}
+
+// helm lint, for the default and the Cloud values: nothing above info
+// (an icon is recommended, for instance).
+func TestChartLint(t *testing.T) {
+	cloud, err := chartutil.ReadValuesFile(filepath.Join(chartDir, "values-cloud.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, vals := range map[string]map[string]any{"default": nil, "cloud": cloud} {
+		kv, _ := chartutil.ParseKubeVersion("v1.30.0")
+		for _, m := range lint.AllWithKubeVersion(chartDir, vals, "recovery", kv).Messages {
+			if m.Severity > support.InfoSev {
+				t.Errorf("helm lint (%s values): %s", name, m)
+			} else {
+				t.Logf("helm lint (%s values): %s", name, m)
+			}
+		}
+	}
 }
 
 // The decoding the chart tests rely on refuses what the API would not
