@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
@@ -17,8 +16,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/recoveryhq/recovery/internal/devstack"
-	"github.com/recoveryhq/recovery/internal/pgcluster"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/relay"
 	"github.com/recoveryhq/recovery/internal/store"
@@ -79,42 +76,13 @@ func runBench(ctx context.Context, cfg Config, args []string, stdout io.Writer, 
 }
 
 // benchInfra uses DATABASE_URL and TEMPORAL_ADDRESS when both are set, and
-// otherwise starts a throwaway Postgres (fsync on) and embedded Temporal.
+// otherwise starts a throwaway Postgres and embedded Temporal
+// (benchThrowaway in embedded.go; a noembed build has neither).
 func benchInfra(ctx context.Context, cfg Config, log *slog.Logger) (string, string, func(), error) {
 	if cfg.DatabaseURL != "" && cfg.TemporalAddress != "" {
 		return cfg.DatabaseURL, cfg.TemporalAddress, func() {}, nil
 	}
-	dir, err := os.MkdirTemp("", "recovery-bench-")
-	if err != nil {
-		return "", "", nil, err
-	}
-	pg, err := pgcluster.Start(ctx, pgcluster.Config{Dir: filepath.Join(dir, "postgres"), Logger: log})
-	if err != nil {
-		os.RemoveAll(dir)
-		return "", "", nil, err
-	}
-	if err := pg.CreateDatabase(ctx, "bench"); err != nil {
-		pg.Destroy()
-		os.RemoveAll(dir)
-		return "", "", nil, err
-	}
-	ts, err := devstack.StartTemporal(ctx, devstack.TemporalConfig{Postgres: pg, Namespace: cfg.Namespace,
-		LogFile: filepath.Join(dir, "temporal.log")})
-	if err == nil { // measured as dev runs: incidents publish their stage
-		if err = devSearchAttributes(ctx, ts.Address(), ts.Namespace(), log); err != nil {
-			ts.Stop()
-		}
-	}
-	if err != nil {
-		pg.Destroy()
-		os.RemoveAll(dir)
-		return "", "", nil, err
-	}
-	return pg.URL("bench"), ts.Address(), func() {
-		ts.Stop()
-		pg.Destroy()
-		os.RemoveAll(dir)
-	}, nil
+	return benchThrowaway(ctx, cfg, log)
 }
 
 // bench holds one run's settings and results.

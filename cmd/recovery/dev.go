@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/recoveryhq/recovery/internal/devstack"
-	"github.com/recoveryhq/recovery/internal/pgcluster"
 	"github.com/recoveryhq/recovery/internal/store"
 )
 
@@ -32,36 +30,15 @@ func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger)
 		return err
 	}
 	start := time.Now()
-	dbURL := cfg.DatabaseURL
-	var pg *pgcluster.Cluster
-	if dbURL == "" {
-		pg, err = pgcluster.Start(ctx, pgcluster.Config{Dir: filepath.Join(dataDir, "postgres"), Logger: log})
-		if err != nil {
-			return fmt.Errorf("start private postgres: %w", err)
-		}
-		defer stopLogged(log, "postgres", pg.Stop)
-		if err := pg.CreateDatabase(ctx, "recovery"); err != nil {
-			return err
-		}
-		dbURL = pg.URL("recovery")
-	}
-	temporalAddr := cfg.TemporalAddress
-	if temporalAddr == "" {
-		if pg == nil {
-			return errors.New("the embedded Temporal server needs the private Postgres: " +
-				"unset DATABASE_URL or set TEMPORAL_ADDRESS too")
-		}
-		ts, err := devstack.StartTemporal(ctx, devstack.TemporalConfig{Postgres: pg, Port: cfg.TemporalPort,
-			Namespace: cfg.Namespace, LogFile: filepath.Join(dataDir, "temporal.log")})
-		if err != nil {
-			return fmt.Errorf("start embedded temporal: %w", err)
-		}
-		defer stopLogged(log, "temporal", ts.Stop)
-		temporalAddr = ts.Address()
-		if err := devSearchAttributes(ctx, ts.Address(), ts.Namespace(), log); err != nil {
+	// What is not configured, dev runs itself (embedded.go; a noembed
+	// build has neither and says so).
+	dbURL, temporalAddr, stopInfra := cfg.DatabaseURL, cfg.TemporalAddress, func() {}
+	if dbURL == "" || temporalAddr == "" {
+		if dbURL, temporalAddr, stopInfra, err = devInfra(ctx, cfg, dataDir, log); err != nil {
 			return err
 		}
 	}
+	defer stopInfra()
 	s, err := startStack(ctx, cfg, dbURL, temporalAddr, parts{api: true, relay: true, worker: true}, true, log)
 	if err != nil {
 		return err

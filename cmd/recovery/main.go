@@ -39,6 +39,7 @@ Usage:
   recovery events retry SEQ...  requeue quarantined events; --dead requeues all of them
   recovery bench [flags]        measure ingest and relay throughput against raw baselines
   recovery codec-server [--dev] decrypt payloads for the Temporal UI on RECOVERY_CODEC_ADDR (docs/codec.md)
+  recovery healthcheck [URL]    exit 0 when URL (default http://127.0.0.1:8080/readyz, RECOVERY_ADDR's port) answers 2xx within 3s
   recovery policy check FILE    check a remedy policy: structure, every CEL condition, each value
   recovery policy show          print the built-in policy
   recovery policy dry-run FILE  replay a policy over stored incidents (needs DATABASE_URL)
@@ -68,6 +69,9 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return errUsage
+	}
+	if args[0] == "healthcheck" { // a probe: before, and without, the configuration
+		return runHealthcheck(ctx, args[1:], getenv, stdout)
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
