@@ -272,6 +272,13 @@ var notInCompose = map[string]string{
 	"RECOVERY_CODEC_OIDC_AUDIENCE": "codec-server", "RECOVERY_CODEC_TLS_CERT": "codec-server", "RECOVERY_CODEC_TLS_KEY": "codec-server",
 	"RECOVERY_URL": "client commands", "RECOVERY_API_KEY": "client commands", "RECOVERY_OPS_KEY": "client commands",
 	"TWILIO_API_BASE": "test stubs", "SENDGRID_API_BASE": "test stubs",
+	// Compose runs its own Temporal in plaintext; a secured cluster or
+	// Temporal Cloud is the Helm chart's (values-cloud.yaml).
+	"TEMPORAL_API_KEY": "compose's own Temporal", "TEMPORAL_TLS": "compose's own Temporal",
+	"TEMPORAL_TLS_CLIENT_CERT_PATH": "compose's own Temporal", "TEMPORAL_TLS_CLIENT_KEY_PATH": "compose's own Temporal",
+	"TEMPORAL_TLS_SERVER_CA_CERT_PATH": "compose's own Temporal", "TEMPORAL_TLS_SERVER_NAME": "compose's own Temporal",
+	"TEMPORAL_CONFIG_FILE": "compose's own Temporal", "TEMPORAL_PROFILE": "compose's own Temporal",
+	"RECOVERY_METRICS_ADDR": "every service serves /metrics on its :8080",
 }
 
 var envLine = regexp.MustCompile(`^([A-Z][A-Z0-9_]*)=`)
