@@ -24,65 +24,55 @@ type Router struct {
 	Fallback          recovery.Messenger
 }
 
+// via is the messenger that takes a channel's messages: its provider,
+// else the fallback; nil when there is neither.
+func (r Router) via(channel string) recovery.Messenger {
+	var m recovery.Messenger
+	switch channel {
+	case recovery.ChannelSMS:
+		m = r.SMS
+	case recovery.ChannelEmail:
+		m = r.Email
+	case recovery.ChannelVoice:
+		m = r.Voice
+	}
+	if m == nil {
+		m = r.Fallback
+	}
+	return m
+}
+
 // Send delivers m by its channel.
 func (r Router) Send(ctx context.Context, m recovery.Message) (string, error) {
-	var via recovery.Messenger
-	switch m.Channel {
-	case recovery.ChannelSMS:
-		via = r.SMS
-	case recovery.ChannelEmail:
-		via = r.Email
-	case recovery.ChannelVoice:
-		via = r.Voice
-	}
-	if via == nil {
-		via = r.Fallback
-	}
+	via := r.via(m.Channel)
 	if via == nil {
 		return "", fmt.Errorf("no provider for %s: %w", m.Channel, recovery.ErrInvalid)
 	}
 	return via.Send(ctx, m)
 }
 
-// Sends reports whether a channel has a provider (or the fallback).
 // ProviderName names what takes a channel's messages, for metrics:
 // "twilio", "sendgrid", "capture" or "none".
 func (r Router) ProviderName(channel string) string {
-	var via recovery.Messenger
-	switch channel {
-	case recovery.ChannelSMS:
-		via = r.SMS
-	case recovery.ChannelEmail:
-		via = r.Email
-	case recovery.ChannelVoice:
-		via = r.Voice
-	}
+	via := r.via(channel)
 	switch {
-	case via == nil && r.Fallback == nil:
-		return "none"
 	case via == nil:
-		via = r.Fallback
-	}
-	if _, ok := via.(*Capture); ok {
+		return "none"
+	case isCapture(via):
 		return "capture"
-	}
-	if channel == recovery.ChannelEmail {
+	case channel == recovery.ChannelEmail:
 		return "sendgrid"
 	}
 	return "twilio"
 }
 
-func (r Router) Sends(channel string) bool {
-	switch channel {
-	case recovery.ChannelSMS:
-		return r.SMS != nil || r.Fallback != nil
-	case recovery.ChannelEmail:
-		return r.Email != nil || r.Fallback != nil
-	case recovery.ChannelVoice:
-		return r.Voice != nil || r.Fallback != nil
-	}
-	return false
+func isCapture(m recovery.Messenger) bool {
+	_, ok := m.(*Capture)
+	return ok
 }
+
+// Sends reports whether a channel has a provider (or the fallback).
+func (r Router) Sends(channel string) bool { return r.via(channel) != nil }
 
 // TwilioConfig configures the Twilio adapter (TWILIO_* variables).
 type TwilioConfig struct {
