@@ -21,18 +21,16 @@ import (
 // registerSearchAttributes adds the project's search attributes to the
 // namespace; those already there are left alone.
 func registerSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
-	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	names, err := searchAttributesRegistered(ctx, c, namespace)
 	if err != nil {
 		return fmt.Errorf("list search attributes: %w", err)
 	}
-	missing := map[string]enumspb.IndexedValueType{}
-	for name, typ := range workflows.SearchAttributes {
-		if _, ok := have.GetCustomAttributes()[name]; !ok {
-			missing[name] = typ
-		}
-	}
-	if len(missing) == 0 {
+	if len(names) == 0 {
 		return nil
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for _, name := range names {
+		missing[name] = workflows.SearchAttributes[name]
 	}
 	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
 		Namespace: namespace, SearchAttributes: missing})
