@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -19,10 +21,13 @@ import (
 	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/metrics"
 	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/tracing"
 )
 
 // Activities holds the dependencies of every activity.
 type Activities struct {
+	// Tracer traces provider calls (nil: not traced).
+	Tracer    trace.Tracer
 	Store     recovery.IncidentStore
 	Messenger recovery.Messenger
 	Remedy    recovery.RemedyConfig
@@ -385,7 +390,7 @@ func (a *Activities) deliver(ctx context.Context, c recovery.Contact, extra reco
 	m := extra
 	m.Channel, m.To, m.Subject, m.Text, m.IncidentID, m.Step = c.Channel, c.To, c.Subject, c.Body, c.IncidentID, c.Step
 	sendStart := time.Now()
-	providerID, err := a.Messenger.Send(ctx, m)
+	providerID, err := a.sendMessage(ctx, m)
 	a.Metrics.Provider(a.providerOf(c.Channel), time.Since(sendStart))
 	defer func() { a.Metrics.Contact(c.Channel, contactOutcome(c, err)) }()
 	switch {
@@ -409,6 +414,24 @@ func (a *Activities) deliver(ctx context.Context, c recovery.Contact, extra reco
 	}
 	c.Status, c.ProviderID, c.SentAt = recovery.ContactSent, providerID, &sentAt
 	return c, nil
+}
+
+// sendMessage is one provider call, traced: its span names the provider, the
+// channel and the step, never the address or the text.
+func (a *Activities) sendMessage(ctx context.Context, m recovery.Message) (string, error) {
+	if a.Tracer == nil {
+		return a.Messenger.Send(ctx, m)
+	}
+	provider := a.providerOf(m.Channel)
+	ctx, span := a.Tracer.Start(ctx, "send "+provider, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("recovery.provider", provider), attribute.String("recovery.channel", m.Channel),
+			attribute.Int("recovery.step", m.Step), attribute.String("recovery.incident_id", m.IncidentID)))
+	defer span.End()
+	id, err := a.Messenger.Send(ctx, m)
+	if err != nil {
+		tracing.Fail(span, scrub(err, m.To))
+	}
+	return id, err
 }
 
 // retryable marks a ledger row whose provider request provably failed: a

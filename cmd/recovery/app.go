@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -25,6 +27,7 @@ import (
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/relay"
 	"github.com/recoveryhq/recovery/internal/store"
+	"github.com/recoveryhq/recovery/internal/tracing"
 	"github.com/recoveryhq/recovery/internal/web"
 	"github.com/recoveryhq/recovery/workflows"
 )
@@ -87,6 +90,10 @@ type stack struct {
 	workerStarted atomic.Bool
 	// codec encrypts temporal's payloads (nil: they are not encrypted).
 	codec *codec.Codec
+	// traces is the tracer provider (nil: nothing is traced); ownTraces
+	// says this stack built it and shuts it down.
+	traces    *sdktrace.TracerProvider
+	ownTraces bool
 }
 
 // startStack migrates the database and starts the selected roles. The HTTP
@@ -119,6 +126,13 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 		s.store.Close()
 		return nil, fmt.Errorf("RECOVERY_PAYLOAD_KEYS: %w", err)
 	}
+	if s.traces = cfg.Traces; s.traces == nil && cfg.OTLPEndpoint != "" {
+		if s.traces, err = tracing.OTLP(ctx, cfg.ServiceName); err != nil {
+			s.store.Close()
+			return nil, err
+		}
+		s.ownTraces = true
+	}
 	if p.relay || p.worker || p.api {
 		// Lazy: nothing here waits for Temporal. The API takes events while
 		// it is away, the relay keeps them until it returns, and the worker
@@ -127,6 +141,14 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 		if opts.MetricsHandler, err = s.metrics.TemporalHandler(); err != nil {
 			s.store.Close()
 			return nil, fmt.Errorf("temporal metrics: %w", err)
+		}
+		if s.traces != nil {
+			ti, err := tracing.TemporalInterceptor(s.traces)
+			if err != nil {
+				s.store.Close()
+				return nil, fmt.Errorf("temporal tracing: %w", err)
+			}
+			opts.Interceptors = append(opts.Interceptors, ti)
 		}
 		s.temporal, err = client.NewLazyClient(opts)
 		if err != nil {
@@ -164,6 +186,7 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 			log.Warn("no provider configured: ladder steps on these channels are skipped", "channels", missing)
 		}
 		acts := &activities.Activities{
+			Tracer:   s.tracer(),
 			Metrics:  s.metrics,
 			Policy:   pol,
 			Store:    s.store,
@@ -195,7 +218,7 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 	}
 	if p.relay {
 		s.relay = relay.New(s.store, relay.TemporalSignaler{Client: s.temporal, TaskQueue: cfg.TaskQueue},
-			relay.Config{Lease: cfg.RelayLease}, log)
+			relay.Config{Lease: cfg.RelayLease, Tracer: s.tracer()}, log)
 		s.wg.Go(func() { s.relay.Run(runCtx) }) //nolint:errcheck
 		s.wg.Go(func() { deliverMail(runCtx, s.store, s.temporal, log) })
 		if cfg.Retention > 0 {
@@ -376,6 +399,9 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 	}
 	srv.Metrics = s.metrics
 	handler := srv.Handler()
+	if s.traces != nil {
+		handler = tracing.Server(s.tracer(), handler)
+	}
 	// /metrics on the main listener, outside the API's routes (a scraper
 	// holds no API key), unless RECOVERY_METRICS_ADDR gives it its own.
 	outer := http.NewServeMux()
@@ -456,4 +482,17 @@ func (s *stack) Stop() {
 		s.temporal.Close()
 	}
 	s.store.Close()
+	if s.ownTraces {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.traces.Shutdown(ctx) //nolint:errcheck
+		cancel()
+	}
+}
+
+// tracer is the service's tracer (a no-op one when nothing is traced).
+func (s *stack) tracer() trace.Tracer {
+	if s.traces == nil {
+		return tracing.Tracer(nil)
+	}
+	return tracing.Tracer(s.traces)
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/recoveryhq/recovery/internal/links"
 	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/tracing"
 	"github.com/recoveryhq/recovery/internal/web"
 )
 
@@ -33,6 +35,14 @@ type Config struct {
 	// MetricsAddr, when set, serves /metrics on a listener of its own
 	// instead of the main one.
 	MetricsAddr string // RECOVERY_METRICS_ADDR
+	// OTLPEndpoint, when set, exports traces over OTLP/gRPC (the exporter
+	// reads the other OTEL_EXPORTER_OTLP_* variables itself); ServiceName
+	// names this process in them.
+	OTLPEndpoint string // OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+	ServiceName  string // OTEL_SERVICE_NAME (default recovery)
+	// Traces, when set, is the tracer provider to use instead of one built
+	// from OTLPEndpoint (tests record spans in memory with it).
+	Traces *sdktrace.TracerProvider
 	// AddrSet says RECOVERY_ADDR was given: a relay or a worker alone then
 	// serves its health there.
 	AddrSet   bool
@@ -189,6 +199,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		Addr:            get("RECOVERY_ADDR", "127.0.0.1:8080"),
 		AddrSet:         get("RECOVERY_ADDR", "") != "",
 		MetricsAddr:     get("RECOVERY_METRICS_ADDR", ""),
+		OTLPEndpoint:    tracing.Endpoint(func(k string) string { return get(k, "") }),
+		ServiceName:     get("OTEL_SERVICE_NAME", "recovery"),
 		DevAPIKey:       get("RECOVERY_DEV_API_KEY", "dev"),
 		DatabaseURL:     get("DATABASE_URL", ""),
 		TemporalAddress: get("TEMPORAL_ADDRESS", ""),
@@ -813,5 +825,5 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	if w == nil {
 		w = os.Stderr
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	return slog.New(tracing.LogHandler(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})))
 }

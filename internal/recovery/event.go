@@ -79,6 +79,11 @@ type Event struct {
 	// store need not decode the payload again. It is not part of the wire
 	// form; OrderID() falls back to the payload.
 	OrderID string `json:"-"`
+	// TraceParent is the W3C trace context of the request that brought
+	// the event, stored with it so that the relay's signal continues that
+	// trace. It is not part of the wire form, nor of what a workflow is
+	// sent.
+	TraceParent string `json:"-"`
 }
 
 // Order returns the order id the event names: OrderID when set, else the

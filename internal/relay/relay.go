@@ -17,8 +17,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/store"
+	"github.com/recoveryhq/recovery/internal/tracing"
 )
 
 // Source is the inbox the relay drains; *store.Store implements it.
@@ -55,6 +59,8 @@ type Config struct {
 	// pass may claim them again (default 30s): what a relay that died
 	// mid-batch costs in delay.
 	Lease time.Duration
+	// Tracer traces each signal (nil: not traced).
+	Tracer trace.Tracer
 }
 
 // Relay drains the inbox into Temporal.
@@ -451,7 +457,34 @@ func (r *Relay) send(ctx context.Context, orderID string, ps []store.PendingEven
 	}
 	sctx, cancel := context.WithTimeout(ctx, SignalTimeout)
 	defer cancel()
-	return r.sig.SignalOrder(sctx, orderID, evs)
+	if r.cfg.Tracer == nil {
+		return r.sig.SignalOrder(sctx, orderID, evs)
+	}
+	sctx, span := r.startSpan(sctx, evs)
+	defer span.End()
+	err := r.sig.SignalOrder(sctx, orderID, evs)
+	tracing.Fail(span, err)
+	return err
+}
+
+// startSpan starts the span of one signal: in the trace of the request
+// that brought its first event, and linked to the traces of the others
+// (a signal carries the events of several requests).
+func (r *Relay) startSpan(ctx context.Context, evs []recovery.Event) (context.Context, trace.Span) {
+	var links []trace.Link
+	for _, e := range evs {
+		sc := tracing.SpanContext(e.TraceParent)
+		if !sc.IsValid() {
+			continue
+		}
+		if !trace.SpanContextFromContext(ctx).IsValid() {
+			ctx = trace.ContextWithRemoteSpanContext(ctx, sc)
+			continue
+		}
+		links = append(links, trace.Link{SpanContext: sc})
+	}
+	return r.cfg.Tracer.Start(ctx, "relay signal", trace.WithSpanKind(trace.SpanKindProducer), trace.WithLinks(links...),
+		trace.WithAttributes(attribute.Int("recovery.events", len(evs))))
 }
 
 // MaxSignalBytes bounds the events one signal carries, well under

@@ -17,8 +17,8 @@ const NotifyChannel = "recovery_events"
 
 // insertEvents is one statement, so one round trip and one implicit
 // transaction.
-const insertEvents = `INSERT INTO events (source, id, type, order_id, occurred_at, subject, data)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::jsonb[])
+const insertEvents = `INSERT INTO events (source, id, type, order_id, occurred_at, subject, data, trace_parent)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::jsonb[], $8::text[])
 ON CONFLICT (source, id) DO NOTHING
 RETURNING source, id`
 
@@ -30,14 +30,14 @@ func (s *Store) InsertEvents(ctx context.Context, evs []recovery.Event) ([]bool,
 	n := len(evs)
 	sources, ids, types := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 	orders, subjects := make([]string, 0, n), make([]string, 0, n)
-	times, data := make([]time.Time, 0, n), make([]string, 0, n)
+	times, data, traces := make([]time.Time, 0, n), make([]string, 0, n), make([]string, 0, n)
 	for _, e := range evs {
 		sources, ids, types = append(sources, e.Source), append(ids, e.ID), append(types, e.Type)
 		orders, subjects = append(orders, e.Order()), append(subjects, e.Subject)
-		times, data = append(times, e.Time), append(data, string(e.Data))
+		times, data, traces = append(times, e.Time), append(data, string(e.Data)), append(traces, e.TraceParent)
 	}
 	inserted := make(map[recovery.EventKey]bool, n)
-	rows, err := s.pool.Query(ctx, insertEvents, sources, ids, types, orders, times, subjects, data)
+	rows, err := s.pool.Query(ctx, insertEvents, sources, ids, types, orders, times, subjects, data, traces)
 	if err == nil {
 		var k recovery.EventKey
 		_, err = pgx.ForEachRow(rows, []any{&k.Source, &k.ID}, func() error {

@@ -31,7 +31,7 @@ WHERE seq IN (
   SELECT seq FROM events
   WHERE relayed_at IS NULL AND dead_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now())
   ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
-RETURNING seq, source, id, type, order_id, occurred_at, subject, data, attempts`
+RETURNING seq, source, id, type, order_id, occurred_at, subject, data, attempts, trace_parent`
 
 // Claim is a batch of events leased by one relay until it reports their
 // Outcome with Done (or the lease runs out).
@@ -50,7 +50,7 @@ func (s *Store) ClaimPending(ctx context.Context, limit int, lease time.Duration
 	var p PendingEvent
 	var data []byte
 	_, err = pgx.ForEachRow(rows, []any{&p.Seq, &p.Event.Source, &p.Event.ID, &p.Event.Type,
-		&p.OrderID, &p.Event.Time, &p.Event.Subject, &data, &p.Attempts}, func() error {
+		&p.OrderID, &p.Event.Time, &p.Event.Subject, &data, &p.Attempts, &p.Event.TraceParent}, func() error {
 		p.Event.Data = json.RawMessage(append([]byte(nil), data...))
 		c.Events = append(c.Events, p)
 		return nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/recoveryhq/recovery/internal/auth"
+	"github.com/recoveryhq/recovery/internal/tracing"
 )
 
 // Access says who may call a route: a credential with Right, or anyone
@@ -79,6 +80,7 @@ func (rt *router) handle(pattern string, a Access, h http.HandlerFunc) {
 		if sw, ok := w.(*statusWriter); ok {
 			sw.route = pattern // for metrics: the pattern, never the path
 		}
+		tracing.Route(r, pattern)
 		inner.ServeHTTP(w, r)
 	})
 	rt.mux.Handle(pattern, handler)

@@ -14,6 +14,7 @@ import (
 	"github.com/recoveryhq/recovery/internal/auth"
 	"github.com/recoveryhq/recovery/internal/ingest"
 	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/tracing"
 )
 
 var errPanic = errors.New("panic")
@@ -187,6 +188,11 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 // and answers 202 only after the commit, one result per event. unmatched
 // marks carrier events kept without an order.
 func (s *Server) commit(w http.ResponseWriter, r *http.Request, evs []recovery.Event, unmatched []bool) bool {
+	if tp := tracing.TraceParent(r.Context()); tp != "" {
+		for i := range evs {
+			evs[i].TraceParent = tp
+		}
+	}
 	inserted, err := s.Inbox.Submit(r.Context(), evs)
 	if err != nil && r.Context().Err() != nil {
 		return false // the client went away; its retry is safe, (source, id) dedupes

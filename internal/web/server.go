@@ -247,7 +247,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if p := recover(); p != nil {
-				s.Logger.Error("handler panic", "method", r.Method, "path", redactPath(r.URL.Path), "panic", p)
+				s.Logger.ErrorContext(r.Context(), "handler panic", "method", r.Method, "path", redactPath(r.URL.Path), "panic", p)
 				writeError(sw, errPanic)
 			}
 			route := sw.route // the router's pattern, never the path: paths name incidents and tokens
@@ -256,7 +256,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			}
 			s.Metrics.Request(route, r.Method, sw.status, time.Since(start))
 			if sw.status >= 500 || s.Logger.Enabled(r.Context(), slog.LevelDebug) {
-				s.Logger.Info("http", "method", r.Method, "path", redactPath(r.URL.Path), "status", sw.status,
+				s.Logger.InfoContext(r.Context(), "http", "method", r.Method, "path", redactPath(r.URL.Path), "status", sw.status,
 					"duration", time.Since(start))
 			}
 		}()
