@@ -131,8 +131,11 @@ type Config struct {
 	// access tokens it accepts (RECOVERY_CODEC_OIDC_ISSUER,
 	// RECOVERY_CODEC_OIDC_AUDIENCE), and its TLS certificate and key
 	// (RECOVERY_CODEC_TLS_CERT, RECOVERY_CODEC_TLS_KEY).
-	CodecAddr                          string
-	CodecOrigins                       []string
+	CodecAddr    string
+	CodecOrigins []string
+	// TemporalUIPort is where dev serves the Temporal Web UI on loopback
+	// (RECOVERY_TEMPORAL_UI_PORT, default 8233; 0: off).
+	TemporalUIPort                     int
 	CodecOIDCIssuer, CodecOIDCAudience string
 	CodecTLSCert, CodecTLSKey          string
 	URL                                string // RECOVERY_URL (client commands)
@@ -292,6 +295,16 @@ func (c *Config) loadCodec(get func(k, def string) string) error {
 		}
 		c.PayloadKeys = keys
 	}
+	switch ui := get("RECOVERY_TEMPORAL_UI_PORT", "8233"); ui {
+	case "off":
+		c.TemporalUIPort = 0
+	default:
+		n, err := strconv.Atoi(ui)
+		if err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("RECOVERY_TEMPORAL_UI_PORT: %q is not a port (1-65535) or off", ui)
+		}
+		c.TemporalUIPort = n
+	}
 	c.CodecAddr = get("RECOVERY_CODEC_ADDR", "127.0.0.1:8081")
 	if _, _, err := net.SplitHostPort(c.CodecAddr); err != nil {
 		return fmt.Errorf("RECOVERY_CODEC_ADDR: %q is not host:port", c.CodecAddr)
@@ -346,15 +359,21 @@ func parseOrigin(s string) (string, error) {
 }
 
 // DevCodecOrigins are the Temporal UI origins dev's codec endpoint allows
-// unless RECOVERY_CODEC_CORS_ORIGIN says otherwise: the UI of the temporal
-// CLI's dev server (temporal server start-dev), by name and by address.
+// unless RECOVERY_CODEC_CORS_ORIGIN says otherwise: the UI dev serves
+// itself (and the temporal CLI's dev server, temporal server start-dev,
+// serves on the same port), by name and by address.
 var DevCodecOrigins = []string{"http://localhost:8233", "http://127.0.0.1:8233"}
 
 // codecOrigins returns the browser origins allowed to call the codec
-// endpoints: the configured ones, else DevCodecOrigins in dev, else none.
+// endpoints: the configured ones, else in dev those of the Temporal UI on
+// RECOVERY_TEMPORAL_UI_PORT (DevCodecOrigins by default), else none.
 func (c Config) codecOrigins(dev bool) []string {
 	if len(c.CodecOrigins) == 0 && dev {
-		return DevCodecOrigins
+		if c.TemporalUIPort == 0 || c.TemporalUIPort == 8233 {
+			return DevCodecOrigins
+		}
+		p := strconv.Itoa(c.TemporalUIPort)
+		return []string{"http://localhost:" + p, "http://127.0.0.1:" + p}
 	}
 	return c.CodecOrigins
 }

@@ -33,6 +33,7 @@ func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger)
 	// What is not configured, dev runs itself (embedded.go; a noembed
 	// build has neither and says so).
 	dbURL, temporalAddr, stopInfra := cfg.DatabaseURL, cfg.TemporalAddress, func() {}
+	embedded := temporalAddr == ""
 	if dbURL == "" || temporalAddr == "" {
 		if dbURL, temporalAddr, stopInfra, err = devInfra(ctx, cfg, dataDir, log); err != nil {
 			return err
@@ -44,6 +45,22 @@ func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger)
 		return err
 	}
 	base := "http://" + s.Addr()
+	// The Temporal Web UI, beside the Temporal dev runs itself (one given
+	// in TEMPORAL_ADDRESS has its own).
+	uiLine := "off (RECOVERY_TEMPORAL_UI_PORT=off)"
+	switch {
+	case !embedded:
+		uiLine = "not served: TEMPORAL_ADDRESS names a Temporal of its own"
+	case cfg.TemporalUIPort != 0:
+		ui, err := startTemporalUI(cfg.TemporalUIPort, temporalAddr, cfg.Namespace, base+"/codec", log)
+		if err != nil {
+			log.Warn("no Temporal UI", "err", err)
+			uiLine = "not served: " + err.Error()
+		} else {
+			defer ui.Stop()
+			uiLine = ui.URL + "   (the workflows, payloads decoded through the codec endpoint)"
+		}
+	}
 	fmt.Fprintf(stdout, `Recovery dev stack is up (%s).
   API:       %s   (POST /v1/events, GET /v1/incidents)
   Ready:     %s/readyz
@@ -54,13 +71,14 @@ func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger)
   Messages:  %s/dev/messages   (%s; answer as the customer there)
   Postgres:  %s
   Temporal:  %s (namespace %s)
+  Temporal UI: %s
   Payloads:  %s
   Codec:     %s/codec   (the Temporal UI's codec endpoint; callers on this machine need no key; origins %s)
   Data:      %s
 Try it:      go run ./cmd/recovery events demo
 Stop:        Ctrl-C
 `, time.Since(start).Round(100*time.Millisecond), base, base, cfg.DevAPIKey, cfg.DevAPIKey,
-		base, DevWebhookSecret, base, approverHint(cfg), outboundHint(cfg), base, messagesHint(cfg), maskURL(dbURL), temporalAddr, cfg.Namespace,
+		base, DevWebhookSecret, base, approverHint(cfg), outboundHint(cfg), base, messagesHint(cfg), maskURL(dbURL), temporalAddr, cfg.Namespace, uiLine,
 		payloadHint(s.codec), base, strings.Join(cfg.codecOrigins(true), ", "), dataDir)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "Stopping…")

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,17 +23,20 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/recoveryhq/recovery/internal/devstack/stacktest"
+	"github.com/recoveryhq/recovery/workflows"
 )
 
 // TestMain lets the test binary act as the recovery binary: the end-to-end
 // tests start it as a subprocess with RECOVERY_TEST_AS_MAIN=1, so they run
-// exactly the code `go run ./cmd/recovery` runs.
+// exactly the code `go run ./cmd/recovery` runs. After the tests, the
+// API's answers they saw are checked against docs/openapi.yaml.
 func TestMain(m *testing.M) {
 	if os.Getenv("RECOVERY_TEST_AS_MAIN") == "1" {
 		main()
 		os.Exit(0)
 	}
-	stacktest.Main(m)
+	installResponseRecorder()
+	stacktest.MainThen(m, checkRecordedAnswers)
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -87,7 +91,7 @@ func freePortBlock(t *testing.T) int {
 	for try := range 200 {
 		base := 20000 + (os.Getpid()*7919+try*104729)%12000
 		ok := true
-		for i := range 5 {
+		for i := range 6 {
 			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
 			if err != nil {
 				ok = false
@@ -99,7 +103,7 @@ func freePortBlock(t *testing.T) int {
 			return base
 		}
 	}
-	t.Fatal("no block of five free ports between 20000 and 32000")
+	t.Fatal("no block of six free ports between 20000 and 32000")
 	return 0
 }
 
@@ -109,7 +113,8 @@ func devEnv(t *testing.T, dataDir string) ([]string, string) {
 	addr := fmt.Sprintf("127.0.0.1:%d", ports+4)
 	env := append(os.Environ(), "RECOVERY_TEST_AS_MAIN=1", "RECOVERY_DATA_DIR="+dataDir,
 		"RECOVERY_ADDR="+addr, fmt.Sprintf("RECOVERY_TEMPORAL_PORT=%d", ports),
-		"RECOVERY_URL=http://"+addr, "RECOVERY_DEV_API_KEY="+e2eKey, "DATABASE_URL=", "TEMPORAL_ADDRESS=")
+		"RECOVERY_URL=http://"+addr, "RECOVERY_DEV_API_KEY="+e2eKey, "DATABASE_URL=", "TEMPORAL_ADDRESS=",
+		fmt.Sprintf("RECOVERY_TEMPORAL_UI_PORT=%d", ports+5))
 	return env, "http://" + addr
 }
 
@@ -410,6 +415,37 @@ func TestDevStackEndToEnd(t *testing.T) {
 	t.Run("erasure", func(t *testing.T) { runErasure(t, base, dev.databaseURL()) })
 	t.Run("search attributes", func(t *testing.T) { findBySearchAttributes(t, temporalAddrOf(env), orderID, demo.ID) })
 	t.Run("metrics", func(t *testing.T) { scrapeMetrics(t, base) })
+	t.Run("temporal ui", func(t *testing.T) { checkTemporalUI(t, env, base, orderID) })
+	// Paging: pages of 3 with the cursor find the same incidents as one
+	// page of 500, in the same order.
+	t.Run("paging", func(t *testing.T) {
+		var all struct{ Incidents []incident }
+		api(t, base, "GET", "/v1/incidents?limit=500", nil, &all)
+		var paged []string
+		for path := "/v1/incidents?limit=3"; path != ""; {
+			var page struct {
+				Incidents  []incident
+				NextCursor string `json:"next_cursor"`
+			}
+			if code := api(t, base, "GET", path, nil, &page); code != 200 {
+				t.Fatalf("%s: %d", path, code)
+			}
+			for _, inc := range page.Incidents {
+				paged = append(paged, inc.ID)
+			}
+			path = ""
+			if page.NextCursor != "" {
+				path = "/v1/incidents?limit=3&cursor=" + page.NextCursor
+			}
+		}
+		var whole []string
+		for _, inc := range all.Incidents {
+			whole = append(whole, inc.ID)
+		}
+		if len(whole) < 4 || !slices.Equal(paged, whole) {
+			t.Fatalf("pages of 3 gave %d incidents, one page %d:\n%v\n%v", len(paged), len(whole), paged, whole)
+		}
+	})
 
 	// A late order whose promise falls while the stack is down: the timer
 	// set before the stop must fire after the restart.
@@ -442,4 +478,52 @@ func TestDevStackEndToEnd(t *testing.T) {
 		t.Fatalf("late incident detected at %s, before the restart at %s", late.DetectedAt, restarted)
 	}
 	dev.stop(30 * time.Second)
+}
+
+// checkTemporalUI finds the Temporal UI that dev serves: the page, its
+// settings naming dev's codec endpoint (so that payloads are decoded
+// there), and the demo order's workflow through the UI's own API.
+func checkTemporalUI(t *testing.T, env []string, base, orderID string) {
+	var port string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "RECOVERY_TEMPORAL_UI_PORT="); ok {
+			port = v
+		}
+	}
+	ui := "http://127.0.0.1:" + port
+	get := func(path string) (int, string) {
+		resp, err := http.Get(ui + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/"); code != 200 || !strings.Contains(body, "<html") {
+		t.Fatalf("the UI's page: %d %.200s", code, body)
+	}
+	var settings struct {
+		Codec struct{ Endpoint string }
+	}
+	_, body := get("/api/v1/settings")
+	if err := json.Unmarshal([]byte(body), &settings); err != nil || settings.Codec.Endpoint != base+"/codec" {
+		t.Fatalf("UI settings name codec endpoint %q, want %s/codec (%v): %.300s", settings.Codec.Endpoint, base, err, body)
+	}
+	code, body := get("/api/v1/namespaces/default/workflows/" + url.PathEscape(workflows.OrderWorkflowID(orderID)))
+	if code != 200 || !strings.Contains(body, "OrderWorkflow") {
+		t.Fatalf("the demo order's workflow through the UI: %d %.300s", code, body)
+	}
+	// The browser, on the UI's page, may call the codec endpoint.
+	req, _ := http.NewRequest(http.MethodOptions, base+"/codec/default/decode", nil)
+	req.Header.Set("Origin", ui)
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close() //nolint:errcheck
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != ui {
+		t.Fatalf("the codec endpoint's preflight from the UI's origin %s: %d, allows %q", ui, resp.StatusCode, got)
+	}
 }

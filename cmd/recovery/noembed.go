@@ -24,3 +24,12 @@ func devInfra(context.Context, Config, string, *slog.Logger) (string, string, fu
 func benchThrowaway(context.Context, Config, *slog.Logger) (string, string, func(), error) {
 	return "", "", nil, errNoEmbed
 }
+
+// temporalUI stands in for the Temporal Web UI, which this build lacks.
+type temporalUI struct{ URL string }
+
+func startTemporalUI(int, string, string, string, *slog.Logger) (*temporalUI, error) {
+	return nil, errors.New("this build has no Temporal UI (built with -tags noembed)")
+}
+
+func (*temporalUI) Stop() {}

@@ -66,12 +66,16 @@ type SyntaxError struct {
 // Error returns the message.
 func (e *SyntaxError) Error() string { return e.Msg }
 
-// ParseBody decodes one canonical event or {"events":[...]} (1 to
-// MaxBatch), validates each, normalises them and returns them.
+// ParseBody decodes one canonical event, {"events":[...]} or a bare
+// array of events (1 to MaxBatch), validates each, normalises them and
+// returns them.
 func ParseBody(body []byte) ([]recovery.Event, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return nil, &SyntaxError{Msg: "the body is empty: send one event or {\"events\":[...]}"}
+	}
+	if trimmed[0] == '[' {
+		trimmed = wrapBatch(trimmed)
 	}
 	if trimmed[0] != '{' {
 		return nil, &SyntaxError{Msg: "the body must be a JSON object: one event or {\"events\":[...]}"}
@@ -100,6 +104,42 @@ func ParseBody(body []byte) ([]recovery.Event, error) {
 		return nil, err
 	}
 	return check(*body1.Events, batchPrefix)
+}
+
+// wrapBatch turns a JSON array of events into {"events":[...]}.
+func wrapBatch(array []byte) []byte {
+	out := make([]byte, 0, len(array)+12)
+	out = append(out, `{"events":`...)
+	out = append(out, array...)
+	return append(out, '}')
+}
+
+// NDJSONBatch turns newline-delimited JSON (one event per line; blank
+// lines ignored) into {"events":[...]}, so that ParseBody validates it
+// as a batch: events[i] is the i-th event of the body. A line that is not
+// a JSON object is a SyntaxError naming the line.
+func NDJSONBatch(body []byte) ([]byte, error) {
+	out := make([]byte, 0, len(body)+16)
+	out = append(out, `{"events":[`...)
+	n := 0
+	for i, line := range bytes.Split(body, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		if line[0] != '{' || !json.Valid(line) {
+			return nil, &SyntaxError{Msg: fmt.Sprintf("line %d is not a JSON object: send one event per line", i+1)}
+		}
+		if n > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, line...)
+		n++
+	}
+	if n == 0 {
+		return nil, &SyntaxError{Msg: "the body holds no events: send one JSON event per line"}
+	}
+	return append(out, ']', '}'), nil
 }
 
 func batchPrefix(i int) string { return fmt.Sprintf("events[%d].", i) }

@@ -176,11 +176,46 @@ func TestBatchLimitsAndDuplicates(t *testing.T) {
 }
 
 func TestMalformed(t *testing.T) {
-	for _, body := range []string{"", "   ", `{"id":`, `[1,2]`, `"x"`, `{"id":"a",}`} {
+	for _, body := range []string{"", "   ", `{"id":`, `[1,2`, `"x"`, `{"id":"a",}`} {
 		var serr *SyntaxError
 		if _, err := ParseBody([]byte(body)); !errors.As(err, &serr) {
 			t.Errorf("%q: err = %v, want a SyntaxError", body, err)
 		}
+	}
+	// An array of things other than events names each element.
+	var verr *ValidationError
+	if _, err := ParseBody([]byte(`[1,2]`)); !errors.As(err, &verr) || len(verr.Errors) != 2 || verr.Errors[1].Field != "events[1]" {
+		t.Errorf("[1,2]: err = %v, want a ValidationError naming events[0] and events[1]", err)
+	}
+}
+
+// TestArraysAndNDJSONAreBatches reads the same two events as a JSON array
+// and as NDJSON (with a blank line): both are the batch; a line that is
+// not an object is refused naming its line, and nothing else is kept.
+func TestArraysAndNDJSONAreBatches(t *testing.T) {
+	want, err := ParseBody([]byte(`{"events":[` + pinnedOrder + `,` + pinnedTracking + `]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arr, err := ParseBody([]byte(" [" + pinnedOrder + "," + pinnedTracking + "]\n"))
+	if err != nil || len(arr) != 2 || arr[0].ID != want[0].ID || arr[1].ID != want[1].ID {
+		t.Fatalf("array: %d events, %v", len(arr), err)
+	}
+	compact := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	nd, err := NDJSONBatch([]byte(compact(pinnedOrder) + "\n\n" + compact(pinnedTracking) + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := ParseBody(nd)
+	if err != nil || len(evs) != 2 || evs[0].ID != want[0].ID || evs[1].ID != want[1].ID {
+		t.Fatalf("NDJSON: %d events, %v", len(evs), err)
+	}
+	var serr *SyntaxError
+	if _, err := NDJSONBatch([]byte(compact(pinnedOrder) + "\n[1]\n")); !errors.As(err, &serr) || !strings.Contains(serr.Msg, "line 2") {
+		t.Errorf("a line that is not an object: %v, want a SyntaxError naming line 2", err)
+	}
+	if _, err := NDJSONBatch([]byte("\n \n")); !errors.As(err, &serr) {
+		t.Errorf("no events: %v, want a SyntaxError", err)
 	}
 }
 

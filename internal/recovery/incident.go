@@ -140,6 +140,15 @@ type IncidentFilter struct {
 	Status  string
 	Kind    string
 	Limit   int
+	// After, when set, starts the list after this incident in the list's
+	// order (detected_at descending, then id): the cursor of a page.
+	After *IncidentCursor
+}
+
+// IncidentCursor is a position in the list of incidents.
+type IncidentCursor struct {
+	DetectedAt time.Time
+	ID         string
 }
 
 // Kinds lists every incident kind.

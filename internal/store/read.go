@@ -29,15 +29,16 @@ const selectIncidents = `SELECT i.id, i.order_id, i.shipment_id, i.kind, i.statu
   i.resolution, i.closed_at, i.survey, i.survey_via, i.survey_at, i.decision, i.detected_at, i.evidence, o.remedy, o.currency, o.status, o.code, o.approved_by, o.value_minor, o.created_at, o.details
 FROM incidents i LEFT JOIN offers o ON o.incident_id = i.id
 WHERE ($1 = '' OR i.id = $1) AND ($2 = '' OR i.order_id = $2) AND ($3 = '' OR i.status = $3) AND ($4 = '' OR i.kind = $4)
+  AND ($6::timestamptz IS NULL OR i.detected_at < $6 OR (i.detected_at = $6 AND i.id > $7))
 ORDER BY i.detected_at DESC, i.id LIMIT $5`
 
 const selectContacts = `SELECT incident_id, step, channel, to_addr, subject, body, locale, status, provider_id, sent_at, outcome, detail
 FROM contacts WHERE incident_id = ANY($1) ORDER BY incident_id, step, created_at`
 
-// ListIncidents returns incidents matching f, newest first, each with its
-// offer and contacts.
+// ListIncidents returns incidents matching f, newest first (then by id),
+// each with its offer and contacts; at most 1,000.
 func (s *Store) ListIncidents(ctx context.Context, f recovery.IncidentFilter) ([]recovery.Incident, error) {
-	if f.Limit <= 0 || f.Limit > 500 {
+	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
 	return s.incidents(ctx, "", f)
@@ -70,7 +71,12 @@ func (s *Store) GetIncident(ctx context.Context, id string) (recovery.Incident, 
 }
 
 func (s *Store) incidents(ctx context.Context, id string, f recovery.IncidentFilter) ([]recovery.Incident, error) {
-	rows, err := s.pool.Query(ctx, selectIncidents, id, f.OrderID, f.Status, f.Kind, f.Limit)
+	var afterAt *time.Time
+	var afterID string
+	if f.After != nil {
+		afterAt, afterID = &f.After.DetectedAt, f.After.ID
+	}
+	rows, err := s.pool.Query(ctx, selectIncidents, id, f.OrderID, f.Status, f.Kind, f.Limit, afterAt, afterID)
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}

@@ -286,3 +286,44 @@ func TestStoreKeepsTheHistoryContract(t *testing.T) {
 		}
 	})
 }
+
+// TestIncidentPagesSeeEachIncidentOnce pages through incidents of which
+// several share a detection time, with a cursor after each page's last,
+// and finds every incident exactly once, newest first.
+func TestIncidentPagesSeeEachIncidentOnce(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	base := time.Date(2026, 11, 1, 12, 0, 0, 123456000, time.UTC)
+	var want []string
+	for i := range 23 {
+		at := base.Add(-time.Duration(i/3) * time.Minute) // three at each time
+		inc := recovery.Incident{ID: fmt.Sprintf("inc-%02d", i), OrderID: fmt.Sprintf("o-%d", i), Kind: recovery.KindLate,
+			Status: recovery.IncidentOpen, DetectedAt: at}
+		if err := st.UpsertIncident(ctx, inc); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, inc.ID) // the list's order: newest first, then by id
+	}
+	var got []string
+	var after *recovery.IncidentCursor
+	for pages := 0; ; pages++ {
+		if pages > 10 {
+			t.Fatal("paging does not end")
+		}
+		list, err := st.ListIncidents(ctx, recovery.IncidentFilter{Limit: 5, After: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, inc := range list {
+			got = append(got, inc.ID)
+		}
+		if len(list) < 5 {
+			break
+		}
+		last := list[len(list)-1]
+		after = &recovery.IncidentCursor{DetectedAt: last.DetectedAt, ID: last.ID}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("pages gave\n%v\nwant\n%v", got, want)
+	}
+}

@@ -48,10 +48,11 @@ type EventsResponse struct {
 // whole request is refused, 403), commits them (sharing a transaction with
 // concurrent requests) and answers 202 only after the commit.
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
-	cloud := ingest.IsCloudEvents(r.Header)
+	cloud, ndjson := ingest.IsCloudEvents(r.Header), false
 	if ct := r.Header.Get("Content-Type"); ct != "" && !cloud {
 		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && mt != "application/x-ndjson") {
+		ndjson = mt == "application/x-ndjson"
+		if err != nil || (mt != "application/json" && !ndjson) {
 			writeProblem(w, http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
 				"Send canonical events as application/json, or CloudEvents as application/cloudevents+json, "+
 					"application/cloudevents-batch+json or in binary mode (ce-* headers).")
@@ -104,7 +105,12 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	if cloud {
 		evs, err = ingest.ParseCloudEvents(r.Header, body)
 	} else {
-		evs, err = ingest.ParseBody(body)
+		if ndjson {
+			body, err = ingest.NDJSONBatch(body)
+		}
+		if err == nil {
+			evs, err = ingest.ParseBody(body)
+		}
 	}
 	if err != nil {
 		s.writeParseError(w, err)

@@ -131,8 +131,8 @@ func (s *Server) HealthHandler() http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, http.StatusNotFound, "not-found", "Not found",
-			"This process serves only /healthz and /readyz: it runs no API.")
+		writeProblem(w, http.StatusNotFound, "no-api", "No API here",
+			"This process serves only /healthz and /readyz: it runs no API (it is a relay or a worker).")
 	})
 	return mux
 }

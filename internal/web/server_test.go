@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/recoveryhq/recovery/internal/auth"
 	"github.com/recoveryhq/recovery/internal/recovery"
@@ -40,10 +41,17 @@ func (m *memInbox) Submit(_ context.Context, evs []recovery.Event) ([]bool, erro
 
 type memIncidents struct{ list []recovery.Incident }
 
+// ListIncidents keeps the list's order (the tests give it newest first)
+// and pages it as the store does.
 func (m memIncidents) ListIncidents(_ context.Context, f recovery.IncidentFilter) ([]recovery.Incident, error) {
 	var out []recovery.Incident
+	skipping := f.After != nil
 	for _, i := range m.list {
-		if f.OrderID == "" || i.OrderID == f.OrderID {
+		if skipping {
+			skipping = !(i.ID == f.After.ID && i.DetectedAt.Equal(f.After.DetectedAt))
+			continue
+		}
+		if (f.OrderID == "" || i.OrderID == f.OrderID) && (f.Limit == 0 || len(out) < f.Limit) {
 			out = append(out, i)
 		}
 	}
@@ -116,6 +124,10 @@ func TestPostEvents(t *testing.T) {
 		{"batch", "k1", "", `{"events":[` + strings.Replace(goodEvent, "evt-81", "evt-82", 1) + `]}`, 202, "", "accepted"},
 		{"malformed", "k1", "application/json", `{"id":`, 400, "malformed-json", ""},
 		{"unknown type", "k1", "application/json", strings.Replace(goodEvent, "shipment.tracking", "shipment.teleported", 1), 422, "validation", ""},
+		{"array", "k1", "application/json", `[` + strings.Replace(goodEvent, "evt-81", "evt-83", 1) + `]`, 202, "", "accepted"},
+		{"ndjson", "k1", "application/x-ndjson", strings.Join(strings.Fields(strings.Replace(goodEvent, "evt-81", "evt-84", 1)), " ") +
+			"\n" + strings.Join(strings.Fields(strings.Replace(goodEvent, "evt-81", "evt-85", 1)), " ") + "\n", 202, "", "accepted"},
+		{"ndjson, a bad line", "k1", "application/x-ndjson", "{}\nnot json\n", 400, "malformed-json", ""},
 		{"xml", "k1", "application/xml", goodEvent, 415, "unsupported-media-type", ""},
 	}
 	for _, tt := range tests {
@@ -194,6 +206,48 @@ func TestIncidentsAPI(t *testing.T) {
 	}
 	if resp, _ := do(t, srv, "GET", "/v1/incidents", "", "", ""); resp.StatusCode != 401 {
 		t.Fatalf("unauthenticated list: %d", resp.StatusCode)
+	}
+}
+
+// TestIncidentsPageWithACursor asks for pages of two: a page with more
+// after it names its next_cursor, the last page does not, the pages
+// together hold each incident once, and a cursor the API did not make is
+// a 400 that names the parameter.
+func TestIncidentsPageWithACursor(t *testing.T) {
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	var list []recovery.Incident
+	for i := range 5 {
+		list = append(list, recovery.Incident{ID: fmt.Sprintf("inc-%d", i), OrderID: "o", Kind: recovery.KindLate,
+			DetectedAt: at.Add(-time.Duration(i) * time.Second)})
+	}
+	srv := httptest.NewServer((&Server{Inbox: &memInbox{seen: map[recovery.EventKey]bool{}}, Incidents: memIncidents{list: list},
+		Credentials: apiKeys("k1"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler())
+	defer srv.Close()
+	var seen []string
+	path, pages := "/v1/incidents?limit=2", 0
+	for path != "" {
+		pages++
+		resp, doc := do(t, srv, "GET", path, "k1", "", "")
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %v", path, resp.StatusCode, doc)
+		}
+		for _, inc := range doc["incidents"].([]any) {
+			seen = append(seen, inc.(map[string]any)["id"].(string))
+		}
+		path = ""
+		if c, ok := doc["next_cursor"].(string); ok {
+			path = "/v1/incidents?limit=2&cursor=" + c
+		}
+	}
+	if pages != 3 || fmt.Sprint(seen) != "[inc-0 inc-1 inc-2 inc-3 inc-4]" {
+		t.Fatalf("%d pages gave %v", pages, seen)
+	}
+	for _, bad := range []string{"not-base64!", "bm9kb3Q", "MTIzLg"} { // "nodot", "123."
+		resp, doc := do(t, srv, "GET", "/v1/incidents?cursor="+bad, "k1", "", "")
+		errs, _ := doc["errors"].([]any)
+		if resp.StatusCode != 400 || len(errs) != 1 || errs[0].(map[string]any)["field"] != "cursor" {
+			t.Errorf("cursor %q: %d %v", bad, resp.StatusCode, doc)
+		}
 	}
 }
 

@@ -23,8 +23,15 @@ var (
 
 // Main runs the tests, then stops whatever they started. Call it from
 // TestMain.
-func Main(m *testing.M) {
+func Main(m *testing.M) { MainThen(m, nil) }
+
+// MainThen is Main with a check after the tests (nil: none), which fails
+// the run when it returns a count above zero.
+func MainThen(m *testing.M, after func() int) {
 	code := m.Run()
+	if after != nil && code == 0 && after() > 0 {
+		code = 1
+	}
 	mu.Lock()
 	if temporal != nil {
 		temporal.Stop() //nolint:errcheck
