@@ -267,7 +267,8 @@ func checkTemporalServices(t *testing.T, p *types.Project) {
 // The settings compose.yaml leaves out, as the README's table names them.
 var notInCompose = map[string]string{
 	"RECOVERY_DEV_API_KEY": "dev", "RECOVERY_DEV_PUBLIC": "dev", "RECOVERY_DATA_DIR": "dev", "RECOVERY_TEMPORAL_PORT": "dev",
-	"RECOVERY_ADDR": "set by compose.yaml", "DATABASE_URL": "set by compose.yaml", "TEMPORAL_ADDRESS": "set by compose.yaml",
+	"RECOVERY_TEMPORAL_UI_PORT": "dev (compose runs the Temporal UI image)",
+	"RECOVERY_ADDR":             "set by compose.yaml", "DATABASE_URL": "set by compose.yaml", "TEMPORAL_ADDRESS": "set by compose.yaml",
 	"RECOVERY_CODEC_ADDR": "codec-server", "RECOVERY_CODEC_CORS_ORIGIN": "codec-server", "RECOVERY_CODEC_OIDC_ISSUER": "codec-server",
 	"RECOVERY_CODEC_OIDC_AUDIENCE": "codec-server", "RECOVERY_CODEC_TLS_CERT": "codec-server", "RECOVERY_CODEC_TLS_KEY": "codec-server",
 	"RECOVERY_URL": "client commands", "RECOVERY_API_KEY": "client commands", "RECOVERY_OPS_KEY": "client commands",

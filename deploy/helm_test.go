@@ -280,9 +280,9 @@ func TestChartDefaultValues(t *testing.T) {
 		if v := env["TEMPORAL_ADDRESS"]; v.Value != "temporal-frontend.temporal.svc.cluster.local:7233" {
 			t.Errorf("%s: TEMPORAL_ADDRESS = %q", role, v.Value)
 		}
-		for _, name := range []string{"TEMPORAL_TLS", "TEMPORAL_API_KEY", "TEMPORAL_TLS_CLIENT_CERT_PATH"} {
+		for _, name := range []string{"TEMPORAL_TLS", "TEMPORAL_API_KEY", "TEMPORAL_TLS_CLIENT_CERT_PATH", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
 			if _, ok := env[name]; ok {
-				t.Errorf("%s: %s is set without TLS or an API key in the values", role, name)
+				t.Errorf("%s: %s is set without TLS, an API key or tracing in the values", role, name)
 			}
 		}
 		checkSecretEnv(t, role, env, "DATABASE_URL", "recovery-database", "DATABASE_URL")
@@ -325,6 +325,11 @@ func TestChartCloudValues(t *testing.T) {
 		}
 		if env["RECOVERY_PUBLIC_URL"].Value != "https://recovery.example.com" {
 			t.Errorf("%s: RECOVERY_PUBLIC_URL = %q", role, env["RECOVERY_PUBLIC_URL"].Value)
+		}
+		// Traces to the collector, each role under its own name.
+		if env["OTEL_EXPORTER_OTLP_ENDPOINT"].Value != "http://otel-collector.observability.svc.cluster.local:4317" ||
+			env["OTEL_SERVICE_NAME"].Value != "recovery-"+role {
+			t.Errorf("%s: OTLP endpoint %q, service %q", role, env["OTEL_EXPORTER_OTLP_ENDPOINT"].Value, env["OTEL_SERVICE_NAME"].Value)
 		}
 	}
 	if n := len(r.ingresses); n != 1 {

@@ -76,6 +76,12 @@ then the plain settings of values.env and of the role.
 - name: RECOVERY_KEYS_FILE
   value: {{ printf "%s/%s" $v.keys.mountPath $v.keys.key | quote }}
 {{- end }}
+{{- if and .component $v.tracing.otlpEndpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ $v.tracing.otlpEndpoint | quote }}
+- name: OTEL_SERVICE_NAME
+  value: {{ printf "recovery-%s" .component | quote }}
+{{- end }}
 {{- range $name, $value := merge (dict) (.roleEnv | default dict) $v.env }}
 {{- if or (has $name (list "RECOVERY_ADDR" "DATABASE_URL" "RECOVERY_KEYS_FILE")) (hasPrefix "TEMPORAL_" $name) }}
 {{- fail (printf "env: %s is set by the chart (database, temporal, keys values)" $name) }}
