@@ -568,6 +568,8 @@ type DecideRemedyInput struct {
 	Incident recovery.Incident
 	Code     string
 	Order    recovery.OrderData
+	// Shipment is what the policy knows of the incident's shipment.
+	Shipment recovery.ShipmentFacts `json:",omitempty"`
 }
 
 // DecideRemedy asks the policy what to offer, with the customer's history
@@ -602,7 +604,8 @@ func (a *Activities) decide(ctx context.Context, in DecideRemedyInput, at time.T
 	if err != nil {
 		return recovery.RemedyDecision{}, err
 	}
-	d, err := a.Policy.Decide(recovery.DecisionInput{Incident: in.Incident, Code: in.Code, Order: in.Order, History: h, At: at})
+	d, err := a.Policy.Decide(recovery.DecisionInput{Incident: in.Incident, Code: in.Code, Order: in.Order,
+		Shipment: in.Shipment, History: h, At: at})
 	if err != nil {
 		// No rule matched: record the trace so ops can see why, and carry on
 		// with the configured default remedy.

@@ -247,6 +247,7 @@ func (r *orderRun) start(f Finding, prev *IncidentRef) {
 	}
 	if sh := r.st.Shipments[f.ShipmentID]; sh != nil {
 		in.Carrier = sh.Carrier
+		in.Shipment = sh.facts()
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            wfID,

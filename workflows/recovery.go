@@ -30,6 +30,8 @@ type RecoveryInput struct {
 	Code string
 	// Carrier is the shipment's carrier, when known.
 	Carrier string `json:",omitempty"`
+	// Shipment is what the remedy policy knows of the shipment.
+	Shipment recovery.ShipmentFacts `json:",omitempty"`
 	// SearchAttributes is set when the cluster has the project's search
 	// attributes registered: the incident publishes its stage.
 	SearchAttributes bool `json:",omitempty"`
@@ -160,7 +162,7 @@ func recoveryWorkflow(ctx workflow.Context, in RecoveryInput) (RecoveryResult, e
 			return res, err
 		}
 		err := workflow.ExecuteActivity(ctx, a.DecideRemedy, activities.DecideRemedyInput{Incident: inc, Code: in.Code,
-			Order: in.Order}).Get(ctx, &res.Decision)
+			Order: in.Order, Shipment: in.Shipment}).Get(ctx, &res.Decision)
 		if err != nil {
 			return res, fmt.Errorf("decide remedy: %w", err)
 		}

@@ -174,7 +174,7 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 	}()
 	var plan activities.Plan
 	err := workflow.ExecuteActivity(ctx, a.PlanRemedy, activities.DecideRemedyInput{Incident: inc, Code: in.Code,
-		Order: in.Order}).Get(ctx, &plan)
+		Order: in.Order, Shipment: in.Shipment}).Get(ctx, &plan)
 	if err != nil {
 		return fmt.Errorf("plan remedy: %w", err)
 	}

@@ -561,3 +561,13 @@ func (s *OrderState) forgetPerson() {
 		s.Order.ShippingAddress.Line1, s.Order.ShippingAddress.City = "", ""
 	}
 }
+
+// facts is what a remedy policy knows of the shipment: its label's
+// carrier and service, its latest scan's status, whether it was delivered.
+func (s *Shipment) facts() recovery.ShipmentFacts {
+	f := recovery.ShipmentFacts{ID: s.ID, Carrier: s.Carrier, Service: s.Service, Delivered: s.Delivered}
+	if n := len(s.Scans); n > 0 {
+		f.Status = s.Scans[n-1].Status
+	}
+	return f
+}

@@ -11,7 +11,7 @@ import (
 type History = recovery.CustomerHistory
 
 // InputsFor builds the values a policy sees for an incident of an order.
-func InputsFor(inc recovery.Incident, code string, o recovery.OrderData, h History, now time.Time) Inputs {
+func InputsFor(inc recovery.Incident, code string, o recovery.OrderData, s recovery.ShipmentFacts, h History, now time.Time) Inputs {
 	in := Inputs{Now: now,
 		Incident: Incident{Kind: string(inc.Kind), Reason: inc.Reason, ShipmentID: inc.ShipmentID,
 			EvidenceCount: int64(len(inc.Evidence)), Code: code},
@@ -19,7 +19,7 @@ func InputsFor(inc recovery.Incident, code string, o recovery.OrderData, h Histo
 			LineCount: int64(len(o.Lines)), Categories: []string{}, SKUs: []string{}},
 		Customer: Customer{ID: recovery.CustomerKey(o.Customer), Locale: o.Customer.Locale,
 			Incidents90d: h.Incidents90d, CompensatedMinor30d: h.CompensatedMinor30d},
-		Shipment: Shipment{ID: inc.ShipmentID},
+		Shipment: Shipment{ID: inc.ShipmentID, Carrier: s.Carrier, Service: s.Service, Status: s.Status, Delivered: s.Delivered},
 	}
 	for _, l := range o.Lines {
 		in.Order.SKUs = append(in.Order.SKUs, l.SKU)
@@ -93,7 +93,7 @@ func DryRun(p *Policy, past []Past) ([]Comparison, Totals) {
 				h.CompensatedMinor30d += g.minor
 			}
 		}
-		d, err := p.Evaluate(InputsFor(ps.Incident, "", *ps.Order, h, at))
+		d, err := p.Evaluate(InputsFor(ps.Incident, "", *ps.Order, recovery.ShipmentFacts{}, h, at))
 		c.Decision = d
 		if err != nil {
 			c.Skipped = err.Error()

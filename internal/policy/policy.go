@@ -114,7 +114,7 @@ func (p *Policy) Evaluate(in Inputs) (Decision, error) {
 
 // Decide evaluates the policy for an incident (recovery.PolicyEngine).
 func (p *Policy) Decide(in recovery.DecisionInput) (recovery.RemedyDecision, error) {
-	return p.Evaluate(InputsFor(in.Incident, in.Code, in.Order, in.History, in.At))
+	return p.Evaluate(InputsFor(in.Incident, in.Code, in.Order, in.Shipment, in.History, in.At))
 }
 
 func maxValue(d Decision) int64 {

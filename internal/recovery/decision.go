@@ -72,10 +72,22 @@ type CustomerHistory struct {
 type DecisionInput struct {
 	Incident Incident
 	// Code is the carrier's exception code behind a carrier_exception.
-	Code    string
-	Order   OrderData
-	History CustomerHistory
-	At      time.Time
+	Code     string
+	Order    OrderData
+	Shipment ShipmentFacts
+	History  CustomerHistory
+	At       time.Time
+}
+
+// ShipmentFacts is what a policy knows of an incident's shipment when it
+// decides (empty for an order-level incident): the carrier and service of
+// its label, its latest scan's status, and whether it was delivered.
+type ShipmentFacts struct {
+	ID        string `json:",omitempty"`
+	Carrier   string `json:",omitempty"`
+	Service   string `json:",omitempty"`
+	Status    string `json:",omitempty"`
+	Delivered bool   `json:",omitempty"`
 }
 
 // PolicyEngine decides remedies.
