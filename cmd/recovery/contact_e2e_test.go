@@ -24,13 +24,8 @@ func TestKilledWorkerSendsExactlyOnce(t *testing.T) {
 	sg := providerstub.SendGrid("SG.e2e-key")
 	defer sg.Close()
 
-	vars := map[string]string{"RECOVERY_ADDR": "127.0.0.1:0", "RECOVERY_DEV_API_KEY": e2eKey, "RECOVERY_LINK_SECRET": "e2e-links",
-		"SENDGRID_API_KEY": "SG.e2e-key", "SENDGRID_FROM": "care@shop.example", "SENDGRID_API_BASE": sg.URL,
-		"RECOVERY_CONTACT_WINDOW": "00:00-24:00", "DATABASE_URL": dbURL, "TEMPORAL_ADDRESS": tp.Address()}
-	cfg, err := loadConfig(func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
+	vars := sendGridVars(dbURL, tp.Address(), sg.URL, "SG.e2e-key")
+	cfg := configOf(t, vars)
 	api, err := startStack(ctx, cfg, dbURL, tp.Address(), parts{api: true, relay: true}, true, quietLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -92,4 +87,22 @@ func TestKilledWorkerSendsExactlyOnce(t *testing.T) {
 	if n := len(sg.Requests()); n != 1 {
 		t.Fatalf("SendGrid received %d requests for one ladder step, want exactly 1", n)
 	}
+}
+
+// sendGridVars are the settings of a stack on dbURL and temporalAddr
+// that sends email through SendGrid's stub at sgURL, round the clock.
+func sendGridVars(dbURL, temporalAddr, sgURL, key string) map[string]string {
+	return map[string]string{"RECOVERY_ADDR": "127.0.0.1:0", "RECOVERY_DEV_API_KEY": e2eKey, "RECOVERY_LINK_SECRET": "e2e-links",
+		"SENDGRID_API_KEY": key, "SENDGRID_FROM": "care@shop.example", "SENDGRID_API_BASE": sgURL,
+		"RECOVERY_CONTACT_WINDOW": "00:00-24:00", "DATABASE_URL": dbURL, "TEMPORAL_ADDRESS": temporalAddr}
+}
+
+// configOf loads the configuration of vars.
+func configOf(t *testing.T, vars map[string]string) Config {
+	t.Helper()
+	cfg, err := loadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

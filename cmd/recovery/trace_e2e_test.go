@@ -35,13 +35,7 @@ func TestOneTraceFromRequestToProvider(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	provider := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	defer provider.Shutdown(ctx) //nolint:errcheck
-	vars := map[string]string{"RECOVERY_ADDR": "127.0.0.1:0", "RECOVERY_DEV_API_KEY": e2eKey, "RECOVERY_LINK_SECRET": "e2e-links",
-		"SENDGRID_API_KEY": "SG.trace-key", "SENDGRID_FROM": "care@shop.example", "SENDGRID_API_BASE": sg.URL,
-		"RECOVERY_CONTACT_WINDOW": "00:00-24:00", "DATABASE_URL": dbURL, "TEMPORAL_ADDRESS": tp.Address()}
-	cfg, err := loadConfig(func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := configOf(t, sendGridVars(dbURL, tp.Address(), sg.URL, "SG.trace-key"))
 	cfg.Traces = provider
 	logs := &lockedBuffer{}
 	s, err := startStack(ctx, cfg, dbURL, tp.Address(), parts{api: true, relay: true, worker: true}, true,
