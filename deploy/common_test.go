@@ -24,19 +24,19 @@ func readFile(t *testing.T, rel string) string {
 
 // envconfigVars are the Temporal client settings of
 // go.temporal.io/sdk/contrib/envconfig that the chart sets (TLS and API
-// key, for Temporal Cloud) beyond the README's table.
+// key, for Temporal Cloud) beyond docs/configuration.md's table.
 var envconfigVars = []string{"TEMPORAL_API_KEY", "TEMPORAL_TLS", "TEMPORAL_TLS_CLIENT_CERT_PATH",
 	"TEMPORAL_TLS_CLIENT_KEY_PATH", "TEMPORAL_TLS_SERVER_CA_CERT_PATH", "TEMPORAL_TLS_SERVER_NAME"}
 
 var envName = regexp.MustCompile("`([A-Z][A-Z0-9_]+)`")
 
-// readmeVars are the variables of the README's "Configuration" table:
-// every setting the binary reads.
-func readmeVars(t *testing.T) map[string]bool {
+// configVars are the variables of the "Configuration" table of
+// docs/configuration.md: every setting the binary reads.
+func configVars(t *testing.T) map[string]bool {
 	t.Helper()
 	vars := map[string]bool{}
 	in := false
-	sc := bufio.NewScanner(strings.NewReader(readFile(t, "README.md")))
+	sc := bufio.NewScanner(strings.NewReader(readFile(t, "docs/configuration.md")))
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
@@ -50,16 +50,16 @@ func readmeVars(t *testing.T) map[string]bool {
 		}
 	}
 	if len(vars) < 40 || !vars["DATABASE_URL"] || !vars["RECOVERY_PAYLOAD_KEYS"] {
-		t.Fatalf("found %d variables in README.md's Configuration table: is it still there?", len(vars))
+		t.Fatalf("found %d variables in the Configuration table of docs/configuration.md: is it still there?", len(vars))
 	}
 	return vars
 }
 
-// knownVars are the variables a deployment may set: the README's and
-// envconfig's.
+// knownVars are the variables a deployment may set: docs/configuration.md's
+// and envconfig's.
 func knownVars(t *testing.T) map[string]bool {
 	t.Helper()
-	vars := readmeVars(t)
+	vars := configVars(t)
 	for _, v := range envconfigVars {
 		vars[v] = true
 	}

@@ -151,7 +151,7 @@ func checkRecoveryServices(t *testing.T, p *types.Project) {
 		}
 		for k := range s.Environment {
 			if !known[k] {
-				t.Errorf("%s: %s is no setting of the binary (README.md, Configuration)", name, k)
+				t.Errorf("%s: %s is no setting of the binary (docs/configuration.md)", name, k)
 			}
 		}
 		env := func(k string) string {
@@ -264,7 +264,7 @@ func checkTemporalServices(t *testing.T, p *types.Project) {
 	}
 }
 
-// The settings compose.yaml leaves out, as the README's table names them.
+// The settings compose.yaml leaves out, as docs/configuration.md names them.
 var notInCompose = map[string]string{
 	"RECOVERY_DEV_API_KEY": "dev", "RECOVERY_DEV_PUBLIC": "dev", "RECOVERY_DATA_DIR": "dev", "RECOVERY_TEMPORAL_PORT": "dev",
 	"RECOVERY_TEMPORAL_UI_PORT": "dev (compose runs the Temporal UI image)",
@@ -299,9 +299,9 @@ func checkExampleEnv(t *testing.T) {
 			}
 		}
 	}
-	for v := range readmeVars(t) {
+	for v := range configVars(t) {
 		if !documented[v] && notInCompose[v] == "" {
-			t.Errorf("example.env does not document %s (README.md, Configuration); add it, or to notInCompose with why", v)
+			t.Errorf("example.env does not document %s (docs/configuration.md); add it, or to notInCompose with why", v)
 		}
 	}
 	for v := range notInCompose {

@@ -566,7 +566,7 @@ func checkPod(t *testing.T, name string, spec corev1.PodSpec, image string, know
 			}
 			seen[e.Name] = true
 			if !known[e.Name] {
-				t.Errorf("%s: %s is no setting of the binary (README.md, Configuration) nor of envconfig", cname, e.Name)
+				t.Errorf("%s: %s is no setting of the binary (docs/configuration.md) nor of envconfig", cname, e.Name)
 			}
 			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef == nil {
 				t.Errorf("%s: %s comes from something other than a secret", cname, e.Name)

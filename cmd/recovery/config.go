@@ -29,7 +29,7 @@ import (
 )
 
 // Config is every setting of the binary, read once from the environment.
-// Each variable is listed in the README's configuration table.
+// Each variable is listed in docs/configuration.md.
 type Config struct {
 	Addr string // RECOVERY_ADDR
 	// MetricsAddr, when set, serves /metrics on a listener of its own

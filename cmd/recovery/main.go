@@ -44,7 +44,7 @@ Usage:
   recovery policy show          print the built-in policy
   recovery policy dry-run FILE  replay a policy over stored incidents (needs DATABASE_URL)
 
-Configuration is read from the environment; see README.md.
+Configuration is read from the environment; see docs/configuration.md.
 `
 
 // errUsage marks a command-line mistake; main prints the usage for it.

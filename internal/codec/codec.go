@@ -313,7 +313,7 @@ func DataConverter(c *Codec) converter.DataConverter {
 
 // DevKeyID and devKeyMaterial are the built-in key of `recovery dev` (and
 // `recovery codec-server --dev`) when RECOVERY_PAYLOAD_KEYS is unset. It
-// is published in the README and docs/codec.md: it hides nothing from
+// is published in docs/codec.md: it hides nothing from
 // anyone, and exists so that dev runs with encryption as production may.
 const (
 	DevKeyID = "dev-insecure"

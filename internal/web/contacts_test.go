@@ -322,7 +322,7 @@ func TestSendGridEvents(t *testing.T) {
 	}
 }
 
-// TestEverySMSKeyword sends each keyword the README names to a number that
+// TestEverySMSKeyword sends each keyword docs/contacting-customers.md names to a number that
 // was last texted about an incident awaiting the customer's choice.
 func TestEverySMSKeyword(t *testing.T) {
 	const from = "+4915112345678"
