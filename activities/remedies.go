@@ -36,6 +36,13 @@ type RemedySettings struct {
 	// StepTimeout is how long a ladder step waits for news before the
 	// next channel (0: 30 minutes); a policy rule may set its own.
 	StepTimeout time.Duration
+	// Reporting lists the channels whose provider reports each message it
+	// took (SendGrid's event webhook, Twilio's status callbacks). On them
+	// an unconfirmed step (an attempt died around the provider request)
+	// that has no news within ConfirmWait (0: 15 minutes) was not taken,
+	// and is sent again; elsewhere it is never sent again.
+	Reporting   []string
+	ConfirmWait time.Duration
 }
 
 // Plan is the decision and the settings the workflow needs to act on it;
@@ -49,6 +56,9 @@ type Plan struct {
 	// histories from before the ladder.
 	Window      recovery.ContactWindow
 	StepTimeout time.Duration
+	// Reporting and ConfirmWait: see RemedySettings.
+	Reporting   []string      `json:",omitempty"`
+	ConfirmWait time.Duration `json:",omitempty"`
 }
 
 // PlanRemedy asks the policy what to offer (the configured discount when
@@ -118,6 +128,10 @@ func (a *Activities) PlanRemedy(ctx context.Context, in DecideRemedyInput) (Plan
 	}
 	if p.StepTimeout <= 0 {
 		p.StepTimeout = 30 * time.Minute
+	}
+	p.Reporting, p.ConfirmWait = a.Settings.Reporting, a.Settings.ConfirmWait
+	if p.ConfirmWait <= 0 {
+		p.ConfirmWait = 15 * time.Minute
 	}
 	return p, nil
 }

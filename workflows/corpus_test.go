@@ -30,6 +30,10 @@ var corpusPaths = map[string]func(h history) error{
 	"contact_window": func(h history) error {
 		return h.need(h.firstTimerBefore("SendApology"), "a wait for the contact window before the apology")
 	},
+	"unconfirmed_sent_again": func(h history) error {
+		return h.need(h.activity("SendApology") >= 2 && h.count(enumspb.EVENT_TYPE_TIMER_FIRED) >= 1,
+			"the unconfirmed apology, the wait for the provider's news, and the apology sent again")
+	},
 	"heal_and_follow_up": func(h history) error {
 		return h.need(h.signal(SignalHeal) && h.activity("SendFollowUp") > 0, "a heal signal and a follow-up")
 	},

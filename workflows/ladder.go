@@ -150,6 +150,10 @@ func (st *remedyState) reach(ctx workflow.Context, l *ladderSteps, msg activitie
 		m := msg
 		m.Channel = ch
 		c, healed, err := st.sendStep(ctx, l, m, true)
+		if err == nil && !healed && c.Status == recovery.ContactUnconfirmed && slices.Contains(l.plan.Reporting, ch) &&
+			workflow.GetVersion(ctx, changeConfirmUnconfirmed, workflow.DefaultVersion, 1) >= 1 {
+			c, healed, err = st.confirmOrResend(ctx, l, m, c)
+		}
 		if err != nil || healed {
 			return first, reached, healed, err
 		}
@@ -185,6 +189,36 @@ func (st *remedyState) reach(ctx workflow.Context, l *ladderSteps, msg activitie
 		}
 	}
 	return first, l.best(sent), false, nil
+}
+
+// changeConfirmUnconfirmed marks the workflow change that sends an
+// unconfirmed step again when its provider, which reports every message
+// it takes, says nothing of it.
+const changeConfirmUnconfirmed = "confirm-unconfirmed"
+
+// confirmOrResend waits for news of an unconfirmed step c (an attempt
+// died between writing the ledger row and hearing the provider's answer:
+// the message may or may not have gone out). Its provider reports every
+// message it takes, so news within the plan's ConfirmWait (or a heal)
+// settles it; silence means the provider never took it, and the step is
+// sent again, once, as a step of its own, so that the customer hears from
+// us rather than nothing.
+func (st *remedyState) confirmOrResend(ctx workflow.Context, l *ladderSteps, m activities.SendApologyInput,
+	c recovery.Contact) (recovery.Contact, bool, error) {
+	wait := l.plan.ConfirmWait
+	if wait <= 0 {
+		wait = 15 * time.Minute
+	}
+	got, _ := workflow.AwaitWithTimeout(ctx, wait, func() bool {
+		_, news := l.events[c.Step]
+		return news || st.heal != nil
+	})
+	if got {
+		return c, false, nil
+	}
+	workflow.GetLogger(ctx).Warn("no news of an unconfirmed step from a provider that reports every message: sending it again",
+		"incident_id", st.inc.ID, "step", c.Step, "channel", c.Channel)
+	return st.sendStep(ctx, l, m, true)
 }
 
 // best is the sent step that reached the customer: the one they answered,

@@ -107,6 +107,9 @@ type Config struct {
 	Windows    recovery.WindowSettings // RECOVERY_CONTACT_WINDOW, RECOVERY_CONTACT_WINDOWS
 	WindowSet  bool                    // RECOVERY_CONTACT_WINDOW was given (dev is open round the clock otherwise)
 	LadderStep time.Duration           // RECOVERY_LADDER_STEP
+	// ConfirmWait is how long an unconfirmed step waits for its provider's
+	// news before it is sent again (providers that report every message).
+	ConfirmWait time.Duration // RECOVERY_CONFIRM_WAIT
 	// TaskQueue is the Temporal task queue of the workflows and their
 	// activities (one per deployment sharing a namespace).
 	TaskQueue string // RECOVERY_TASK_QUEUE
@@ -541,6 +544,9 @@ func (c *Config) loadRemedies(get func(k, def string) string) error {
 	if c.Windows.ByCountry, err = recovery.ParseWindows(get("RECOVERY_CONTACT_WINDOWS", "")); err != nil {
 		return fmt.Errorf("RECOVERY_CONTACT_WINDOWS: %w", err)
 	}
+	if c.ConfirmWait, err = time.ParseDuration(get("RECOVERY_CONFIRM_WAIT", "15m")); err != nil || c.ConfirmWait <= 0 {
+		return fmt.Errorf("RECOVERY_CONFIRM_WAIT: %q is not a positive duration such as 15m", get("RECOVERY_CONFIRM_WAIT", ""))
+	}
 	if c.LadderStep, err = time.ParseDuration(get("RECOVERY_LADDER_STEP", "30m")); err != nil || c.LadderStep <= 0 {
 		return fmt.Errorf("RECOVERY_LADDER_STEP: %q is not a positive duration such as 30m", get("RECOVERY_LADDER_STEP", ""))
 	}
@@ -845,4 +851,19 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 		w = os.Stderr
 	}
 	return slog.New(tracing.LogHandler(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})))
+}
+
+// reporting lists the channels whose provider reports every message it
+// takes: email through SendGrid with its signed Event Webhook, SMS and
+// calls through Twilio (whose status callbacks every message asks for).
+// An unconfirmed step on them is sent again when no news comes.
+func (c Config) reporting() []string {
+	var out []string
+	if c.SendGrid.APIKey != "" && c.SendGridKey != nil {
+		out = append(out, recovery.ChannelEmail)
+	}
+	if c.Twilio.AccountSID != "" {
+		out = append(out, recovery.ChannelSMS, recovery.ChannelVoice)
+	}
+	return out
 }

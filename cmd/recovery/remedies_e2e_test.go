@@ -108,7 +108,8 @@ type remedyIncident struct {
 		} `json:"options"`
 	} `json:"offer"`
 	Contacts []struct {
-		Subject, Body, Status string
+		Step                           int
+		Channel, Subject, Body, Status string
 	} `json:"contacts"`
 	Audit []struct {
 		Actor, Action, Note string

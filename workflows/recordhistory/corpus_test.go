@@ -100,7 +100,8 @@ func newCorpus(t *testing.T) *corpus {
 	acts := &activities.Activities{Store: st, Remedies: st, Outbox: refusingOutbox{st},
 		Messenger: &messaging.Capture{Sink: sent}, Policy: corpusPolicy{}, Detection: det,
 		Settings: activities.RemedySettings{WebhookAttempts: 2, WebhookInterval: time.Second,
-			Windows: recovery.WindowSettings{Default: recovery.ContactWindow{EndMin: 24 * 60}}}}
+			Windows:   recovery.WindowSettings{Default: recovery.ContactWindow{EndMin: 24 * 60}},
+			Reporting: []string{recovery.ChannelEmail}, ConfirmWait: 2 * time.Second}}
 	// The workflows' queue, and each provider's queue for the sends.
 	for _, q := range []string{queue, workflows.SendQueue(queue, recovery.ChannelEmail), workflows.SendQueue(queue, recovery.ChannelSMS)} {
 		w := worker.New(c, q, worker.Options{})
@@ -288,4 +289,28 @@ func TestRecordCorpus(t *testing.T) {
 	})
 	writeHistory(t, k.c, first.GetID(), first.GetRunID(), corpusDir+"order_continue_as_new.json")
 	k.c.TerminateWorkflow(k.ctx, first.GetID(), "", "recorded") //nolint:errcheck
+}
+
+// TestRecordCorpusUnconfirmed records the path of an apology whose first
+// attempt died after its ledger row (seeded "sending"): the step ends
+// unconfirmed, the provider reports nothing within the wait, and the
+// apology goes out again as step 2 (the change confirm-unconfirmed):
+//
+//	RECOVERY_RECORD_HISTORY=1 go test ./workflows/recordhistory -run CorpusUnconfirmed
+func TestRecordCorpusUnconfirmed(t *testing.T) {
+	if os.Getenv("RECOVERY_RECORD_HISTORY") != "1" {
+		t.Skip("a recorder, not a test: set RECOVERY_RECORD_HISTORY=1 to record the replay corpus")
+	}
+	k := newCorpus(t)
+	order := "resend-" + k.stamp
+	id := workflows.IncidentID(order, "s-1", recovery.KindMisrouted, 1)
+	if _, _, err := k.st.BeginContact(k.ctx, recovery.Contact{IncidentID: id, Step: 1, Channel: recovery.ChannelEmail,
+		To: "ada@example.com", Status: recovery.ContactSending}); err != nil {
+		t.Fatal(err)
+	}
+	run, _ := k.incident("resend-")
+	k.done(run, "unconfirmed_sent_again")
+	if c := k.st.Contacts[id+"/2/email"]; c.Status != recovery.ContactSent {
+		t.Fatalf("step 2 is %q, want the apology sent again", c.Status)
+	}
 }

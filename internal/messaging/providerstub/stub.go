@@ -6,7 +6,11 @@
 package providerstub
 
 import (
+	"bytes"
+	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -17,6 +21,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Request is one request a stub received.
@@ -40,6 +45,67 @@ type Stub struct {
 	// BeforeAnswer, when set, runs after a request is recorded and before
 	// it is answered (a test can stop the world right there).
 	BeforeAnswer func(Request)
+	// events, when set (ReportTo), receives a signed "delivered" event of
+	// each email SendGrid's stand-in takes, as SendGrid's Event Webhook.
+	events    string
+	eventsKey *ecdsa.PrivateKey
+}
+
+// ReportTo makes SendGrid's stand-in post a "delivered" event for each
+// email it takes to url, signed with key as SendGrid signs its Event
+// Webhook (ECDSA P-256 over the timestamp and the body), carrying the
+// email's custom arguments as SendGrid does.
+func (s *Stub) ReportTo(url string, key *ecdsa.PrivateKey) {
+	s.mu.Lock()
+	s.events, s.eventsKey = url, key
+	s.mu.Unlock()
+}
+
+// report posts one delivered event, retrying briefly (the receiver may be
+// restarting); like SendGrid it gives up after a while.
+func (s *Stub) report(body map[string]any, messageID string) {
+	s.mu.Lock()
+	url, key := s.events, s.eventsKey
+	s.mu.Unlock()
+	if url == "" {
+		return
+	}
+	ev := map[string]any{"event": "delivered", "sg_message_id": messageID, "timestamp": time.Now().Unix()}
+	if ps, _ := body["personalizations"].([]any); len(ps) > 0 {
+		if p, _ := ps[0].(map[string]any); p != nil {
+			if to, _ := p["to"].([]any); len(to) > 0 {
+				if t, _ := to[0].(map[string]any); t != nil {
+					ev["email"] = t["email"]
+				}
+			}
+		}
+	}
+	if args, _ := body["custom_args"].(map[string]any); args != nil {
+		for k, v := range args {
+			ev[k] = v
+		}
+	}
+	raw, _ := json.Marshal([]any{ev})
+	for try := 0; try < 20; try++ {
+		ts := fmt.Sprint(time.Now().Unix())
+		h := sha256.Sum256(append([]byte(ts), raw...))
+		sig, err := ecdsa.SignASN1(rand.Reader, key, h[:])
+		if err != nil {
+			return
+		}
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(raw))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Twilio-Email-Event-Webhook-Timestamp", ts)
+		req.Header.Set("X-Twilio-Email-Event-Webhook-Signature", base64.StdEncoding.EncodeToString(sig))
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close() //nolint:errcheck
+			if resp.StatusCode < 500 {
+				return
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // Requests returns what the stub received so far.
@@ -157,8 +223,10 @@ func SendGrid(apiKey string) *Stub {
 		case body["from"] == nil:
 			sgErr(http.StatusBadRequest, "from", "The from object must be provided for every email send.")
 		default:
-			w.Header().Set("X-Message-Id", newID("sg-"))
+			id := newID("sg-")
+			w.Header().Set("X-Message-Id", id)
 			w.WriteHeader(http.StatusAccepted)
+			go s.report(body, id)
 		}
 	}))
 	return s
