@@ -43,6 +43,10 @@ Usage:
   recovery policy check FILE    check a remedy policy: structure, every CEL condition, each value
   recovery policy show          print the built-in policy
   recovery policy dry-run FILE  replay a policy over stored incidents (needs DATABASE_URL)
+  recovery users add NAME --role viewer|approver|admin [--limit 100:EUR]...
+                                add or change an ops console account (password on stdin; needs DATABASE_URL)
+  recovery users list           list the console's accounts
+  recovery users disable NAME   disable a console account (kept for the audit trail)
 
 Configuration is read from the environment; see docs/configuration.md.
 `
@@ -101,6 +105,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSearchAttributes(ctx, cfg, stdout, log)
 	case "codec-server":
 		return runCodecServer(ctx, cfg, args[1:], stdout, log)
+	case "users":
+		return runUsers(ctx, cfg, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

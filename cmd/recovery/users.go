@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/recoveryhq/recovery/internal/console"
+	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/store"
+)
+
+// consoleRoles are the console's roles: viewers read, approvers act
+// within their limits, admins act without limits and manage the rest.
+var consoleRoles = []string{"viewer", "approver", "admin"}
+
+// stdin is where `users add` reads the password (a variable for tests).
+var stdin io.Reader = os.Stdin
+
+// runUsers manages the console's local accounts:
+//
+//	recovery users add NAME --role approver --limit 100:EUR --limit 0:default
+//	recovery users list
+//	recovery users disable NAME
+//
+// add reads the password from standard input (one line; on a terminal it
+// is asked for twice, without echo), so that it never appears in the
+// shell's history or the process list. Adding an existing name replaces
+// its password, role and limits and enables it again.
+func runUsers(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("users: add, list or disable: %w", errUsage)
+	}
+	if cfg.DatabaseURL == "" {
+		return errors.New("DATABASE_URL must be set (the accounts live in Recovery's database)")
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	switch args[0] {
+	case "add":
+		return usersAdd(ctx, st, args[1:], stdout)
+	case "list":
+		users, err := st.ConsoleUsers(ctx)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			state := "enabled"
+			if u.DisabledAt != nil {
+				state = "disabled " + u.DisabledAt.UTC().Format("2006-01-02")
+			}
+			fmt.Fprintf(stdout, "%-20s %-9s %-24s %s\n", u.Name, u.Role, formatLimits(u.Limits), state)
+		}
+		return nil
+	case "disable":
+		if len(args) != 2 {
+			return fmt.Errorf("users disable NAME: %w", errUsage)
+		}
+		if err := st.DisableConsoleUser(ctx, args[1]); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "disabled %s\n", args[1])
+		return nil
+	}
+	return fmt.Errorf("users %s: %w", args[0], errUsage)
+}
+
+// limitFlags collect --limit AMOUNT:CURRENCY (whole units; default for
+// the currencies not named; -1 for no limit).
+type limitFlags map[string]int64
+
+func (l limitFlags) String() string { return formatLimits(l) }
+
+func (l limitFlags) Set(v string) error {
+	amount, cur, ok := strings.Cut(v, ":")
+	n, err := strconv.ParseInt(amount, 10, 64)
+	switch {
+	case !ok || err != nil || n < -1:
+		return fmt.Errorf("%q: want AMOUNT:CURRENCY in whole units, such as 100:EUR, 0:default, or -1 for no limit", v)
+	case cur != "default" && !recovery.ValidCurrency(cur):
+		return fmt.Errorf("%q: %s is not an ISO 4217 currency code (or default)", v, cur)
+	}
+	l[cur] = n
+	return nil
+}
+
+func formatLimits(l map[string]int64) string {
+	if len(l) == 0 {
+		return "-"
+	}
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d:%s", l[k], k))
+	}
+	return strings.Join(parts, ",")
+}
+
+func usersAdd(ctx context.Context, st *store.Store, args []string, stdout io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return fmt.Errorf("users add NAME --role ROLE [--limit AMOUNT:CURRENCY]...: %w", errUsage)
+	}
+	name := args[0]
+	if len(name) > 64 || strings.TrimSpace(name) != name || name == "" || !tokenLike(name) {
+		return fmt.Errorf("users add: %q: a name is 1 to 64 letters, digits and . _ - @", name)
+	}
+	fs := flag.NewFlagSet("users add", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	role := fs.String("role", "", "viewer, approver or admin")
+	limits := limitFlags{}
+	fs.Var(limits, "limit", "AMOUNT:CURRENCY (repeatable)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("users add: %v: %w", err, errUsage)
+	}
+	switch {
+	case !slices.Contains(consoleRoles, *role):
+		return fmt.Errorf("users add: --role must be one of %s", strings.Join(consoleRoles, ", "))
+	case *role == "approver" && len(limits) == 0:
+		return errors.New("users add: an approver needs limits, such as --limit 100:EUR --limit 0:default")
+	case *role != "approver" && len(limits) > 0:
+		return fmt.Errorf("users add: only approvers have limits (a %s has none)", *role)
+	case *role == "approver":
+		if _, ok := limits["default"]; !ok {
+			limits["default"] = 0 // the currencies not named: nothing without a person above
+		}
+	}
+	pw, err := readPassword(stdout)
+	if err != nil {
+		return err
+	}
+	hash, err := console.HashPassword(pw, console.DefaultParams)
+	if err != nil {
+		return fmt.Errorf("users add: %w", err)
+	}
+	if err := st.PutConsoleUser(ctx, store.ConsoleUser{Name: name, PasswordHash: hash, Role: *role, Limits: limits}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "saved %s (%s %s)\n", name, *role, formatLimits(limits))
+	return nil
+}
+
+// readPassword reads the password: on a terminal twice without echo,
+// otherwise the first line of standard input.
+func readPassword(stdout io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stdout, "Password: ")
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stdout)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(stdout, "Again: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stdout)
+		if err != nil {
+			return "", err
+		}
+		if string(a) != string(b) {
+			return "", errors.New("users add: the passwords differ")
+		}
+		return string(a), nil
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, console.MaxPassword+2)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("users add: no password on standard input (one line)")
+	}
+	return line, nil
+}
+
+// tokenLike reports whether s holds only letters, digits and . _ - @.
+func tokenLike(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-@", r)) {
+			return false
+		}
+	}
+	return true
+}

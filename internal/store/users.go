@@ -1,0 +1,160 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+)
+
+// ConsoleUser is a local account of the ops console.
+type ConsoleUser struct {
+	Name         string
+	PasswordHash string
+	Role         string
+	// Limits are an approver's, in whole units per currency (default:
+	// the currencies not named).
+	Limits     map[string]int64
+	CreatedAt  time.Time
+	DisabledAt *time.Time
+}
+
+// PutConsoleUser creates an account, or replaces the hash, role and
+// limits of an existing one (and enables it again).
+func (s *Store) PutConsoleUser(ctx context.Context, u ConsoleUser) error {
+	limits, err := json.Marshal(u.Limits)
+	if err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO console_users (name, password_hash, role, limits) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (name) DO UPDATE SET password_hash = $2, role = $3, limits = $4, updated_at = now(), disabled_at = NULL`,
+		u.Name, u.PasswordHash, u.Role, limits)
+	if err != nil {
+		return fmt.Errorf("save console user: %w", mapErr(err))
+	}
+	return nil
+}
+
+// ConsoleUser returns an account; none is recovery.ErrNotFound.
+func (s *Store) ConsoleUser(ctx context.Context, name string) (ConsoleUser, error) {
+	var u ConsoleUser
+	var limits []byte
+	err := s.pool.QueryRow(ctx, `SELECT name, password_hash, role, limits, created_at, disabled_at FROM console_users WHERE name = $1`,
+		name).Scan(&u.Name, &u.PasswordHash, &u.Role, &limits, &u.CreatedAt, &u.DisabledAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, fmt.Errorf("console user %q: %w", name, recovery.ErrNotFound)
+	}
+	if err != nil {
+		return u, fmt.Errorf("read console user: %w", err)
+	}
+	return u, json.Unmarshal(limits, &u.Limits)
+}
+
+// ConsoleUsers lists the accounts by name, without their hashes.
+func (s *Store) ConsoleUsers(ctx context.Context) ([]ConsoleUser, error) {
+	rows, err := s.pool.Query(ctx, `SELECT name, role, limits, created_at, disabled_at FROM console_users ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list console users: %w", err)
+	}
+	var out []ConsoleUser
+	var u ConsoleUser
+	var limits []byte
+	_, err = pgx.ForEachRow(rows, []any{&u.Name, &u.Role, &limits, &u.CreatedAt, &u.DisabledAt}, func() error {
+		u.Limits = nil
+		if err := json.Unmarshal(limits, &u.Limits); err != nil {
+			return err
+		}
+		out = append(out, u)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list console users: %w", err)
+	}
+	return out, nil
+}
+
+// DisableConsoleUser disables an account (kept for the audit trail).
+func (s *Store) DisableConsoleUser(ctx context.Context, name string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE console_users SET disabled_at = now(), updated_at = now() WHERE name = $1 AND disabled_at IS NULL`, name)
+	if err != nil {
+		return fmt.Errorf("disable console user: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("console user %q (or not enabled): %w", name, recovery.ErrNotFound)
+	}
+	return nil
+}
+
+// RecordLogin keeps a login attempt.
+func (s *Store) RecordLogin(ctx context.Context, name, remote string, ok bool) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO console_logins (name, remote, ok) VALUES ($1, $2, $3)`, name, remote, ok)
+	if err != nil {
+		return fmt.Errorf("record login: %w", err)
+	}
+	return nil
+}
+
+// FailedLogins counts the failed attempts at a name since a time.
+func (s *Store) FailedLogins(ctx context.Context, name string, since time.Time) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM console_logins WHERE name = $1 AND at >= $2 AND NOT ok`, name, since).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count failed logins: %w", err)
+	}
+	return n, nil
+}
+
+// Sessions keeps the console's sessions in Postgres for
+// github.com/alexedwards/scs/v2 (its CtxStore): the browser holds only
+// the token.
+type Sessions struct{ st *Store }
+
+// Sessions returns the console's session store.
+func (s *Store) Sessions() Sessions { return Sessions{st: s} }
+
+// FindCtx returns a session's data while it has not expired.
+func (ss Sessions) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+	var b []byte
+	err := ss.st.pool.QueryRow(ctx, `SELECT data FROM console_sessions WHERE token = $1 AND now() < expiry`, token).Scan(&b)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("find session: %w", err)
+	}
+	return b, true, nil
+}
+
+// CommitCtx saves a session until expiry, and drops expired ones now and
+// then (one commit in a hundred), so that no sweeper runs.
+func (ss Sessions) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	_, err := ss.st.pool.Exec(ctx, `INSERT INTO console_sessions (token, data, expiry) VALUES ($1, $2, $3)
+		ON CONFLICT (token) DO UPDATE SET data = EXCLUDED.data, expiry = EXCLUDED.expiry`, token, b, expiry)
+	if err != nil {
+		return fmt.Errorf("save session: %w", err)
+	}
+	if rand.IntN(100) == 0 {
+		_, _ = ss.st.pool.Exec(ctx, `DELETE FROM console_sessions WHERE expiry < now()`)
+	}
+	return nil
+}
+
+// DeleteCtx ends a session.
+func (ss Sessions) DeleteCtx(ctx context.Context, token string) error {
+	_, err := ss.st.pool.Exec(ctx, `DELETE FROM console_sessions WHERE token = $1`, token)
+	return err
+}
+
+// Find, Commit and Delete are the context-free forms scs.Store requires;
+// scs calls the Ctx forms.
+func (ss Sessions) Find(token string) ([]byte, bool, error) { return ss.FindCtx(context.Background(), token) }
+func (ss Sessions) Commit(token string, b []byte, expiry time.Time) error {
+	return ss.CommitCtx(context.Background(), token, b, expiry)
+}
+func (ss Sessions) Delete(token string) error { return ss.DeleteCtx(context.Background(), token) }

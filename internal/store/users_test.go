@@ -1,0 +1,82 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/store"
+)
+
+func TestConsoleUsersAndLogins(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	u := store.ConsoleUser{Name: "mara", PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$a2V5", Role: "approver",
+		Limits: map[string]int64{"EUR": 100, "default": 0}}
+	if err := st.PutConsoleUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.ConsoleUser(ctx, "mara")
+	if err != nil || got.PasswordHash != u.PasswordHash || got.Role != "approver" || got.Limits["EUR"] != 100 || got.DisabledAt != nil {
+		t.Fatalf("read back %+v, %v", got, err)
+	}
+	u.Role = "superuser"
+	if err := st.PutConsoleUser(ctx, u); err == nil {
+		t.Fatal("a role the console does not know was stored")
+	}
+	if err := st.DisableConsoleUser(ctx, "mara"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.ConsoleUser(ctx, "mara"); got.DisabledAt == nil {
+		t.Fatal("disabled, yet enabled")
+	}
+	if err := st.DisableConsoleUser(ctx, "nobody"); !errors.Is(err, recovery.ErrNotFound) {
+		t.Fatalf("disable an unknown name: %v", err)
+	}
+	if _, err := st.ConsoleUser(ctx, "nobody"); !errors.Is(err, recovery.ErrNotFound) {
+		t.Fatalf("read an unknown name: %v", err)
+	}
+	list, err := st.ConsoleUsers(ctx)
+	if err != nil || len(list) != 1 || list[0].PasswordHash != "" {
+		t.Fatalf("list %+v, %v: want one account, without its hash", list, err)
+	}
+
+	start := time.Now().Add(-time.Second)
+	for _, ok := range []bool{false, false, true, false} {
+		if err := st.RecordLogin(ctx, "mara", "192.0.2.7", ok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := st.FailedLogins(ctx, "mara", start); err != nil || n != 3 {
+		t.Fatalf("failed logins %d, %v; want 3", n, err)
+	}
+	if n, _ := st.FailedLogins(ctx, "mara", time.Now().Add(time.Minute)); n != 0 {
+		t.Fatalf("failed logins in the future: %d", n)
+	}
+}
+
+func TestConsoleSessionsExpire(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	ss := st.Sessions()
+	if err := ss.CommitCtx(ctx, "tok-live", []byte("a"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ss.CommitCtx(ctx, "tok-old", []byte("b"), time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if b, found, err := ss.FindCtx(ctx, "tok-live"); err != nil || !found || string(b) != "a" {
+		t.Fatalf("live session: %q %v %v", b, found, err)
+	}
+	if _, found, _ := ss.FindCtx(ctx, "tok-old"); found {
+		t.Fatal("an expired session was found")
+	}
+	if err := ss.DeleteCtx(ctx, "tok-live"); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := ss.FindCtx(ctx, "tok-live"); found {
+		t.Fatal("a deleted session was found")
+	}
+}
