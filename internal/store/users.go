@@ -153,7 +153,9 @@ func (ss Sessions) DeleteCtx(ctx context.Context, token string) error {
 
 // Find, Commit and Delete are the context-free forms scs.Store requires;
 // scs calls the Ctx forms.
-func (ss Sessions) Find(token string) ([]byte, bool, error) { return ss.FindCtx(context.Background(), token) }
+func (ss Sessions) Find(token string) ([]byte, bool, error) {
+	return ss.FindCtx(context.Background(), token)
+}
 func (ss Sessions) Commit(token string, b []byte, expiry time.Time) error {
 	return ss.CommitCtx(context.Background(), token, b, expiry)
 }
