@@ -20,6 +20,7 @@ import (
 	"github.com/recoveryhq/recovery/activities"
 	"github.com/recoveryhq/recovery/internal/catalog"
 	"github.com/recoveryhq/recovery/internal/codec"
+	"github.com/recoveryhq/recovery/internal/console"
 	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/metrics"
 	"github.com/recoveryhq/recovery/internal/outbound"
@@ -416,6 +417,11 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 		// caller, a read key, an OIDC token), outside the API's routes.
 		outer.Handle("/codec/", http.StripPrefix("/codec", s.codecServer(cfg, true).Handler()))
 	}
+	// The ops console, beside the API, acting through the same interfaces.
+	cons := &console.Server{Accounts: s.store, Sessions: s.store.Sessions(), Incidents: s.store, Remedies: srv.Remedies,
+		Logger: s.log, Insecure: dev}
+	outer.Handle("/console/", cons.Handler())
+	outer.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	outer.Handle("/", handler)
 	s.serve(outer)
 	return nil

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/recoveryhq/recovery/internal/console"
+	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/store"
 )
 
@@ -45,6 +47,10 @@ func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger)
 		return err
 	}
 	base := "http://" + s.Addr()
+	if err := ensureDevAccount(ctx, s.store); err != nil {
+		s.Stop()
+		return err
+	}
 	// The Temporal Web UI, beside the Temporal dev runs itself (one given
 	// in TEMPORAL_ADDRESS has its own).
 	uiLine := "off (RECOVERY_TEMPORAL_UI_PORT=off)"
@@ -69,6 +75,7 @@ func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger)
   Approvals: POST %s/v1/incidents/{id}/approve|reject|offer   (%s)
   Outbound:  %s
   Messages:  %s/dev/messages   (%s; answer as the customer there)
+  Console:   %s/console/   (sign in as %s, password %q: an approver, up to 1000 in each currency)
   Postgres:  %s
   Temporal:  %s (namespace %s)
   Temporal UI: %s
@@ -78,7 +85,7 @@ func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger)
 Try it:      go run ./cmd/recovery events demo
 Stop:        Ctrl-C
 `, time.Since(start).Round(100*time.Millisecond), base, base, cfg.DevAPIKey, cfg.DevAPIKey,
-		base, DevWebhookSecret, base, approverHint(cfg), outboundHint(cfg), base, messagesHint(cfg), maskURL(dbURL), temporalAddr, cfg.Namespace, uiLine,
+		base, DevWebhookSecret, base, approverHint(cfg), outboundHint(cfg), base, messagesHint(cfg), base, DevConsoleUser, DevConsolePassword, maskURL(dbURL), temporalAddr, cfg.Namespace, uiLine,
 		payloadHint(s.codec), base, strings.Join(cfg.codecOrigins(true), ", "), dataDir)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "Stopping…")
@@ -160,4 +167,25 @@ func messagesHint(cfg Config) string {
 		return "email by SendGrid, SMS and calls captured"
 	}
 	return "captured, none sent"
+}
+
+// The console account dev creates when it has none of that name: well
+// known, like dev's keys, since dev listens on loopback only.
+const (
+	DevConsoleUser     = "dev-ops"
+	DevConsolePassword = "dev-console-password"
+)
+
+// ensureDevAccount creates dev's console account unless it exists (a
+// changed password or role is kept).
+func ensureDevAccount(ctx context.Context, st *store.Store) error {
+	if _, err := st.ConsoleUser(ctx, DevConsoleUser); err == nil || !errors.Is(err, recovery.ErrNotFound) {
+		return err
+	}
+	hash, err := console.HashPassword(DevConsolePassword, console.DefaultParams)
+	if err != nil {
+		return err
+	}
+	return st.PutConsoleUser(ctx, store.ConsoleUser{Name: DevConsoleUser, PasswordHash: hash, Role: "approver",
+		Limits: map[string]int64{"default": 1000}})
 }

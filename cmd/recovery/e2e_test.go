@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -416,6 +417,7 @@ func TestDevStackEndToEnd(t *testing.T) {
 	t.Run("search attributes", func(t *testing.T) { findBySearchAttributes(t, temporalAddrOf(env), orderID, demo.ID) })
 	t.Run("metrics", func(t *testing.T) { scrapeMetrics(t, base) })
 	t.Run("temporal ui", func(t *testing.T) { checkTemporalUI(t, env, base, orderID) })
+	t.Run("console", func(t *testing.T) { checkConsole(t, base, demo.ID) })
 	// Paging: pages of 3 with the cursor find the same incidents as one
 	// page of 500, in the same order.
 	t.Run("paging", func(t *testing.T) {
@@ -525,5 +527,30 @@ func checkTemporalUI(t *testing.T, env []string, base, orderID string) {
 	resp.Body.Close() //nolint:errcheck
 	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != ui {
 		t.Fatalf("the codec endpoint's preflight from the UI's origin %s: %d, allows %q", ui, resp.StatusCode, got)
+	}
+}
+
+// checkConsole signs in to the console with dev's account (printed in
+// the banner) and reads the queue and the demo's incident page.
+func checkConsole(t *testing.T, base, incidentID string) {
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	resp, err := hc.PostForm(base+"/console/login", url.Values{"name": {DevConsoleUser}, "password": {DevConsolePassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close() //nolint:errcheck
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Awaiting approval") || !strings.Contains(string(body), DevConsoleUser) {
+		t.Fatalf("signed in, the queue: %d %.300s", resp.StatusCode, body)
+	}
+	resp, err = hc.Get(base + "/console/incidents/" + incidentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close() //nolint:errcheck
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "misrouted") || !strings.Contains(string(body), "Why this offer") {
+		t.Fatalf("the demo's incident page: %d %.300s", resp.StatusCode, body)
 	}
 }

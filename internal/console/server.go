@@ -1,0 +1,344 @@
+package console
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/store"
+	"github.com/recoveryhq/recovery/internal/web"
+)
+
+// Accounts keeps the console's local accounts and their login attempts.
+type Accounts interface {
+	ConsoleUser(ctx context.Context, name string) (store.ConsoleUser, error)
+	PutConsoleUser(ctx context.Context, u store.ConsoleUser) error
+	RecordLogin(ctx context.Context, name, remote string, ok bool) error
+	FailedLogins(ctx context.Context, name string, since time.Time) (int, error)
+}
+
+// Login limits: after MaxFailures failed attempts at a name within
+// FailureWindow, the name is refused until the window has passed, right
+// password or not.
+const (
+	MaxFailures   = 5
+	FailureWindow = 15 * time.Minute
+)
+
+// Session timeouts: idle, and absolute.
+const (
+	IdleTimeout = 30 * time.Minute
+	Lifetime    = 12 * time.Hour
+)
+
+// Server serves the console under /console/. It reads incidents and acts
+// on them through the interfaces the API uses (web.IncidentReader,
+// web.Remedies); who acts, and up to what value, comes from the session's
+// account, never from a form.
+type Server struct {
+	Accounts  Accounts
+	Sessions  scs.Store // a scs.CtxStore gets the requests' contexts
+	Incidents web.IncidentReader
+	Remedies  web.Remedies
+	Logger    *slog.Logger
+	// Insecure lets the session cookie travel over plain HTTP: only for
+	// dev on loopback.
+	Insecure bool
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+
+	sm *scs.SessionManager
+}
+
+//go:embed templates/*.html assets/*
+var files embed.FS
+
+var pages = template.Must(template.New("").Funcs(template.FuncMap{
+	"money": func(minor int64, currency string) string {
+		return recovery.Money{Minor: minor, Currency: currency}.String()
+	},
+	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+}).ParseFS(files, "templates/*.html"))
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Handler returns the console, every form protected against cross-origin
+// requests (net/http.CrossOriginProtection).
+func (s *Server) Handler() http.Handler {
+	s.sm = scs.New()
+	s.sm.Store = s.Sessions
+	s.sm.IdleTimeout, s.sm.Lifetime = IdleTimeout, Lifetime
+	s.sm.Cookie.Name = "recovery_console"
+	s.sm.Cookie.Path = "/console"
+	s.sm.Cookie.HttpOnly = true
+	s.sm.Cookie.SameSite = http.SameSiteLaxMode
+	s.sm.Cookie.Secure = !s.Insecure
+	s.sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		s.Logger.Error("console session", "err", err)
+		http.Error(w, "The console cannot reach its sessions; try again.", http.StatusServiceUnavailable)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /console/assets/", http.StripPrefix("/console/", http.FileServerFS(files)))
+	mux.HandleFunc("GET /console/login", s.loginPage)
+	mux.HandleFunc("POST /console/login", s.login)
+	mux.HandleFunc("POST /console/logout", s.logout)
+	mux.HandleFunc("GET /console/{$}", s.signedIn(s.queue))
+	mux.HandleFunc("GET /console/incidents/{id}", s.signedIn(s.incident))
+	mux.HandleFunc("POST /console/incidents/{id}/approve", s.signedIn(s.decide(recovery.ActionApprove)))
+	mux.HandleFunc("POST /console/incidents/{id}/reject", s.signedIn(s.decide(recovery.ActionReject)))
+	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, http.StatusNotFound, "message", view{Title: "Not found", Message: "There is no such page in the console."})
+	})
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, http.StatusForbidden, "message", view{Title: "Refused",
+			Message: "This form was sent from another site, so nothing was done. Use the console itself."})
+	}))
+	return s.headers(cop.Handler(s.sm.LoadAndSave(mux)))
+}
+
+// headers: no framing, no sniffing, no caching of pages that show
+// customers, and a content security policy without inline scripts.
+func (s *Server) headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// view is what a page template gets.
+type view struct {
+	Title     string
+	User      *store.ConsoleUser
+	Message   string
+	Error     string
+	Name      string
+	Incidents []recovery.Incident
+	Incident  *recovery.Incident
+	CanAct    bool
+}
+
+func (s *Server) render(w http.ResponseWriter, status int, name string, v view) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := pages.ExecuteTemplate(w, name, v); err != nil {
+		s.Logger.Error("console page", "page", name, "err", err)
+	}
+}
+
+const sessionUser = "user"
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "login", view{Title: "Sign in"})
+}
+
+// login checks a name and password: the same work for an unknown name as
+// for a wrong password, every attempt audited, and a name with too many
+// recent failures refused until they age out.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	name, pw := strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("password")
+	remote, _, _ := net.SplitHostPort(r.RemoteAddr)
+	fail := func(status int, msg string) {
+		s.render(w, status, "login", view{Title: "Sign in", Error: msg, Name: name})
+	}
+	if name == "" || pw == "" || len(name) > 64 {
+		fail(http.StatusBadRequest, "Give your name and your password.")
+		return
+	}
+	ctx := r.Context()
+	failures, err := s.Accounts.FailedLogins(ctx, name, s.now().Add(-FailureWindow))
+	if err != nil {
+		s.Logger.Error("console login", "err", err)
+		fail(http.StatusServiceUnavailable, "Signing in is not possible right now; try again.")
+		return
+	}
+	if failures >= MaxFailures {
+		_ = s.Accounts.RecordLogin(ctx, name, remote, false)
+		s.Logger.Warn("console login refused: too many failures", "name", name, "remote", remote)
+		fail(http.StatusTooManyRequests, fmt.Sprintf("Too many failed attempts for this name: wait %d minutes, or ask an admin.",
+			int(FailureWindow.Minutes())))
+		return
+	}
+	u, err := s.Accounts.ConsoleUser(ctx, name)
+	ok, rehash := false, false
+	switch {
+	case err == nil && u.DisabledAt == nil:
+		ok, rehash, _ = VerifyPassword(pw, u.PasswordHash)
+	case err == nil || errors.Is(err, recovery.ErrNotFound):
+		VerifyNobody(pw)
+	default:
+		s.Logger.Error("console login", "err", err)
+		fail(http.StatusServiceUnavailable, "Signing in is not possible right now; try again.")
+		return
+	}
+	_ = s.Accounts.RecordLogin(ctx, name, remote, ok)
+	if !ok {
+		s.Logger.Info("console login failed", "name", name, "remote", remote)
+		fail(http.StatusUnauthorized, "That name and password do not match an enabled account.")
+		return
+	}
+	if rehash {
+		if h, err := HashPassword(pw, DefaultParams); err == nil {
+			u.PasswordHash = h
+			_ = s.Accounts.PutConsoleUser(ctx, u)
+		}
+	}
+	// A new token at login: a session fixed before it is worth nothing.
+	if err := s.sm.RenewToken(ctx); err != nil {
+		s.Logger.Error("console login", "err", err)
+		fail(http.StatusServiceUnavailable, "Signing in is not possible right now; try again.")
+		return
+	}
+	s.sm.Put(ctx, sessionUser, u.Name)
+	s.Logger.Info("console login", "name", name, "remote", remote)
+	http.Redirect(w, r, "/console/", http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	_ = s.sm.Destroy(r.Context())
+	http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+}
+
+// signedIn passes the session's account, still enabled, to h; anyone else
+// goes to the login page.
+func (s *Server) signedIn(h func(http.ResponseWriter, *http.Request, store.ConsoleUser)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := s.sm.GetString(r.Context(), sessionUser)
+		if name == "" {
+			http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+			return
+		}
+		u, err := s.Accounts.ConsoleUser(r.Context(), name)
+		if err != nil || u.DisabledAt != nil {
+			_ = s.sm.Destroy(r.Context())
+			http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+			return
+		}
+		h(w, r, u)
+	}
+}
+
+// queue lists what waits for a person's approval, oldest first.
+func (s *Server) queue(w http.ResponseWriter, r *http.Request, u store.ConsoleUser) {
+	list, err := s.Incidents.ListIncidents(r.Context(), recovery.IncidentFilter{Status: recovery.IncidentAwaitingApproval, Limit: 500})
+	if err != nil {
+		s.Logger.Error("console queue", "err", err)
+		s.render(w, http.StatusServiceUnavailable, "message", view{Title: "Unavailable", User: &u,
+			Message: "The queue cannot be read right now; try again."})
+		return
+	}
+	slices.Reverse(list) // the list is newest first; the queue is oldest first
+	s.render(w, http.StatusOK, "queue", view{Title: "Awaiting approval", User: &u, Incidents: list, CanAct: u.Role != "viewer"})
+}
+
+func (s *Server) incident(w http.ResponseWriter, r *http.Request, u store.ConsoleUser) {
+	inc, err := s.Incidents.GetIncident(r.Context(), r.PathValue("id"))
+	if errors.Is(err, recovery.ErrNotFound) {
+		s.render(w, http.StatusNotFound, "message", view{Title: "Not found", User: &u, Message: "There is no such incident."})
+		return
+	}
+	if err != nil {
+		s.Logger.Error("console incident", "err", err)
+		s.render(w, http.StatusServiceUnavailable, "message", view{Title: "Unavailable", User: &u,
+			Message: "The incident cannot be read right now; try again."})
+		return
+	}
+	s.render(w, http.StatusOK, "incident", view{Title: "Incident " + inc.ID, User: &u, Incident: &inc,
+		CanAct: u.Role != "viewer" && inc.Status == recovery.IncidentAwaitingApproval})
+}
+
+// approver is the account as the remedy workflow knows approvers: its
+// limit in the incident's currency (admins: none).
+func approver(u store.ConsoleUser, currency string) (recovery.Approver, bool) {
+	switch u.Role {
+	case "admin":
+		return recovery.Approver{Name: "console:" + u.Name, LimitMajor: -1}, true
+	case "approver":
+		limit, ok := u.Limits[currency]
+		if !ok {
+			limit = u.Limits["default"]
+		}
+		return recovery.Approver{Name: "console:" + u.Name, LimitMajor: limit}, true
+	}
+	return recovery.Approver{}, false
+}
+
+// decide approves or rejects an incident's offer as the session's account.
+func (s *Server) decide(action string) func(http.ResponseWriter, *http.Request, store.ConsoleUser) {
+	return func(w http.ResponseWriter, r *http.Request, u store.ConsoleUser) {
+		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		ctx := r.Context()
+		inc, err := s.Incidents.GetIncident(ctx, r.PathValue("id"))
+		if err != nil {
+			s.render(w, http.StatusNotFound, "message", view{Title: "Not found", User: &u, Message: "There is no such incident."})
+			return
+		}
+		currency := ""
+		if inc.Offer != nil {
+			currency = inc.Offer.Currency
+		}
+		by, ok := approver(u, currency)
+		if !ok {
+			s.render(w, http.StatusForbidden, "message", view{Title: "Not yours to decide", User: &u,
+				Message: "A viewer reads the queue; an approver or an admin decides."})
+			return
+		}
+		a := recovery.RemedyAction{Action: action, By: by, Note: strings.TrimSpace(r.PostFormValue("note")),
+			Reason: strings.TrimSpace(r.PostFormValue("reason"))}
+		if action == recovery.ActionReject && a.Reason == "" {
+			s.render(w, http.StatusUnprocessableEntity, "incident", view{Title: "Incident " + inc.ID, User: &u, Incident: &inc,
+				CanAct: true, Error: "A rejection needs a reason."})
+			return
+		}
+		if inc.WorkflowID == "" || inc.ClosedAt != nil || inc.Status != recovery.IncidentAwaitingApproval {
+			s.render(w, http.StatusConflict, "incident", view{Title: "Incident " + inc.ID, User: &u, Incident: &inc,
+				Error: "This incident no longer waits for approval (" + inc.Status + ")."})
+			return
+		}
+		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if _, err := s.Remedies.Act(actx, inc.WorkflowID, a); err != nil {
+			s.Logger.Warn("console action refused", "incident_id", inc.ID, "action", action, "by", by.Name, "err", err)
+			msg := "The workflow refused it: " + publicText(err)
+			s.render(w, http.StatusConflict, "incident", view{Title: "Incident " + inc.ID, User: &u, Incident: &inc, CanAct: true, Error: msg})
+			return
+		}
+		s.Logger.Info("console action", "incident_id", inc.ID, "action", action, "by", by.Name)
+		http.Redirect(w, r, "/console/", http.StatusSeeOther)
+	}
+}
+
+// publicText is what an error may show a signed-in person: the domain's
+// refusals say why (over the limit, not your role); anything else does not.
+func publicText(err error) string {
+	var pe interface{ Public() string }
+	if errors.As(err, &pe) {
+		return pe.Public()
+	}
+	if errors.Is(err, recovery.ErrForbidden) || errors.Is(err, recovery.ErrConflict) || errors.Is(err, recovery.ErrInvalid) {
+		return err.Error()
+	}
+	return "try again in a moment."
+}

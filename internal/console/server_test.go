@@ -1,0 +1,262 @@
+package console
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/v2/memstore"
+
+	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/store"
+)
+
+// memAccounts keeps accounts and login attempts in memory.
+type memAccounts struct {
+	mu     sync.Mutex
+	users  map[string]store.ConsoleUser
+	logins []login
+}
+
+type login struct {
+	name string
+	ok   bool
+	at   time.Time
+}
+
+func (m *memAccounts) ConsoleUser(_ context.Context, name string) (store.ConsoleUser, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[name]
+	if !ok {
+		return u, recovery.ErrNotFound
+	}
+	return u, nil
+}
+
+func (m *memAccounts) PutConsoleUser(_ context.Context, u store.ConsoleUser) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.users[u.Name] = u
+	return nil
+}
+
+func (m *memAccounts) RecordLogin(_ context.Context, name, _ string, ok bool) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.logins = append(m.logins, login{name, ok, time.Now()})
+	return nil
+}
+
+func (m *memAccounts) FailedLogins(_ context.Context, name string, since time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, l := range m.logins {
+		if l.name == name && !l.ok && !l.at.Before(since) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// memIncidents serves one incident awaiting approval; memRemedies
+// records the actions the console takes.
+type memIncidents struct{ inc recovery.Incident }
+
+func (m memIncidents) ListIncidents(_ context.Context, f recovery.IncidentFilter) ([]recovery.Incident, error) {
+	if f.Status != "" && f.Status != m.inc.Status {
+		return nil, nil
+	}
+	return []recovery.Incident{m.inc}, nil
+}
+
+func (m memIncidents) GetIncident(_ context.Context, id string) (recovery.Incident, error) {
+	if id != m.inc.ID {
+		return recovery.Incident{}, recovery.ErrNotFound
+	}
+	return m.inc, nil
+}
+
+type memRemedies struct {
+	mu   sync.Mutex
+	acts []recovery.RemedyAction
+}
+
+func (m *memRemedies) Act(_ context.Context, _ string, a recovery.RemedyAction) (recovery.RemedyView, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.acts = append(m.acts, a)
+	return recovery.RemedyView{}, nil
+}
+
+const testPassword = "a long passphrase for the console"
+
+type consoleTest struct {
+	t        *testing.T
+	srv      *httptest.Server
+	accounts *memAccounts
+	remedies *memRemedies
+}
+
+func newConsole(t *testing.T, insecure bool) *consoleTest {
+	t.Helper()
+	hash, err := HashPassword(testPassword, DefaultParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := &memAccounts{users: map[string]store.ConsoleUser{
+		"mara": {Name: "mara", PasswordHash: hash, Role: "approver", Limits: map[string]int64{"EUR": 100, "default": 0}},
+		"vic":  {Name: "vic", PasswordHash: hash, Role: "viewer"},
+	}}
+	rem := &memRemedies{}
+	inc := recovery.Incident{ID: "inc-1", OrderID: "1001", Kind: recovery.KindLost, Status: recovery.IncidentAwaitingApproval,
+		WorkflowID: "incident/1001/s-1/lost", DetectedAt: time.Now().Add(-time.Hour),
+		Offer: &recovery.Offer{Remedy: recovery.RemedyReship, ValueMinor: 8999, Currency: "EUR", Status: recovery.OfferPending}}
+	s := &Server{Accounts: acc, Sessions: memstore.New(), Incidents: memIncidents{inc}, Remedies: rem,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Insecure: insecure}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return &consoleTest{t: t, srv: srv, accounts: acc, remedies: rem}
+}
+
+// client is a browser: cookies kept, redirects not followed.
+func (c *consoleTest) client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func (c *consoleTest) do(hc *http.Client, method, path string, form url.Values, header ...string) (*http.Response, string) {
+	c.t.Helper()
+	req, _ := http.NewRequest(method, c.srv.URL+path, strings.NewReader(form.Encode()))
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func (c *consoleTest) login(hc *http.Client, name, pw string) *http.Response {
+	resp, _ := c.do(hc, http.MethodPost, "/console/login", url.Values{"name": {name}, "password": {pw}})
+	return resp
+}
+
+func TestSignInSessionAndSignOut(t *testing.T) {
+	c := newConsole(t, true)
+	hc := c.client()
+	if resp, _ := c.do(hc, http.MethodGet, "/console/", nil); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/login" {
+		t.Fatalf("the queue without a session: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, body := c.do(hc, http.MethodGet, "/console/login", nil); resp.StatusCode != 200 || !strings.Contains(body, `<label for="password">`) {
+		t.Fatalf("login page: %d", resp.StatusCode)
+	}
+	if resp := c.login(hc, "mara", "not the password at all"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a wrong password: %d", resp.StatusCode)
+	}
+	if resp := c.login(hc, "nobody", testPassword); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("an unknown name: %d", resp.StatusCode)
+	}
+	resp := c.login(hc, "mara", testPassword)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/" {
+		t.Fatalf("the right password: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	cookie := resp.Header.Get("Set-Cookie")
+	for _, want := range []string{"recovery_console=", "Path=/console", "HttpOnly", "SameSite=Lax"} {
+		if !strings.Contains(cookie, want) {
+			t.Errorf("session cookie %q lacks %s", cookie, want)
+		}
+	}
+	resp, body := c.do(hc, http.MethodGet, "/console/", nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, "inc-1") || !strings.Contains(body, "mara") {
+		t.Fatalf("the queue: %d\n%s", resp.StatusCode, body)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("headers: CSP %q, cache %q", csp, resp.Header.Get("Cache-Control"))
+	}
+	var audited []bool
+	for _, l := range c.accounts.logins {
+		audited = append(audited, l.ok)
+	}
+	if len(audited) != 3 || audited[0] || audited[1] || !audited[2] {
+		t.Fatalf("login audit %v, want two failures and a success", audited)
+	}
+	c.do(hc, http.MethodPost, "/console/logout", nil)
+	if resp, _ := c.do(hc, http.MethodGet, "/console/", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the queue after signing out: %d", resp.StatusCode)
+	}
+}
+
+func TestSessionCookieIsSecureOutsideDev(t *testing.T) {
+	c := newConsole(t, false)
+	resp := c.login(c.client(), "mara", testPassword)
+	if !strings.Contains(resp.Header.Get("Set-Cookie"), "Secure") {
+		t.Fatalf("cookie %q is not Secure", resp.Header.Get("Set-Cookie"))
+	}
+}
+
+func TestTooManyFailuresLockTheName(t *testing.T) {
+	c := newConsole(t, true)
+	hc := c.client()
+	for range MaxFailures {
+		c.login(hc, "mara", "a wrong password, again and again")
+	}
+	if resp := c.login(hc, "mara", testPassword); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("the right password after %d failures: %d, want 429", MaxFailures, resp.StatusCode)
+	}
+	if resp := c.login(c.client(), "vic", testPassword); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("another name: %d", resp.StatusCode)
+	}
+}
+
+// TestDecisionsActAsTheSessionsAccount: the approver and the limit come
+// from the session's account (a form field naming someone else changes
+// nothing); a viewer may not decide; a rejection needs a reason; and a
+// form posted from another site is refused.
+func TestDecisionsActAsTheSessionsAccount(t *testing.T) {
+	c := newConsole(t, true)
+	viewer := c.client()
+	c.login(viewer, "vic", testPassword)
+	if resp, _ := c.do(viewer, http.MethodPost, "/console/incidents/inc-1/approve", url.Values{}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a viewer approves: %d", resp.StatusCode)
+	}
+	hc := c.client()
+	c.login(hc, "mara", testPassword)
+	if resp, _ := c.do(hc, http.MethodPost, "/console/incidents/inc-1/reject", url.Values{"reason": {" "}}); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("a rejection without a reason: %d", resp.StatusCode)
+	}
+	if resp, _ := c.do(hc, http.MethodPost, "/console/incidents/inc-1/approve", url.Values{"note": {"ok"}},
+		"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a form from another site: %d", resp.StatusCode)
+	}
+	if len(c.remedies.acts) != 0 {
+		t.Fatalf("actions taken: %+v", c.remedies.acts)
+	}
+	resp, _ := c.do(hc, http.MethodPost, "/console/incidents/inc-1/approve",
+		url.Values{"note": {"fine"}, "by": {"someone-else"}, "limit": {"-1"}}, "Origin", c.srv.URL)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve: %d", resp.StatusCode)
+	}
+	if len(c.remedies.acts) != 1 {
+		t.Fatalf("%d actions, want 1", len(c.remedies.acts))
+	}
+	a := c.remedies.acts[0]
+	if a.Action != recovery.ActionApprove || a.By.Name != "console:mara" || a.By.LimitMajor != 100 || a.Note != "fine" {
+		t.Fatalf("action %+v, want mara's approval within her EUR limit", a)
+	}
+}
