@@ -2,7 +2,7 @@
 # runs exactly what it says.
 GO ?= go
 
-.PHONY: dev test vet bench postgres-bin build build-prod fuzz chaos
+.PHONY: dev test vet bench postgres-bin chromium build build-prod fuzz chaos
 
 # FUZZTIME is how much each fuzz target runs in `make test` (and CI): a count
 # of inputs, not a duration, because duration-bounded runs can end in a
@@ -30,7 +30,7 @@ NORACE_TESTS = github.com/recoveryhq/recovery/deploy
 RACE_TESTS = $(filter-out $(SERVER_TESTS) $(NORACE_TESTS),$(ALL_PKGS))
 
 ## test: every test: unit, workflow, integration (real Postgres + embedded Temporal) and end to end
-test: postgres-bin build-prod
+test: postgres-bin chromium build-prod
 	$(GO) vet ./...
 	$(GO) test -count=1 -race -timeout 15m $(RACE_TESTS)
 	$(GO) test -count=1 -timeout 25m $(SERVER_TESTS) $(NORACE_TESTS)
@@ -65,6 +65,12 @@ build-prod:
 
 # postgres-bin installs the PostgreSQL server binaries when neither PATH nor
 # /usr/lib/postgresql has them (Debian; needs root).
+## chromium: the browser the console's tests drive (Debian's package, installed when missing)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || { \
+	  echo "Chromium not found; installing Debian's chromium package"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 postgres-bin:
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 	  echo "PostgreSQL server binaries not found; installing Debian's postgresql package"; \

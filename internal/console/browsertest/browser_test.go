@@ -1,0 +1,213 @@
+// Package browsertest drives the ops console in a real browser (Chromium,
+// headless, through chromedp) against a real Postgres: sign in, read the
+// queue, open an incident, approve it; with the keyboard, and at a
+// phone's width. `make test` installs Chromium when it is missing (make
+// chromium); without it these tests fail and say so.
+//
+// Time budget: about 15 seconds.
+package browsertest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/recoveryhq/recovery/internal/console"
+	"github.com/recoveryhq/recovery/internal/pgcluster/pgtest"
+	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/store"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// remedies records what the console asks the incident's workflow to do.
+type remedies struct {
+	mu   sync.Mutex
+	acts []recovery.RemedyAction
+}
+
+func (r *remedies) Act(_ context.Context, _ string, a recovery.RemedyAction) (recovery.RemedyView, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.acts = append(r.acts, a)
+	return recovery.RemedyView{}, nil
+}
+
+func (r *remedies) taken() []recovery.RemedyAction {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]recovery.RemedyAction(nil), r.acts...)
+}
+
+// chromium finds the browser, or fails the test saying how to get it.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("no Chromium: run `make chromium` (make test does), or install Debian's chromium package")
+	return ""
+}
+
+const password = "a long passphrase for the browser"
+
+// console serves the console on a real store with one approver, mara
+// (EUR 100), and one incident awaiting approval.
+func console_(t *testing.T) (base string, rem *remedies) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, pgtest.URL(t), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hash, err := console.HashPassword(password, console.DefaultParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutConsoleUser(ctx, store.ConsoleUser{Name: "mara", PasswordHash: hash, Role: "approver",
+		Limits: map[string]int64{"EUR": 100, "default": 0}}); err != nil {
+		t.Fatal(err)
+	}
+	inc := recovery.Incident{ID: "inc-b1", OrderID: "1001", ShipmentID: "s-1", Kind: recovery.KindLost,
+		Status: recovery.IncidentAwaitingApproval, WorkflowID: "incident/1001/s-1/lost", DetectedAt: time.Now().Add(-time.Hour).UTC()}
+	if err := st.UpsertIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveOffer(ctx, inc.ID, recovery.Offer{Remedy: recovery.RemedyDiscount, ValueMinor: 4500, Currency: "EUR",
+		Status: recovery.OfferPending}); err != nil {
+		t.Fatal(err)
+	}
+	rem = &remedies{}
+	s := &console.Server{Accounts: st, Sessions: st.Sessions(), Incidents: st, Remedies: rem,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))} // Secure cookies: 127.0.0.1 is a secure context
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return srv.URL, rem
+}
+
+// browser starts headless Chromium; on failure it keeps a screenshot.
+func browser(t *testing.T, width, height int64) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.NoSandbox,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.WindowSize(int(width), int(height)),
+		chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	// The first Run starts the browser, and it lives as long as ctx.
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		cancelAlloc()
+		t.Fatalf("start Chromium: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			sctx, c := context.WithTimeout(ctx, 5*time.Second)
+			if shot, err := chromedp.Run(sctx, chromedp.FullScreenshot(80)); err == nil {
+				p := filepath.Join(os.TempDir(), strings.ReplaceAll(t.Name(), "/", "_")+".jpg")
+				if os.WriteFile(p, shot, 0o644) == nil {
+					t.Logf("screenshot: %s", p)
+				}
+			}
+			c()
+		}
+		cancel()
+		cancelAlloc()
+	})
+	return ctx
+}
+
+// TestApproveInTheBrowser signs in (the queue sends a stranger to the
+// login page), finds the incident in the queue, opens it, and approves it
+// with a note: the workflow is asked by mara, within her EUR limit, and
+// the browser is back on the queue.
+func TestApproveInTheBrowser(t *testing.T) {
+	base, rem := console_(t)
+	ctx := browser(t, 1280, 900)
+	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return v
+	}
+	step("open the queue", chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.CSS("#password")))
+	if url, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(url, "/console/login") {
+		t.Errorf("a stranger at the queue was at %s, want the login page", url)
+	}
+	step("sign in", chromedp.SendKeys(chromedp.CSS("#name"), "mara"), chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Submit(chromedp.CSS("#password")), chromedp.WaitVisible(chromedp.CSS("table")))
+	if queue := text("main"); !strings.Contains(queue, "1001") || !strings.Contains(queue, "45.00") {
+		t.Errorf("the queue shows %q, want order 1001 and its 45.00 EUR offer", queue)
+	}
+	step("open the incident", chromedp.Click(chromedp.CSS(`a[href="/console/incidents/inc-b1"]`)), chromedp.WaitVisible(chromedp.CSS("#note")))
+	if page := text("main"); !strings.Contains(page, "lost") || !strings.Contains(page, "Approve the offer") {
+		t.Errorf("the incident page shows %q", page)
+	}
+	step("approve", chromedp.SendKeys(chromedp.CSS("#note"), "reship is on its way"),
+		chromedp.Click(chromedp.CSS(`form[action$="/approve"] button`)), chromedp.WaitVisible(chromedp.CSS("caption")))
+	acts := rem.taken()
+	if len(acts) != 1 || acts[0].Action != recovery.ActionApprove || acts[0].By.Name != "console:mara" ||
+		acts[0].By.LimitMajor != 100 || acts[0].Note != "reship is on its way" {
+		t.Fatalf("actions %+v, want mara's approval with her note", acts)
+	}
+}
+
+// TestKeyboardAndPhoneWidth signs in with the keyboard alone (tab between
+// the fields, Enter to submit), at 375 px wide: nothing is wider than the
+// screen, and the focused field shows a visible outline.
+func TestKeyboardAndPhoneWidth(t *testing.T) {
+	base, _ := console_(t)
+	ctx := browser(t, 375, 800)
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := chromedp.Do(sctx, chromedp.EmulateViewport(375, 800), chromedp.Navigate(base+"/console/login"),
+		chromedp.WaitVisible(chromedp.CSS("#name")), chromedp.Focus(chromedp.CSS("#name")), chromedp.KeyEvent("mara"),
+		chromedp.KeyEvent(kb.Tab))
+	if err != nil {
+		t.Fatal(err)
+	}
+	focus, err := chromedp.Run(sctx, chromedp.Evaluate[string](`getComputedStyle(document.activeElement).outlineStyle + " " + document.activeElement.id`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if focus != "solid password" {
+		t.Errorf("after Tab the focus is %q, want the password field with a visible outline", focus)
+	}
+	if err := chromedp.Do(sctx, chromedp.KeyEvent(password), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("table"))); err != nil {
+		t.Fatalf("sign in with the keyboard: %v", err)
+	}
+	overflow, err := chromedp.Run(sctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if overflow {
+		t.Error("the queue is wider than a 375 px screen")
+	}
+}
