@@ -138,7 +138,10 @@ type Config struct {
 	CodecOrigins []string
 	// TemporalUIPort is where dev serves the Temporal Web UI on loopback
 	// (RECOVERY_TEMPORAL_UI_PORT, default 8233; 0: off).
-	TemporalUIPort                     int
+	TemporalUIPort int
+	// TemporalUIURL is the Temporal Web UI's address the console links
+	// each incident's workflow to (RECOVERY_TEMPORAL_UI_URL; dev: its own).
+	TemporalUIURL                      string
 	CodecOIDCIssuer, CodecOIDCAudience string
 	CodecTLSCert, CodecTLSKey          string
 	URL                                string // RECOVERY_URL (client commands)
@@ -307,6 +310,11 @@ func (c *Config) loadCodec(get func(k, def string) string) error {
 			return fmt.Errorf("RECOVERY_TEMPORAL_UI_PORT: %q is not a port (1-65535) or off", ui)
 		}
 		c.TemporalUIPort = n
+	}
+	if c.TemporalUIURL = get("RECOVERY_TEMPORAL_UI_URL", ""); c.TemporalUIURL != "" {
+		if u, err := url.Parse(c.TemporalUIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("RECOVERY_TEMPORAL_UI_URL: %q is not an http(s) URL such as https://temporal.example.com", c.TemporalUIURL)
+		}
 	}
 	c.CodecAddr = get("RECOVERY_CODEC_ADDR", "127.0.0.1:8081")
 	if _, _, err := net.SplitHostPort(c.CodecAddr); err != nil {

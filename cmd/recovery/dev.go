@@ -36,6 +36,9 @@ func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger)
 	// build has neither and says so).
 	dbURL, temporalAddr, stopInfra := cfg.DatabaseURL, cfg.TemporalAddress, func() {}
 	embedded := temporalAddr == ""
+	if embedded && cfg.TemporalUIPort != 0 && cfg.TemporalUIURL == "" {
+		cfg.TemporalUIURL = fmt.Sprintf("http://127.0.0.1:%d", cfg.TemporalUIPort) // the console links to it
+	}
 	if dbURL == "" || temporalAddr == "" {
 		if dbURL, temporalAddr, stopInfra, err = devInfra(ctx, cfg, dataDir, log); err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -57,6 +58,9 @@ type Server struct {
 	Insecure bool
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// TemporalUI is the Temporal Web UI's address, for a link from each
+	// incident to its workflow ("": no link); Namespace its namespace.
+	TemporalUI, Namespace string
 
 	sm *scs.SessionManager
 }
@@ -129,14 +133,20 @@ func (s *Server) headers(next http.Handler) http.Handler {
 
 // view is what a page template gets.
 type view struct {
-	Title     string
-	User      *store.ConsoleUser
-	Message   string
-	Error     string
-	Name      string
-	Incidents []recovery.Incident
-	Incident  *recovery.Incident
-	CanAct    bool
+	Title    string
+	User     *store.ConsoleUser
+	Message  string
+	Error    string
+	Name     string
+	Incident *recovery.Incident
+	CanAct   bool
+	// The queue: its rows, tabs and filters.
+	Rows           []row
+	Tabs           []tabCount
+	Tab            string
+	Kind, Currency string
+	Kinds          []recovery.Kind
+	WorkflowURL    string
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, v view) {
@@ -240,17 +250,127 @@ func (s *Server) signedIn(h func(http.ResponseWriter, *http.Request, store.Conso
 	}
 }
 
-// queue lists what waits for a person's approval, oldest first.
+// tabs are the queue's views of what needs a person.
+var tabs = []struct{ Key, Title string }{
+	{"approval", "Awaiting approval"},
+	{"attention", "Needs attention"},
+	{"person", "Asked for a person"},
+}
+
+// row is one incident in a queue, with its approval deadlines when it
+// waits for one.
+type row struct {
+	recovery.Incident
+	Escalates, Due *time.Time
+	Escalated      bool
+}
+
+// tabCount is a tab with its count, for the navigation.
+type tabCount struct {
+	Key, Title string
+	Count      int
+	Current    bool
+}
+
+// queue shows one tab of what needs a person: offers awaiting approval
+// (the nearest deadline first, escalated ones marked), incidents that need
+// attention (a remedy failed), and customers who asked for a person. It
+// filters by kind and currency.
 func (s *Server) queue(w http.ResponseWriter, r *http.Request, u store.ConsoleUser) {
-	list, err := s.Incidents.ListIncidents(r.Context(), recovery.IncidentFilter{Status: recovery.IncidentAwaitingApproval, Limit: 500})
-	if err != nil {
-		s.Logger.Error("console queue", "err", err)
-		s.render(w, http.StatusServiceUnavailable, "message", view{Title: "Unavailable", User: &u,
-			Message: "The queue cannot be read right now; try again."})
+	ctx := r.Context()
+	tab := r.URL.Query().Get("tab")
+	if tab == "" {
+		tab = "approval"
+	}
+	kind, currency := r.URL.Query().Get("kind"), strings.ToUpper(r.URL.Query().Get("currency"))
+	lists := map[string][]row{}
+	now := s.now()
+	for _, st := range []string{recovery.IncidentAwaitingApproval, recovery.IncidentNeedsAttention, recovery.IncidentOpen,
+		recovery.IncidentAwaitingChoice} {
+		list, err := s.Incidents.ListIncidents(ctx, recovery.IncidentFilter{Status: st, Limit: 1000})
+		if err != nil {
+			s.Logger.Error("console queue", "err", err)
+			s.render(w, http.StatusServiceUnavailable, "message", view{Title: "Unavailable", User: &u,
+				Message: "The queue cannot be read right now; try again."})
+			return
+		}
+		for _, inc := range list {
+			if (kind != "" && string(inc.Kind) != kind) || (currency != "" && (inc.Offer == nil || inc.Offer.Currency != currency)) {
+				continue
+			}
+			switch {
+			case inc.Status == recovery.IncidentAwaitingApproval:
+				lists["approval"] = append(lists["approval"], withDeadlines(inc, now))
+			case inc.Status == recovery.IncidentNeedsAttention:
+				lists["attention"] = append(lists["attention"], row{Incident: inc})
+			}
+			if askedForPerson(inc) {
+				lists["person"] = append(lists["person"], row{Incident: inc})
+			}
+		}
+	}
+	rows := lists[tab]
+	sortRows(rows)
+	v := view{User: &u, Rows: rows, CanAct: u.Role != "viewer", Tab: tab, Kind: kind, Currency: currency, Kinds: recovery.Kinds}
+	for _, t := range tabs {
+		v.Tabs = append(v.Tabs, tabCount{Key: t.Key, Title: t.Title, Count: len(lists[t.Key]), Current: t.Key == tab})
+		if t.Key == tab {
+			v.Title = t.Title
+		}
+	}
+	if v.Title == "" {
+		s.render(w, http.StatusNotFound, "message", view{Title: "Not found", User: &u, Message: "There is no such tab."})
 		return
 	}
-	slices.Reverse(list) // the list is newest first; the queue is oldest first
-	s.render(w, http.StatusOK, "queue", view{Title: "Awaiting approval", User: &u, Incidents: list, CanAct: u.Role != "viewer"})
+	s.render(w, http.StatusOK, "queue", v)
+}
+
+// withDeadlines adds when an offer awaiting approval escalates and when
+// its deadline falls (from the offer's creation and the policy's rule).
+func withDeadlines(inc recovery.Incident, now time.Time) row {
+	r := row{Incident: inc}
+	if inc.Offer == nil || inc.Decision == nil || inc.Offer.CreatedAt.IsZero() {
+		return r
+	}
+	if d := inc.Decision.Approval.EscalateAfter; d > 0 {
+		t := inc.Offer.CreatedAt.Add(d)
+		r.Escalates, r.Escalated = &t, !now.Before(t)
+	}
+	if d := inc.Decision.Approval.Deadline; d > 0 {
+		t := inc.Offer.CreatedAt.Add(d)
+		r.Due = &t
+	}
+	return r
+}
+
+// sortRows puts the nearest deadline first, then the oldest detection.
+func sortRows(rows []row) {
+	slices.SortStableFunc(rows, func(a, b row) int {
+		switch {
+		case a.Due != nil && b.Due != nil:
+			return a.Due.Compare(*b.Due)
+		case a.Due != nil:
+			return -1
+		case b.Due != nil:
+			return 1
+		}
+		return a.DetectedAt.Compare(b.DetectedAt)
+	})
+}
+
+// askedForPerson reports whether the customer asked for a person on any
+// contact step (pressed 0, replied HELP, asked on the page) of an
+// incident that is still open.
+func askedForPerson(inc recovery.Incident) bool {
+	if inc.ClosedAt != nil {
+		return false
+	}
+	for _, c := range inc.Contacts {
+		if c.Detail == recovery.DetailPersonRequested {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) incident(w http.ResponseWriter, r *http.Request, u store.ConsoleUser) {
@@ -265,8 +385,13 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request, u store.Consol
 			Message: "The incident cannot be read right now; try again."})
 		return
 	}
-	s.render(w, http.StatusOK, "incident", view{Title: "Incident " + inc.ID, User: &u, Incident: &inc,
-		CanAct: u.Role != "viewer" && inc.Status == recovery.IncidentAwaitingApproval})
+	v := view{Title: "Incident " + inc.ID, User: &u, Incident: &inc,
+		CanAct: u.Role != "viewer" && inc.Status == recovery.IncidentAwaitingApproval}
+	if s.TemporalUI != "" && inc.WorkflowID != "" {
+		v.WorkflowURL = strings.TrimSuffix(s.TemporalUI, "/") + "/namespaces/" + url.PathEscape(s.Namespace) +
+			"/workflows/" + url.PathEscape(inc.WorkflowID)
+	}
+	s.render(w, http.StatusOK, "incident", v)
 }
 
 // approver is the account as the remedy workflow knows approvers: its

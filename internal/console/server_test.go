@@ -260,3 +260,92 @@ func TestDecisionsActAsTheSessionsAccount(t *testing.T) {
 		t.Fatalf("action %+v, want mara's approval within her EUR limit", a)
 	}
 }
+
+// memList serves a list of incidents, filtered by status as the store
+// filters them.
+type memList []recovery.Incident
+
+func (m memList) ListIncidents(_ context.Context, f recovery.IncidentFilter) ([]recovery.Incident, error) {
+	var out []recovery.Incident
+	for _, inc := range m {
+		if f.Status == "" || inc.Status == f.Status {
+			out = append(out, inc)
+		}
+	}
+	return out, nil
+}
+
+func (m memList) GetIncident(_ context.Context, id string) (recovery.Incident, error) {
+	for _, inc := range m {
+		if inc.ID == id {
+			return inc, nil
+		}
+	}
+	return recovery.Incident{}, recovery.ErrNotFound
+}
+
+// TestQueueTabsCountsFiltersAndDeadlines: each tab shows its incidents
+// and every tab its count; approvals come nearest deadline first, an
+// escalated one marked; kind and currency filter.
+func TestQueueTabsCountsFiltersAndDeadlines(t *testing.T) {
+	c := newConsole(t, true)
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	rule := &recovery.RemedyDecision{Approval: recovery.ApprovalRule{EscalateAfter: 4 * time.Hour, Deadline: 24 * time.Hour}}
+	offer := func(cur string, created time.Time) *recovery.Offer {
+		return &recovery.Offer{Remedy: recovery.RemedyDiscount, ValueMinor: 1000, Currency: cur, CreatedAt: created}
+	}
+	list := memList{
+		{ID: "inc-late-due", OrderID: "o1", Kind: recovery.KindLate, Status: recovery.IncidentAwaitingApproval, WorkflowID: "w1",
+			Decision: rule, Offer: offer("EUR", now.Add(-2*time.Hour)), DetectedAt: now.Add(-3 * time.Hour)},
+		{ID: "inc-soon-due", OrderID: "o2", Kind: recovery.KindLost, Status: recovery.IncidentAwaitingApproval, WorkflowID: "w2",
+			Decision: rule, Offer: offer("USD", now.Add(-20*time.Hour)), DetectedAt: now.Add(-time.Hour)},
+		{ID: "inc-failed", OrderID: "o3", Kind: recovery.KindLost, Status: recovery.IncidentNeedsAttention, WorkflowID: "w3"},
+		{ID: "inc-asked", OrderID: "o4", Kind: recovery.KindMisrouted, Status: recovery.IncidentOpen, WorkflowID: "w4",
+			Contacts: []recovery.Contact{{Step: 1, Channel: "sms", Status: "sent", Detail: recovery.DetailPersonRequested}}},
+		{ID: "inc-quiet", OrderID: "o5", Kind: recovery.KindMisrouted, Status: recovery.IncidentOpen, WorkflowID: "w5"},
+	}
+	hash, _ := HashPassword(testPassword, DefaultParams)
+	acc := &memAccounts{users: map[string]store.ConsoleUser{"mara": {Name: "mara", PasswordHash: hash, Role: "admin"}}}
+	s := &Server{Accounts: acc, Sessions: memstore.New(), Incidents: list, Remedies: &memRemedies{},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Insecure: true, Now: func() time.Time { return now },
+		TemporalUI: "http://ui.example:8233", Namespace: "default"}
+	c.srv = httptest.NewServer(s.Handler())
+	defer c.srv.Close()
+	hc := c.client()
+	if resp := c.login(hc, "mara", testPassword); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	_, body := c.do(hc, http.MethodGet, "/console/", nil)
+	for _, want := range []string{`Awaiting approval <span class="count">2</span>`, `Needs attention <span class="count">1</span>`,
+		`Asked for a person <span class="count">1</span>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the tabs lack %q", want)
+		}
+	}
+	soon, late := strings.Index(body, "inc-soon-due"), strings.Index(body, "inc-late-due")
+	if soon < 0 || late < 0 || soon > late {
+		t.Errorf("approvals not nearest deadline first (soon at %d, late at %d)", soon, late)
+	}
+	if strings.Count(body, "escalated</strong>") != 1 {
+		t.Errorf("want exactly the 20-hour-old offer marked escalated:\n%s", body)
+	}
+	for tab, want := range map[string]string{"attention": "inc-failed", "person": "inc-asked"} {
+		_, b := c.do(hc, http.MethodGet, "/console/?tab="+tab, nil)
+		if !strings.Contains(b, want) || strings.Contains(b, "inc-quiet") || strings.Contains(b, "inc-soon-due") {
+			t.Errorf("tab %s does not hold exactly %s", tab, want)
+		}
+	}
+	if _, b := c.do(hc, http.MethodGet, "/console/?tab=approval&currency=eur", nil); !strings.Contains(b, "inc-late-due") || strings.Contains(b, "inc-soon-due") {
+		t.Error("the currency filter")
+	}
+	if _, b := c.do(hc, http.MethodGet, "/console/?tab=approval&kind=lost", nil); strings.Contains(b, "inc-late-due") || !strings.Contains(b, "inc-soon-due") {
+		t.Error("the kind filter")
+	}
+	if resp, _ := c.do(hc, http.MethodGet, "/console/?tab=nonsense", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("an unknown tab: %d", resp.StatusCode)
+	}
+	_, b := c.do(hc, http.MethodGet, "/console/incidents/inc-asked", nil)
+	if !strings.Contains(b, `href="http://ui.example:8233/namespaces/default/workflows/w4"`) {
+		t.Errorf("no link to the workflow in the Temporal UI:\n%s", b)
+	}
+}
