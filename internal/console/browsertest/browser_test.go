@@ -120,8 +120,8 @@ func browser(t *testing.T, width, height int64) context.Context {
 	t.Cleanup(func() {
 		if t.Failed() {
 			sctx, c := context.WithTimeout(ctx, 5*time.Second)
-			if shot, err := chromedp.Run(sctx, chromedp.FullScreenshot(80)); err == nil {
-				p := filepath.Join(os.TempDir(), strings.ReplaceAll(t.Name(), "/", "_")+".jpg")
+			if shot, err := chromedp.Run(sctx, chromedp.FullScreenshot(100)); err == nil {
+				p := filepath.Join(os.TempDir(), strings.ReplaceAll(t.Name(), "/", "_")+".png")
 				if os.WriteFile(p, shot, 0o644) == nil {
 					t.Logf("screenshot: %s", p)
 				}
