@@ -107,6 +107,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /console/incidents/{id}", s.signedIn(s.incident))
 	mux.HandleFunc("POST /console/incidents/{id}/approve", s.signedIn(s.decide(recovery.ActionApprove)))
 	mux.HandleFunc("POST /console/incidents/{id}/reject", s.signedIn(s.decide(recovery.ActionReject)))
+	mux.HandleFunc("POST /console/incidents/{id}/offer", s.signedIn(s.decide(recovery.ActionOffer)))
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusNotFound, "message", view{Title: "Not found", Message: "There is no such page in the console."})
 	})
@@ -147,6 +148,9 @@ type view struct {
 	Kind, Currency string
 	Kinds          []recovery.Kind
 	WorkflowURL    string
+	// Editing an offer: the remedies allowed, the account\'s limit.
+	Remedies   []recovery.Remedy
+	LimitMajor string
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, v view) {
@@ -385,13 +389,95 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request, u store.Consol
 			Message: "The incident cannot be read right now; try again."})
 		return
 	}
-	v := view{Title: "Incident " + inc.ID, User: &u, Incident: &inc,
+	s.render(w, http.StatusOK, "incident", s.incidentView(u, inc, ""))
+}
+
+// incidentView is an incident's page: what the account may do with it,
+// the remedies the policy allows for an edited offer and the account's
+// limit in its currency, and the link to its workflow.
+func (s *Server) incidentView(u store.ConsoleUser, inc recovery.Incident, errMsg string) view {
+	v := view{Title: "Incident " + inc.ID, User: &u, Incident: &inc, Error: errMsg,
 		CanAct: u.Role != "viewer" && inc.Status == recovery.IncidentAwaitingApproval}
+	if v.CanAct && inc.Offer != nil {
+		v.Remedies = allowedRemedies(inc)
+		if by, ok := approver(u, inc.Offer.Currency); ok && by.LimitMajor >= 0 {
+			v.LimitMajor = fmt.Sprint(by.LimitMajor)
+		}
+	}
 	if s.TemporalUI != "" && inc.WorkflowID != "" {
 		v.WorkflowURL = strings.TrimSuffix(s.TemporalUI, "/") + "/namespaces/" + url.PathEscape(s.Namespace) +
 			"/workflows/" + url.PathEscape(inc.WorkflowID)
 	}
-	s.render(w, http.StatusOK, "incident", v)
+	return v
+}
+
+// allowedRemedies are the remedies the policy's decision offered (an
+// edited offer stays among them), else the offer's own.
+func allowedRemedies(inc recovery.Incident) []recovery.Remedy {
+	var out []recovery.Remedy
+	if inc.Decision != nil {
+		for _, o := range inc.Decision.Offers {
+			if !slices.Contains(out, o.Remedy) {
+				out = append(out, o.Remedy)
+			}
+		}
+	}
+	if len(out) == 0 && inc.Offer != nil {
+		out = append(out, inc.Offer.Remedy)
+	}
+	return out
+}
+
+// editedOffer reads an edited offer: a remedy the policy allows and a
+// value in the offer's currency within the approver's limit (checked
+// again by the workflow). It returns what is wrong in words otherwise.
+func editedOffer(inc recovery.Incident, by recovery.Approver, remedy, value string) (recovery.RemedyOffer, string) {
+	if inc.Offer == nil {
+		return recovery.RemedyOffer{}, "This incident has no offer to change."
+	}
+	if !slices.Contains(allowedRemedies(inc), recovery.Remedy(remedy)) {
+		return recovery.RemedyOffer{}, "Choose one of the remedies the policy allows."
+	}
+	cur := inc.Offer.Currency
+	minor, ok := parseAmount(value, recovery.MinorDigits(cur))
+	if !ok || minor <= 0 {
+		return recovery.RemedyOffer{}, fmt.Sprintf("The value is an amount in %s such as 25.00.", cur)
+	}
+	if by.LimitMajor >= 0 && minor > by.LimitMajor*pow10(recovery.MinorDigits(cur)) {
+		return recovery.RemedyOffer{}, fmt.Sprintf("That is over your limit of %d %s.", by.LimitMajor, cur)
+	}
+	return recovery.RemedyOffer{Remedy: recovery.Remedy(remedy), Value: recovery.Money{Minor: minor, Currency: cur}}, ""
+}
+
+// parseAmount reads "25", "25.5" or "25.50" (a comma for the point too)
+// in minor units with digits decimals.
+func parseAmount(s string, digits int) (int64, bool) {
+	s = strings.ReplaceAll(strings.TrimSpace(s), ",", ".")
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" || len(whole) > 12 || len(frac) > digits {
+		return 0, false
+	}
+	for _, part := range []string{whole, frac} {
+		for _, r := range part {
+			if r < '0' || r > '9' {
+				return 0, false
+			}
+		}
+	}
+	frac += strings.Repeat("0", digits-len(frac))
+	var n int64
+	for _, r := range whole + frac {
+		n = n*10 + int64(r-'0')
+	}
+	return n, true
+}
+
+func pow10(n int) int64 {
+	p := int64(1)
+	for range n {
+		p *= 10
+	}
+	return p
 }
 
 // approver is the account as the remedy workflow knows approvers: its
@@ -432,10 +518,20 @@ func (s *Server) decide(action string) func(http.ResponseWriter, *http.Request, 
 		}
 		a := recovery.RemedyAction{Action: action, By: by, Note: strings.TrimSpace(r.PostFormValue("note")),
 			Reason: strings.TrimSpace(r.PostFormValue("reason"))}
+		invalid := func(msg string) {
+			s.render(w, http.StatusUnprocessableEntity, "incident", s.incidentView(u, inc, msg))
+		}
 		if action == recovery.ActionReject && a.Reason == "" {
-			s.render(w, http.StatusUnprocessableEntity, "incident", view{Title: "Incident " + inc.ID, User: &u, Incident: &inc,
-				CanAct: true, Error: "A rejection needs a reason."})
+			invalid("A rejection needs a reason.")
 			return
+		}
+		if action == recovery.ActionOffer {
+			offer, msg := editedOffer(inc, by, r.PostFormValue("remedy"), r.PostFormValue("value"))
+			if msg != "" {
+				invalid(msg)
+				return
+			}
+			a.Offers = []recovery.RemedyOffer{offer}
 		}
 		if inc.WorkflowID == "" || inc.ClosedAt != nil || inc.Status != recovery.IncidentAwaitingApproval {
 			s.render(w, http.StatusConflict, "incident", view{Title: "Incident " + inc.ID, User: &u, Incident: &inc,
@@ -447,7 +543,7 @@ func (s *Server) decide(action string) func(http.ResponseWriter, *http.Request, 
 		if _, err := s.Remedies.Act(actx, inc.WorkflowID, a); err != nil {
 			s.Logger.Warn("console action refused", "incident_id", inc.ID, "action", action, "by", by.Name, "err", err)
 			msg := "The workflow refused it: " + publicText(err)
-			s.render(w, http.StatusConflict, "incident", view{Title: "Incident " + inc.ID, User: &u, Incident: &inc, CanAct: true, Error: msg})
+			s.render(w, http.StatusConflict, "incident", s.incidentView(u, inc, msg))
 			return
 		}
 		s.Logger.Info("console action", "incident_id", inc.ID, "action", action, "by", by.Name)

@@ -349,3 +349,37 @@ func TestQueueTabsCountsFiltersAndDeadlines(t *testing.T) {
 		t.Errorf("no link to the workflow in the Temporal UI:\n%s", b)
 	}
 }
+
+// TestEditedOfferWithinTheLimit: mara (EUR 100) changes the offer to a
+// remedy the policy allows at a value within her limit; a value over it,
+// a remedy the policy did not offer, or a malformed value is refused with
+// a reason, and nothing is sent to the workflow.
+func TestEditedOfferWithinTheLimit(t *testing.T) {
+	c := newConsole(t, true)
+	hc := c.client()
+	c.login(hc, "mara", testPassword)
+	_, page := c.do(hc, http.MethodGet, "/console/incidents/inc-1", nil)
+	if !strings.Contains(page, `action="/console/incidents/inc-1/offer"`) || !strings.Contains(page, `max="100"`) {
+		t.Fatalf("the incident page has no offer form bounded by the limit:\n%s", page)
+	}
+	for value, want := range map[string]string{"100.01": "over your limit", "abc": "an amount in EUR", "12.345": "an amount in EUR", "0": "an amount in EUR"} {
+		resp, body := c.do(hc, http.MethodPost, "/console/incidents/inc-1/offer", url.Values{"remedy": {"reship"}, "value": {value}})
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, want) {
+			t.Errorf("value %q: %d, want 422 saying %q", value, resp.StatusCode, want)
+		}
+	}
+	if resp, body := c.do(hc, http.MethodPost, "/console/incidents/inc-1/offer", url.Values{"remedy": {"refund"}, "value": {"10"}}); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "the policy allows") {
+		t.Errorf("a remedy the policy did not offer: %d", resp.StatusCode)
+	}
+	if len(c.remedies.acts) != 0 {
+		t.Fatalf("refused edits reached the workflow: %+v", c.remedies.acts)
+	}
+	if resp, _ := c.do(hc, http.MethodPost, "/console/incidents/inc-1/offer", url.Values{"remedy": {"reship"}, "value": {"99,5"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("an edit within the limit: %d", resp.StatusCode)
+	}
+	a := c.remedies.acts[0]
+	if a.Action != recovery.ActionOffer || len(a.Offers) != 1 || a.Offers[0].Remedy != recovery.RemedyReship ||
+		a.Offers[0].Value != (recovery.Money{Minor: 9950, Currency: "EUR"}) || a.By.Name != "console:mara" {
+		t.Fatalf("action %+v", a)
+	}
+}
