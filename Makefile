@@ -2,7 +2,7 @@
 # runs exactly what it says.
 GO ?= go
 
-.PHONY: dev test vet bench postgres-bin chromium build build-prod fuzz chaos
+.PHONY: dev test vet bench postgres-bin chromium axe build build-prod fuzz chaos
 
 # FUZZTIME is how much each fuzz target runs in `make test` (and CI): a count
 # of inputs, not a duration, because duration-bounded runs can end in a
@@ -30,7 +30,7 @@ NORACE_TESTS = github.com/recoveryhq/recovery/deploy
 RACE_TESTS = $(filter-out $(SERVER_TESTS) $(NORACE_TESTS),$(ALL_PKGS))
 
 ## test: every test: unit, workflow, integration (real Postgres + embedded Temporal) and end to end
-test: postgres-bin chromium build-prod
+test: postgres-bin chromium axe build-prod
 	$(GO) vet ./...
 	$(GO) test -count=1 -race -timeout 15m $(RACE_TESTS)
 	$(GO) test -count=1 -timeout 25m $(SERVER_TESTS) $(NORACE_TESTS)
@@ -70,6 +70,24 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || { \
 	  echo "Chromium not found; installing Debian's chromium package"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# axe-core, the accessibility checker the console's browser tests run in
+# each page: fetched once from the npm registry, checked against its
+# published sha512, kept under .cache/ (not in the repository).
+AXE_VERSION = 4.14.1
+AXE_SHA512 = FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==
+AXE = .cache/axe-core-$(AXE_VERSION)/axe.min.js
+
+## axe: fetch axe-core for the console's accessibility checks
+axe: $(AXE)
+
+$(AXE):
+	@mkdir -p $(dir $@)
+	@echo "fetching axe-core $(AXE_VERSION) from the npm registry"
+	@curl -fsSL https://registry.npmjs.org/axe-core/-/axe-core-$(AXE_VERSION).tgz -o $(dir $@)axe.tgz
+	@test "$$(openssl dgst -sha512 -binary $(dir $@)axe.tgz | base64 -w0)" = "$(AXE_SHA512)" || { echo "axe-core: checksum mismatch"; rm -f $(dir $@)axe.tgz; exit 1; }
+	@tar -xzf $(dir $@)axe.tgz -C $(dir $@) --strip-components=1 package/axe.min.js
+	@rm -f $(dir $@)axe.tgz
 
 postgres-bin:
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \

@@ -134,6 +134,42 @@ func browser(t *testing.T, width, height int64) context.Context {
 	return ctx
 }
 
+// axeVersion is the axe-core that `make axe` fetches (keep it in step with
+// the Makefile's AXE_VERSION).
+const axeVersion = "4.14.1"
+
+// accessible runs axe-core in the page on the rules of WCAG 2.1 A and AA
+// (contrast, labels, landmarks, names of links and buttons...) and fails
+// the test with each violation.
+func accessible(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	path := filepath.Join("..", "..", "..", ".cache", "axe-core-"+axeVersion, "axe.min.js")
+	script, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no axe-core at %s: run `make axe` (make test does)", path)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](string(script)+";true")); err != nil {
+		t.Fatalf("load axe-core: %v", err)
+	}
+	type violation struct {
+		ID, Impact, Help string
+		Nodes            []struct{ Target []string }
+	}
+	found, err := chromedp.Run(ctx, chromedp.Evaluate[[]violation](
+		`axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}).then(r => r.violations)`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("run axe-core on the %s page: %v", page, err)
+	}
+	for _, v := range found {
+		var where []string
+		for _, n := range v.Nodes {
+			where = append(where, strings.Join(n.Target, " "))
+		}
+		t.Errorf("%s page: %s (%s): %s at %s", page, v.ID, v.Impact, v.Help, strings.Join(where, "; "))
+	}
+}
+
 // TestApproveInTheBrowser signs in (the queue sends a stranger to the
 // login page), finds the incident in the queue, opens it, and approves it
 // with a note: the workflow is asked by mara, within her EUR limit, and
@@ -161,15 +197,18 @@ func TestApproveInTheBrowser(t *testing.T) {
 	if url, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(url, "/console/login") {
 		t.Errorf("a stranger at the queue was at %s, want the login page", url)
 	}
+	accessible(t, ctx, "login")
 	step("sign in", chromedp.SendKeys(chromedp.CSS("#name"), "mara"), chromedp.SendKeys(chromedp.CSS("#password"), password),
 		chromedp.Submit(chromedp.CSS("#password")), chromedp.WaitVisible(chromedp.CSS("table")))
 	if queue := text("main"); !strings.Contains(queue, "1001") || !strings.Contains(queue, "45.00") {
 		t.Errorf("the queue shows %q, want order 1001 and its 45.00 EUR offer", queue)
 	}
+	accessible(t, ctx, "queue")
 	step("open the incident", chromedp.Click(chromedp.CSS(`a[href="/console/incidents/inc-b1"]`)), chromedp.WaitVisible(chromedp.CSS("#note")))
 	if page := text("main"); !strings.Contains(page, "lost") || !strings.Contains(page, "Approve the offer") {
 		t.Errorf("the incident page shows %q", page)
 	}
+	accessible(t, ctx, "incident")
 	step("approve", chromedp.SendKeys(chromedp.CSS("#note"), "reship is on its way"),
 		chromedp.Click(chromedp.CSS(`form[action$="/approve"] button`)), chromedp.WaitVisible(chromedp.CSS("caption")))
 	acts := rem.taken()
