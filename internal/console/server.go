@@ -108,6 +108,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /console/incidents/{id}/approve", s.signedIn(s.decide(recovery.ActionApprove)))
 	mux.HandleFunc("POST /console/incidents/{id}/reject", s.signedIn(s.decide(recovery.ActionReject)))
 	mux.HandleFunc("POST /console/incidents/{id}/offer", s.signedIn(s.decide(recovery.ActionOffer)))
+	mux.HandleFunc("POST /console/bulk", s.signedIn(s.bulk))
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusNotFound, "message", view{Title: "Not found", Message: "There is no such page in the console."})
 	})
@@ -151,6 +152,8 @@ type view struct {
 	// Editing an offer: the remedies allowed, the account\'s limit.
 	Remedies   []recovery.Remedy
 	LimitMajor string
+	// Results of a bulk action.
+	Results []outcome
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, v view) {
@@ -549,6 +552,78 @@ func (s *Server) decide(action string) func(http.ResponseWriter, *http.Request, 
 		s.Logger.Info("console action", "incident_id", inc.ID, "action", action, "by", by.Name)
 		http.Redirect(w, r, "/console/", http.StatusSeeOther)
 	}
+}
+
+// MaxBulk bounds the incidents one bulk action takes.
+const MaxBulk = 100
+
+// outcome is what a bulk action did with one incident.
+type outcome struct {
+	ID, Result string
+	OK         bool
+}
+
+// bulk approves or rejects several incidents at once, each checked on
+// its own (still awaiting approval, within the account's limit in its
+// currency) and each its own action on its workflow; it shows what
+// happened to each.
+func (s *Server) bulk(w http.ResponseWriter, r *http.Request, u store.ConsoleUser) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		s.render(w, http.StatusBadRequest, "message", view{Title: "Refused", User: &u, Message: "The form could not be read."})
+		return
+	}
+	action, ids := r.PostForm.Get("action"), r.PostForm["id"]
+	reason := strings.TrimSpace(r.PostForm.Get("reason"))
+	msg := ""
+	switch {
+	case u.Role == "viewer":
+		s.render(w, http.StatusForbidden, "message", view{Title: "Not yours to decide", User: &u,
+			Message: "A viewer reads the queue; an approver or an admin decides."})
+		return
+	case action != recovery.ActionApprove && action != recovery.ActionReject:
+		msg = "Choose to approve or to reject."
+	case len(ids) == 0:
+		msg = "Select the incidents first."
+	case len(ids) > MaxBulk:
+		msg = fmt.Sprintf("At most %d incidents at once.", MaxBulk)
+	case action == recovery.ActionReject && reason == "":
+		msg = "Rejecting needs a reason."
+	}
+	if msg != "" {
+		s.render(w, http.StatusUnprocessableEntity, "message", view{Title: "Nothing done", User: &u, Message: msg})
+		return
+	}
+	var results []outcome
+	for _, id := range ids {
+		results = append(results, s.bulkOne(r.Context(), u, id, action, reason))
+	}
+	s.render(w, http.StatusOK, "bulk", view{Title: "Done", User: &u, Results: results})
+}
+
+func (s *Server) bulkOne(ctx context.Context, u store.ConsoleUser, id, action, reason string) outcome {
+	inc, err := s.Incidents.GetIncident(ctx, id)
+	switch {
+	case err != nil:
+		return outcome{ID: id, Result: "not found"}
+	case inc.Status != recovery.IncidentAwaitingApproval || inc.WorkflowID == "" || inc.Offer == nil:
+		return outcome{ID: id, Result: "no longer waits for approval (" + inc.Status + ")"}
+	}
+	by, _ := approver(u, inc.Offer.Currency)
+	if action == recovery.ActionApprove && by.LimitMajor >= 0 &&
+		inc.Offer.ValueMinor > by.LimitMajor*pow10(recovery.MinorDigits(inc.Offer.Currency)) {
+		return outcome{ID: id, Result: fmt.Sprintf("over your limit of %d %s", by.LimitMajor, inc.Offer.Currency)}
+	}
+	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := s.Remedies.Act(actx, inc.WorkflowID, recovery.RemedyAction{Action: action, By: by, Reason: reason,
+		Note: "bulk"}); err != nil {
+		s.Logger.Warn("console bulk action refused", "incident_id", id, "action", action, "by", by.Name, "err", err)
+		return outcome{ID: id, Result: "refused: " + publicText(err)}
+	}
+	s.Logger.Info("console action", "incident_id", id, "action", action, "by", by.Name, "bulk", true)
+	done := map[string]string{recovery.ActionApprove: "approved", recovery.ActionReject: "rejected"}[action]
+	return outcome{ID: id, Result: done, OK: true}
 }
 
 // publicText is what an error may show a signed-in person: the domain's

@@ -383,3 +383,53 @@ func TestEditedOfferWithinTheLimit(t *testing.T) {
 		t.Fatalf("action %+v", a)
 	}
 }
+
+// TestBulkDecisionsCheckEachIncident: mara (EUR 100) approves three
+// incidents at once: the one within her limit is approved, the one over
+// it and the one no longer waiting are not, and each says why. Rejecting
+// needs a reason; a viewer may not.
+func TestBulkDecisionsCheckEachIncident(t *testing.T) {
+	c := newConsole(t, true)
+	list := memList{
+		{ID: "inc-small", Status: recovery.IncidentAwaitingApproval, WorkflowID: "w1",
+			Offer: &recovery.Offer{Remedy: recovery.RemedyDiscount, ValueMinor: 5000, Currency: "EUR"}},
+		{ID: "inc-big", Status: recovery.IncidentAwaitingApproval, WorkflowID: "w2",
+			Offer: &recovery.Offer{Remedy: recovery.RemedyReship, ValueMinor: 20000, Currency: "EUR"}},
+		{ID: "inc-done", Status: recovery.IncidentResolved, WorkflowID: "w3",
+			Offer: &recovery.Offer{Remedy: recovery.RemedyDiscount, ValueMinor: 100, Currency: "EUR"}},
+	}
+	hash, _ := HashPassword(testPassword, DefaultParams)
+	acc := &memAccounts{users: map[string]store.ConsoleUser{
+		"mara": {Name: "mara", PasswordHash: hash, Role: "approver", Limits: map[string]int64{"EUR": 100, "default": 0}},
+		"vic":  {Name: "vic", PasswordHash: hash, Role: "viewer"}}}
+	rem := &memRemedies{}
+	s := &Server{Accounts: acc, Sessions: memstore.New(), Incidents: list, Remedies: rem,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Insecure: true}
+	c.srv = httptest.NewServer(s.Handler())
+	defer c.srv.Close()
+	viewer := c.client()
+	c.login(viewer, "vic", testPassword)
+	if resp, _ := c.do(viewer, http.MethodPost, "/console/bulk", url.Values{"action": {"approve"}, "id": {"inc-small"}}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a viewer's bulk approval: %d", resp.StatusCode)
+	}
+	hc := c.client()
+	c.login(hc, "mara", testPassword)
+	if _, b := c.do(hc, http.MethodGet, "/console/", nil); !strings.Contains(b, `name="id" value="inc-small"`) {
+		t.Fatal("the approval tab has no selection boxes")
+	}
+	if resp, _ := c.do(hc, http.MethodPost, "/console/bulk", url.Values{"action": {"reject"}, "id": {"inc-small"}}); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("a bulk rejection without a reason: %d", resp.StatusCode)
+	}
+	resp, body := c.do(hc, http.MethodPost, "/console/bulk", url.Values{"action": {"approve"}, "id": {"inc-small", "inc-big", "inc-done"}})
+	if resp.StatusCode != 200 {
+		t.Fatalf("bulk: %d", resp.StatusCode)
+	}
+	for _, want := range []string{"inc-small: approved", "inc-big: <strong class=\"error\">over your limit of 100 EUR", "inc-done: <strong class=\"error\">no longer waits"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the results lack %q:\n%s", want, body)
+		}
+	}
+	if len(rem.acts) != 1 || rem.acts[0].By.Name != "console:mara" || rem.acts[0].Action != recovery.ActionApprove {
+		t.Fatalf("actions %+v, want only inc-small's approval", rem.acts)
+	}
+}
