@@ -29,6 +29,12 @@ type Accounts interface {
 	FailedLogins(ctx context.Context, name string, since time.Time) (int, error)
 }
 
+// Orders finds the orders of a customer named exactly (the shop's id, an
+// email address, a phone number).
+type Orders interface {
+	OrdersOf(ctx context.Context, who recovery.CustomerRef, limit int) ([]string, error)
+}
+
 // Login limits: after MaxFailures failed attempts at a name within
 // FailureWindow, the name is refused until the window has passed, right
 // password or not.
@@ -58,6 +64,9 @@ type Server struct {
 	Insecure bool
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Orders finds a customer's orders for the search (nil: no search by
+	// customer).
+	Orders Orders
 	// TemporalUI is the Temporal Web UI's address, for a link from each
 	// incident to its workflow ("": no link); Namespace its namespace.
 	TemporalUI, Namespace string
@@ -73,6 +82,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 		return recovery.Money{Minor: minor, Currency: currency}.String()
 	},
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"list": func(s ...string) []string { return s },
 }).ParseFS(files, "templates/*.html"))
 
 func (s *Server) now() time.Time {
@@ -109,6 +119,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /console/incidents/{id}/reject", s.signedIn(s.decide(recovery.ActionReject)))
 	mux.HandleFunc("POST /console/incidents/{id}/offer", s.signedIn(s.decide(recovery.ActionOffer)))
 	mux.HandleFunc("POST /console/bulk", s.signedIn(s.bulk))
+	mux.HandleFunc("GET /console/search", s.signedIn(s.search))
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusNotFound, "message", view{Title: "Not found", Message: "There is no such page in the console."})
 	})
@@ -154,6 +165,10 @@ type view struct {
 	LimitMajor string
 	// Results of a bulk action.
 	Results []outcome
+	// The search: its terms and page.
+	Search   searchTerms
+	Page     int
+	NextPage int
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, v view) {

@@ -2,12 +2,14 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -268,10 +270,12 @@ type memList []recovery.Incident
 func (m memList) ListIncidents(_ context.Context, f recovery.IncidentFilter) ([]recovery.Incident, error) {
 	var out []recovery.Incident
 	for _, inc := range m {
-		if f.Status == "" || inc.Status == f.Status {
+		if (f.Status == "" || inc.Status == f.Status) && (f.OrderID == "" || inc.OrderID == f.OrderID) &&
+			(f.Kind == "" || string(inc.Kind) == f.Kind) {
 			out = append(out, inc)
 		}
 	}
+	slices.SortStableFunc(out, func(a, b recovery.Incident) int { return b.DetectedAt.Compare(a.DetectedAt) })
 	return out, nil
 }
 
@@ -431,5 +435,68 @@ func TestBulkDecisionsCheckEachIncident(t *testing.T) {
 	}
 	if len(rem.acts) != 1 || rem.acts[0].By.Name != "console:mara" || rem.acts[0].Action != recovery.ActionApprove {
 		t.Fatalf("actions %+v, want only inc-small's approval", rem.acts)
+	}
+}
+
+type memOrders map[string][]string
+
+func (m memOrders) OrdersOf(_ context.Context, who recovery.CustomerRef, _ int) ([]string, error) {
+	return m[who.Email+who.Phone+who.ID], nil
+}
+
+// TestSearchPagesAndExports finds incidents by order, by customer (a
+// normalised email address), by kind and by dates; pages 150 results by
+// 100; and exports CSV in which a cell a spreadsheet would run as a
+// formula is defused.
+func TestSearchPagesAndExports(t *testing.T) {
+	c := newConsole(t, true)
+	day := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	var list memList
+	for i := range 150 {
+		list = append(list, recovery.Incident{ID: fmt.Sprintf("inc-%03d", i), OrderID: fmt.Sprintf("o-%03d", i), Kind: recovery.KindLate,
+			Status: recovery.IncidentResolved, DetectedAt: day.Add(-time.Duration(i) * time.Hour)})
+	}
+	list = append(list, recovery.Incident{ID: "inc-ada", OrderID: "=HYPERLINK(\"x\")", Kind: recovery.KindLost,
+		Status: recovery.IncidentOpen, DetectedAt: day.Add(time.Hour),
+		Offer: &recovery.Offer{Remedy: recovery.RemedyReship, ValueMinor: 8999, Currency: "EUR", Status: recovery.OfferPending}})
+	hash, _ := HashPassword(testPassword, DefaultParams)
+	acc := &memAccounts{users: map[string]store.ConsoleUser{"vic": {Name: "vic", PasswordHash: hash, Role: "viewer"}}}
+	s := &Server{Accounts: acc, Sessions: memstore.New(), Incidents: list, Remedies: &memRemedies{},
+		Orders: memOrders{"ada@example.com": {"=HYPERLINK(\"x\")"}}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Insecure: true}
+	c.srv = httptest.NewServer(s.Handler())
+	defer c.srv.Close()
+	hc := c.client()
+	c.login(hc, "vic", testPassword)
+
+	if _, b := c.do(hc, http.MethodGet, "/console/search?customer=ADA@example.com", nil); !strings.Contains(b, "inc-ada") || strings.Contains(b, "inc-000") {
+		t.Errorf("by customer: want inc-ada only")
+	}
+	if _, b := c.do(hc, http.MethodGet, "/console/search?order=o-007", nil); !strings.Contains(b, "inc-007") || !strings.Contains(b, "1 incident(s) found") {
+		t.Errorf("by order: want inc-007 only")
+	}
+	if _, b := c.do(hc, http.MethodGet, "/console/search?kind=lost", nil); !strings.Contains(b, "inc-ada") || strings.Contains(b, "inc-001") {
+		t.Errorf("by kind")
+	}
+	if _, b := c.do(hc, http.MethodGet, "/console/search?kind=late&from=2026-11-20&to=2026-11-20", nil); !strings.Contains(b, "11 incident(s) found") {
+		t.Errorf("by dates: want the 11 of 2026-11-20 (00:00 to 10:00)")
+	}
+	_, first := c.do(hc, http.MethodGet, "/console/search?kind=late", nil)
+	if !strings.Contains(first, "150 incident(s) found") || strings.Count(first, `href="/console/incidents/`) != 100 || !strings.Contains(first, "page=2") {
+		t.Fatalf("page 1 of 150: %d rows", strings.Count(first, `href="/console/incidents/`))
+	}
+	if _, second := c.do(hc, http.MethodGet, "/console/search?kind=late&page=2", nil); strings.Count(second, `href="/console/incidents/`) != 50 {
+		t.Errorf("page 2: %d rows, want 50", strings.Count(second, `href="/console/incidents/`))
+	}
+	if resp, _ := c.do(hc, http.MethodGet, "/console/search?from=yesterday", nil); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a bad date: %d", resp.StatusCode)
+	}
+	resp, csvBody := c.do(hc, http.MethodGet, "/console/search?kind=lost&format=csv", nil)
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("export headers: %v", resp.Header)
+	}
+	lines := strings.Split(strings.TrimSpace(csvBody), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "id,order_id,") || !strings.Contains(lines[1], `"'=HYPERLINK(""x"")"`) ||
+		!strings.Contains(lines[1], "89.99") {
+		t.Fatalf("export:\n%s", csvBody)
 	}
 }

@@ -160,3 +160,31 @@ func (ss Sessions) Commit(token string, b []byte, expiry time.Time) error {
 	return ss.CommitCtx(context.Background(), token, b, expiry)
 }
 func (ss Sessions) Delete(token string) error { return ss.DeleteCtx(context.Background(), token) }
+
+// OrdersOf returns the ids of the orders of the customer referred to (the
+// shop's id, an email address or a phone number, matched exactly), for
+// the console's search; at most limit, in no particular order.
+func (s *Store) OrdersOf(ctx context.Context, who recovery.CustomerRef, limit int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, customerEvents, who.ID, who.Email, who.Phone)
+	if err != nil {
+		return nil, fmt.Errorf("find the customer's orders: %w", mapErr(err))
+	}
+	seen := map[string]bool{}
+	var out []string
+	var seq int64
+	var typ, order string
+	var data []byte
+	_, err = pgx.ForEachRow(rows, []any{&seq, &typ, &order, &data}, func() error {
+		var oc recovery.OrderContact
+		oc.Apply(typ, data)
+		if order != "" && !seen[order] && who.Matches(oc.Customer) && len(out) < limit {
+			seen[order] = true
+			out = append(out, order)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find the customer's orders: %w", err)
+	}
+	return out, nil
+}

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -78,5 +80,35 @@ func TestConsoleSessionsExpire(t *testing.T) {
 	}
 	if _, found, _ := ss.FindCtx(ctx, "tok-live"); found {
 		t.Fatal("a deleted session was found")
+	}
+}
+
+// TestOrdersOfACustomer finds a customer's orders by the shop's id, an
+// email address in any case, or a phone number as typed with spaces,
+// and no one else's.
+func TestOrdersOfACustomer(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	order := func(id, customer string) recovery.Event {
+		return recovery.Event{ID: "e-" + id, Source: "shop", Type: recovery.TypeOrderCreated, Time: time.Now(),
+			Data: []byte(`{"order_id":"` + id + `","currency":"EUR","total_minor":100,"customer":` + customer + `}`)}
+	}
+	if _, err := st.InsertEvents(ctx, []recovery.Event{
+		order("o-1", `{"id":"c-1","email":"Ada@Example.com","phone":"+49 151 1234567"}`),
+		order("o-2", `{"id":"c-1","email":"ada@example.com"}`),
+		order("o-3", `{"id":"c-2","email":"bob@example.com","phone":"+4915100000"}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for ref, want := range map[string]string{"ada@EXAMPLE.com": "[o-1 o-2]", "+49 151 1234567": "[o-1]", "c-2": "[o-3]", "eve@example.com": "[]"} {
+		who, err := recovery.ParseCustomerRef(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.OrdersOf(ctx, who, 10)
+		slices.Sort(got)
+		if err != nil || fmt.Sprint(got) != want {
+			t.Errorf("%s: %v %v, want %s", ref, got, err, want)
+		}
 	}
 }
