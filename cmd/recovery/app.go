@@ -419,7 +419,7 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 	}
 	// The ops console, beside the API, acting through the same interfaces.
 	cons := &console.Server{Accounts: s.store, Sessions: s.store.Sessions(), Incidents: s.store, Remedies: srv.Remedies,
-		Orders: s.store, Logger: s.log, Insecure: dev, TemporalUI: cfg.TemporalUIURL, Namespace: cfg.Namespace}
+		Orders: s.store, Requests: s.store, Logger: s.log, Insecure: dev, TemporalUI: cfg.TemporalUIURL, Namespace: cfg.Namespace}
 	outer.Handle("/console/", cons.Handler())
 	outer.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	outer.Handle("/", handler)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +34,11 @@ type Accounts interface {
 // email address, a phone number).
 type Orders interface {
 	OrdersOf(ctx context.Context, who recovery.CustomerRef, limit int) ([]string, error)
+}
+
+// Requests records how a customer's request for a person was handled.
+type Requests interface {
+	MarkPersonRequestHandled(ctx context.Context, incidentID string, step int, by, note string) error
 }
 
 // Login limits: after MaxFailures failed attempts at a name within
@@ -67,6 +73,9 @@ type Server struct {
 	// Orders finds a customer's orders for the search (nil: no search by
 	// customer).
 	Orders Orders
+	// Requests records that someone saw to a customer's request for a
+	// person.
+	Requests Requests
 	// TemporalUI is the Temporal Web UI's address, for a link from each
 	// incident to its workflow ("": no link); Namespace its namespace.
 	TemporalUI, Namespace string
@@ -119,6 +128,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /console/incidents/{id}/reject", s.signedIn(s.decide(recovery.ActionReject)))
 	mux.HandleFunc("POST /console/incidents/{id}/offer", s.signedIn(s.decide(recovery.ActionOffer)))
 	mux.HandleFunc("POST /console/bulk", s.signedIn(s.bulk))
+	mux.HandleFunc("POST /console/incidents/{id}/handled", s.signedIn(s.handled))
 	mux.HandleFunc("GET /console/search", s.signedIn(s.search))
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusNotFound, "message", view{Title: "Not found", Message: "There is no such page in the console."})
@@ -169,6 +179,8 @@ type view struct {
 	Search   searchTerms
 	Page     int
 	NextPage int
+	// CanHandle: the account may mark requests for a person handled.
+	CanHandle bool
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, v view) {
@@ -388,11 +400,47 @@ func askedForPerson(inc recovery.Incident) bool {
 		return false
 	}
 	for _, c := range inc.Contacts {
-		if c.Detail == recovery.DetailPersonRequested {
+		if c.Detail == recovery.DetailPersonRequested && c.HandledAt == nil {
 			return true
 		}
 	}
 	return false
+}
+
+// handled records that the account saw to the customer's request for a
+// person on one contact step, with a note saying what was done.
+func (s *Server) handled(w http.ResponseWriter, r *http.Request, u store.ConsoleUser) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	inc, err := s.Incidents.GetIncident(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.render(w, http.StatusNotFound, "message", view{Title: "Not found", User: &u, Message: "There is no such incident."})
+		return
+	}
+	if u.Role == "viewer" || s.Requests == nil {
+		s.render(w, http.StatusForbidden, "message", view{Title: "Not yours to do", User: &u,
+			Message: "A viewer reads; an approver or an admin sees to the customer."})
+		return
+	}
+	step, err := strconv.Atoi(r.PostFormValue("step"))
+	note := strings.TrimSpace(r.PostFormValue("note"))
+	switch {
+	case err != nil || step < 1:
+		s.render(w, http.StatusUnprocessableEntity, "incident", s.incidentView(u, inc, "Name the contact step."))
+		return
+	case note == "":
+		s.render(w, http.StatusUnprocessableEntity, "incident", s.incidentView(u, inc, "Say what you did for the customer."))
+		return
+	}
+	if err := s.Requests.MarkPersonRequestHandled(r.Context(), inc.ID, step, "console:"+u.Name, note); err != nil {
+		status, msg := http.StatusServiceUnavailable, "It could not be recorded right now; try again."
+		if errors.Is(err, recovery.ErrNotFound) {
+			status, msg = http.StatusConflict, "That request for a person was already seen to."
+		}
+		s.render(w, status, "incident", s.incidentView(u, inc, msg))
+		return
+	}
+	s.Logger.Info("console: request for a person handled", "incident_id", inc.ID, "step", step, "by", u.Name)
+	http.Redirect(w, r, "/console/incidents/"+url.PathEscape(inc.ID), http.StatusSeeOther)
 }
 
 func (s *Server) incident(w http.ResponseWriter, r *http.Request, u store.ConsoleUser) {
@@ -415,7 +463,8 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request, u store.Consol
 // limit in its currency, and the link to its workflow.
 func (s *Server) incidentView(u store.ConsoleUser, inc recovery.Incident, errMsg string) view {
 	v := view{Title: "Incident " + inc.ID, User: &u, Incident: &inc, Error: errMsg,
-		CanAct: u.Role != "viewer" && inc.Status == recovery.IncidentAwaitingApproval}
+		CanAct:    u.Role != "viewer" && inc.Status == recovery.IncidentAwaitingApproval,
+		CanHandle: u.Role != "viewer" && s.Requests != nil}
 	if v.CanAct && inc.Offer != nil {
 		v.Remedies = allowedRemedies(inc)
 		if by, ok := approver(u, inc.Offer.Currency); ok && by.LimitMajor >= 0 {

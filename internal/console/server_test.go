@@ -500,3 +500,65 @@ func TestSearchPagesAndExports(t *testing.T) {
 		t.Fatalf("export:\n%s", csvBody)
 	}
 }
+
+type memRequests struct {
+	mu      sync.Mutex
+	handled map[string]string
+}
+
+func (m *memRequests) MarkPersonRequestHandled(_ context.Context, id string, step int, by, note string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := fmt.Sprintf("%s/%d", id, step)
+	if _, done := m.handled[k]; done {
+		return recovery.ErrNotFound
+	}
+	m.handled[k] = by + ": " + note
+	return nil
+}
+
+// TestPersonRequestIsHandledWithANote: the incident page offers to mark
+// the customer's request for a person handled; a note is required; it is
+// recorded as the session's account; a viewer may not; twice is refused.
+func TestPersonRequestIsHandledWithANote(t *testing.T) {
+	c := newConsole(t, true)
+	list := memList{{ID: "inc-asked", OrderID: "o4", Kind: recovery.KindMisrouted, Status: recovery.IncidentOpen, WorkflowID: "w4",
+		Contacts: []recovery.Contact{{Step: 2, Channel: "sms", Status: "sent", Detail: recovery.DetailPersonRequested}}}}
+	hash, _ := HashPassword(testPassword, DefaultParams)
+	acc := &memAccounts{users: map[string]store.ConsoleUser{
+		"mara": {Name: "mara", PasswordHash: hash, Role: "approver", Limits: map[string]int64{"default": 0}},
+		"vic":  {Name: "vic", PasswordHash: hash, Role: "viewer"}}}
+	req := &memRequests{handled: map[string]string{}}
+	s := &Server{Accounts: acc, Sessions: memstore.New(), Incidents: list, Remedies: &memRemedies{}, Requests: req,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Insecure: true}
+	c.srv = httptest.NewServer(s.Handler())
+	defer c.srv.Close()
+	viewer := c.client()
+	c.login(viewer, "vic", testPassword)
+	if resp, _ := c.do(viewer, http.MethodPost, "/console/incidents/inc-asked/handled", url.Values{"step": {"2"}, "note": {"x"}}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a viewer: %d", resp.StatusCode)
+	}
+	hc := c.client()
+	c.login(hc, "mara", testPassword)
+	if _, b := c.do(hc, http.MethodGet, "/console/incidents/inc-asked", nil); !strings.Contains(b, `action="/console/incidents/inc-asked/handled"`) {
+		t.Fatalf("no form to mark the request handled:\n%s", b)
+	}
+	if resp, _ := c.do(hc, http.MethodPost, "/console/incidents/inc-asked/handled", url.Values{"step": {"2"}, "note": {"  "}}); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("without a note: %d", resp.StatusCode)
+	}
+	if resp, _ := c.do(hc, http.MethodPost, "/console/incidents/inc-asked/handled", url.Values{"step": {"2"}, "note": {"called back"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("mark handled: %d", resp.StatusCode)
+	}
+	if got := req.handled["inc-asked/2"]; got != "console:mara: called back" {
+		t.Fatalf("recorded %q", got)
+	}
+	if resp, _ := c.do(hc, http.MethodPost, "/console/incidents/inc-asked/handled", url.Values{"step": {"2"}, "note": {"again"}}); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("twice: %d", resp.StatusCode)
+	}
+	// A handled request leaves the tab.
+	handledAt := time.Now()
+	list[0].Contacts[0].HandledAt = &handledAt
+	if _, b := c.do(hc, http.MethodGet, "/console/?tab=person", nil); strings.Contains(b, "inc-asked") {
+		t.Fatal("a handled request is still in the tab")
+	}
+}

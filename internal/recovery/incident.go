@@ -131,6 +131,11 @@ type Contact struct {
 	// voicemail, responded), Detail the provider's word for it.
 	Outcome string `json:"outcome,omitempty"`
 	Detail  string `json:"detail,omitempty"`
+	// HandledAt, HandledBy and HandledNote say who in the console saw to
+	// a request for a person on this step, and what they did.
+	HandledAt   *time.Time `json:"handled_at,omitempty"`
+	HandledBy   string     `json:"handled_by,omitempty"`
+	HandledNote string     `json:"handled_note,omitempty"`
 }
 
 // IncidentFilter narrows a listing of incidents; empty fields match

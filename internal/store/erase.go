@@ -275,7 +275,7 @@ func (s *Store) EraseCustomer(ctx context.Context, who recovery.CustomerRef, by 
 			return fmt.Errorf("erase incidents: %w", mapErr(err))
 		}
 		rep.Incidents = int(tag.RowsAffected())
-		tag, err = tx.Exec(ctx, `UPDATE contacts SET to_addr = '', subject = '', body = '', detail = '', updated_at = now()
+		tag, err = tx.Exec(ctx, `UPDATE contacts SET to_addr = '', subject = '', body = '', detail = '', handled_note = '', updated_at = now()
 			WHERE incident_id = ANY($1) AND (to_addr <> '' OR subject <> '' OR body <> '' OR detail <> '')`, sc.incidents)
 		if err != nil {
 			return fmt.Errorf("erase contacts: %w", mapErr(err))

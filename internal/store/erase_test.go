@@ -106,6 +106,15 @@ func TestEraseCustomer(t *testing.T) {
 		st.SaveCaptured(ctx, recovery.Message{Channel: "email", To: to, Subject: "Sorry", Text: body, IdempotencyKey: "k-" + o}) //nolint:errcheck
 		st.Audit(ctx, recovery.AuditEntry{IncidentID: inc.ID, Actor: "alice", Action: "approve", At: at, Note: "called " + to})  //nolint:errcheck
 	}
+	// Zoë asked for a person, and ops wrote down what they did: her name
+	// in the note goes with her erasure.
+	if _, err := st.RecordContactEvent(ctx, recovery.ContactEvent{IncidentID: "inc-z1", Step: 1, Channel: "email",
+		Outcome: recovery.OutcomeResponded, Detail: recovery.DetailPersonRequested}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MarkPersonRequestHandled(ctx, "inc-z1", 1, "console:alice", "rang Zoë Erasmus back"); err != nil {
+		t.Fatal(err)
+	}
 	st.OptOut(ctx, "email", "Zoe.Erasmus@example.com", "sms reply")                                                 //nolint:errcheck
 	st.OptOut(ctx, "sms", "+491705550123", "sms reply")                                                             //nolint:errcheck
 	st.SaveOrderState(ctx, "z1", []byte(`{"OrderID":"z1","Order":{"customer":{"id":"cust-zoe-7","locale":"de"}}}`)) //nolint:errcheck
@@ -128,7 +137,7 @@ func TestEraseCustomer(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(rep.Orders) != 2 || rep.Events != 4 || rep.Incidents != 1 || rep.Contacts != 1 || rep.CapturedMessages != 1 ||
-		rep.AuditNotes != 1 || rep.OptOutsHashed != 2 || rep.OrderStates != 1 {
+		rep.AuditNotes != 2 || rep.OptOutsHashed != 2 || rep.OrderStates != 1 {
 		t.Fatalf("erasure report: %+v", rep)
 	}
 	d := dump(t, st)

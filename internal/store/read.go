@@ -32,7 +32,8 @@ WHERE ($1 = '' OR i.id = $1) AND ($2 = '' OR i.order_id = $2) AND ($3 = '' OR i.
   AND ($6::timestamptz IS NULL OR i.detected_at < $6 OR (i.detected_at = $6 AND i.id > $7))
 ORDER BY i.detected_at DESC, i.id LIMIT $5`
 
-const selectContacts = `SELECT incident_id, step, channel, to_addr, subject, body, locale, status, provider_id, sent_at, outcome, detail
+const selectContacts = `SELECT incident_id, step, channel, to_addr, subject, body, locale, status, provider_id, sent_at, outcome, detail,
+  handled_at, handled_by, handled_note
 FROM contacts WHERE incident_id = ANY($1) ORDER BY incident_id, step, created_at`
 
 // ListIncidents returns incidents matching f, newest first (then by id),
@@ -106,7 +107,7 @@ func (s *Store) incidents(ctx context.Context, id string, f recovery.IncidentFil
 	}
 	var c recovery.Contact
 	_, err = pgx.ForEachRow(crows, []any{&c.IncidentID, &c.Step, &c.Channel, &c.To, &c.Subject, &c.Body,
-		&c.Locale, &c.Status, &c.ProviderID, &c.SentAt, &c.Outcome, &c.Detail}, func() error {
+		&c.Locale, &c.Status, &c.ProviderID, &c.SentAt, &c.Outcome, &c.Detail, &c.HandledAt, &c.HandledBy, &c.HandledNote}, func() error {
 		i := index[c.IncidentID]
 		out[i].Contacts = append(out[i].Contacts, c)
 		return nil

@@ -188,3 +188,20 @@ func (s *Store) OrdersOf(ctx context.Context, who recovery.CustomerRef, limit in
 	}
 	return out, nil
 }
+
+// MarkPersonRequestHandled records that by saw to the customer's request
+// for a person on a contact step, with a note, and audits it. A step
+// without such a request, or one already handled, is recovery.ErrNotFound.
+func (s *Store) MarkPersonRequestHandled(ctx context.Context, incidentID string, step int, by, note string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE contacts SET handled_at = now(), handled_by = $3, handled_note = $4, updated_at = now()
+		WHERE incident_id = $1 AND step = $2 AND detail = $5 AND handled_at IS NULL`,
+		incidentID, step, by, note, recovery.DetailPersonRequested)
+	if err != nil {
+		return fmt.Errorf("mark handled: %w", mapErr(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("no open request for a person on %s step %d: %w", incidentID, step, recovery.ErrNotFound)
+	}
+	return s.Audit(ctx, recovery.AuditEntry{IncidentID: incidentID, Actor: by, Action: "person_request_handled",
+		At: time.Now().UTC(), Note: note})
+}

@@ -112,3 +112,46 @@ func TestOrdersOfACustomer(t *testing.T) {
 		}
 	}
 }
+
+// TestPersonRequestHandledOnce marks a customer's request for a person
+// handled: it reads back on the incident, is audited, and cannot be
+// handled twice; a step without such a request cannot be handled.
+func TestPersonRequestHandledOnce(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	inc := recovery.Incident{ID: "inc-p", OrderID: "o-p", Kind: recovery.KindLost, Status: recovery.IncidentOpen,
+		DetectedAt: time.Now().UTC(), WorkflowID: "incident/o-p"}
+	if err := st.UpsertIncident(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	for step := 1; step <= 2; step++ {
+		if _, _, err := st.BeginContact(ctx, recovery.Contact{IncidentID: "inc-p", Step: step, Channel: "sms", To: "+4915100000",
+			Body: "sorry", Status: recovery.ContactSent}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.RecordContactEvent(ctx, recovery.ContactEvent{IncidentID: "inc-p", Step: 1, Channel: "sms",
+		Outcome: recovery.OutcomeResponded, Detail: recovery.DetailPersonRequested}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MarkPersonRequestHandled(ctx, "inc-p", 2, "console:mara", "called"); !errors.Is(err, recovery.ErrNotFound) {
+		t.Fatalf("a step without a request: %v", err)
+	}
+	if err := st.MarkPersonRequestHandled(ctx, "inc-p", 1, "console:mara", "called her back; reship booked"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MarkPersonRequestHandled(ctx, "inc-p", 1, "console:lee", "again"); !errors.Is(err, recovery.ErrNotFound) {
+		t.Fatalf("handled twice: %v", err)
+	}
+	got, err := st.GetIncident(ctx, "inc-p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := got.Contacts[0]
+	if c.HandledAt == nil || c.HandledBy != "console:mara" || c.HandledNote != "called her back; reship booked" || got.Contacts[1].HandledAt != nil {
+		t.Fatalf("contacts %+v", got.Contacts)
+	}
+	if n := len(got.Audit); n == 0 || got.Audit[n-1].Action != "person_request_handled" || got.Audit[n-1].Actor != "console:mara" {
+		t.Fatalf("audit %+v", got.Audit)
+	}
+}
