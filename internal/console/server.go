@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -76,6 +77,8 @@ type Server struct {
 	// Requests records that someone saw to a customer's request for a
 	// person.
 	Requests Requests
+	// RefreshEvery is how often an open queue refreshes its counts (0: 30s).
+	RefreshEvery time.Duration
 	// TemporalUI is the Temporal Web UI's address, for a link from each
 	// incident to its workflow ("": no link); Namespace its namespace.
 	TemporalUI, Namespace string
@@ -130,6 +133,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /console/bulk", s.signedIn(s.bulk))
 	mux.HandleFunc("POST /console/incidents/{id}/handled", s.signedIn(s.handled))
 	mux.HandleFunc("GET /console/search", s.signedIn(s.search))
+	mux.HandleFunc("GET /console/counts", s.signedIn(s.counts))
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusNotFound, "message", view{Title: "Not found", Message: "There is no such page in the console."})
 	})
@@ -181,6 +185,8 @@ type view struct {
 	NextPage int
 	// CanHandle: the account may mark requests for a person handled.
 	CanHandle bool
+	// RefreshMillis: how often the queue page refreshes its counts.
+	RefreshMillis int64
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, v view) {
@@ -317,16 +323,39 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, u store.ConsoleUs
 		tab = "approval"
 	}
 	kind, currency := r.URL.Query().Get("kind"), strings.ToUpper(r.URL.Query().Get("currency"))
+	lists, err := s.lists(ctx, kind, currency)
+	if err != nil {
+		s.Logger.Error("console queue", "err", err)
+		s.render(w, http.StatusServiceUnavailable, "message", view{Title: "Unavailable", User: &u,
+			Message: "The queue cannot be read right now; try again."})
+		return
+	}
+	rows := lists[tab]
+	sortRows(rows)
+	v := view{User: &u, Rows: rows, CanAct: u.Role != "viewer", Tab: tab, Kind: kind, Currency: currency, Kinds: recovery.Kinds,
+		RefreshMillis: s.refreshEvery().Milliseconds()}
+	for _, t := range tabs {
+		v.Tabs = append(v.Tabs, tabCount{Key: t.Key, Title: t.Title, Count: len(lists[t.Key]), Current: t.Key == tab})
+		if t.Key == tab {
+			v.Title = t.Title
+		}
+	}
+	if v.Title == "" {
+		s.render(w, http.StatusNotFound, "message", view{Title: "Not found", User: &u, Message: "There is no such tab."})
+		return
+	}
+	s.render(w, http.StatusOK, "queue", v)
+}
+
+// lists reads every tab's incidents, filtered by kind and currency.
+func (s *Server) lists(ctx context.Context, kind, currency string) (map[string][]row, error) {
 	lists := map[string][]row{}
 	now := s.now()
 	for _, st := range []string{recovery.IncidentAwaitingApproval, recovery.IncidentNeedsAttention, recovery.IncidentOpen,
 		recovery.IncidentAwaitingChoice} {
 		list, err := s.Incidents.ListIncidents(ctx, recovery.IncidentFilter{Status: st, Limit: 1000})
 		if err != nil {
-			s.Logger.Error("console queue", "err", err)
-			s.render(w, http.StatusServiceUnavailable, "message", view{Title: "Unavailable", User: &u,
-				Message: "The queue cannot be read right now; try again."})
-			return
+			return nil, err
 		}
 		for _, inc := range list {
 			if (kind != "" && string(inc.Kind) != kind) || (currency != "" && (inc.Offer == nil || inc.Offer.Currency != currency)) {
@@ -343,20 +372,31 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, u store.ConsoleUs
 			}
 		}
 	}
-	rows := lists[tab]
-	sortRows(rows)
-	v := view{User: &u, Rows: rows, CanAct: u.Role != "viewer", Tab: tab, Kind: kind, Currency: currency, Kinds: recovery.Kinds}
-	for _, t := range tabs {
-		v.Tabs = append(v.Tabs, tabCount{Key: t.Key, Title: t.Title, Count: len(lists[t.Key]), Current: t.Key == tab})
-		if t.Key == tab {
-			v.Title = t.Title
-		}
-	}
-	if v.Title == "" {
-		s.render(w, http.StatusNotFound, "message", view{Title: "Not found", User: &u, Message: "There is no such tab."})
+	return lists, nil
+}
+
+// counts answers the queue page's script, which refreshes the tabs'
+// counts while the page is open: {"approval": 2, "attention": 0, ...}.
+func (s *Server) counts(w http.ResponseWriter, r *http.Request, u store.ConsoleUser) {
+	lists, err := s.lists(r.Context(), r.URL.Query().Get("kind"), strings.ToUpper(r.URL.Query().Get("currency")))
+	if err != nil {
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	s.render(w, http.StatusOK, "queue", v)
+	out := map[string]int{}
+	for _, t := range tabs {
+		out[t.Key] = len(lists[t.Key])
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(out) //nolint:errcheck
+}
+
+// refreshEvery is how often an open queue page refreshes its counts.
+func (s *Server) refreshEvery() time.Duration {
+	if s.RefreshEvery > 0 {
+		return s.RefreshEvery
+	}
+	return 30 * time.Second
 }
 
 // withDeadlines adds when an offer awaiting approval escalates and when

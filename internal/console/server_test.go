@@ -320,8 +320,8 @@ func TestQueueTabsCountsFiltersAndDeadlines(t *testing.T) {
 		t.Fatalf("login: %d", resp.StatusCode)
 	}
 	_, body := c.do(hc, http.MethodGet, "/console/", nil)
-	for _, want := range []string{`Awaiting approval <span class="count">2</span>`, `Needs attention <span class="count">1</span>`,
-		`Asked for a person <span class="count">1</span>`} {
+	for _, want := range []string{`Awaiting approval <span class="count" id="count-approval">2</span>`,
+		`Needs attention <span class="count" id="count-attention">1</span>`, `Asked for a person <span class="count" id="count-person">1</span>`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the tabs lack %q", want)
 		}
@@ -344,6 +344,9 @@ func TestQueueTabsCountsFiltersAndDeadlines(t *testing.T) {
 	}
 	if _, b := c.do(hc, http.MethodGet, "/console/?tab=approval&kind=lost", nil); strings.Contains(b, "inc-late-due") || !strings.Contains(b, "inc-soon-due") {
 		t.Error("the kind filter")
+	}
+	if _, b := c.do(hc, http.MethodGet, "/console/counts?kind=lost", nil); strings.TrimSpace(b) != `{"approval":1,"attention":1,"person":0}` {
+		t.Errorf("counts for lost: %s", b)
 	}
 	if resp, _ := c.do(hc, http.MethodGet, "/console/?tab=nonsense", nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("an unknown tab: %d", resp.StatusCode)

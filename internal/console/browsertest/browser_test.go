@@ -66,10 +66,11 @@ const password = "a long passphrase for the browser"
 
 // console serves the console on a real store with one approver, mara
 // (EUR 100), and one incident awaiting approval.
-func console_(t *testing.T) (base string, rem *remedies) {
+func console_(t *testing.T) (base string, rem *remedies, st *store.Store) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, pgtest.URL(t), 10)
+	var err error
+	st, err = store.Open(ctx, pgtest.URL(t), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,10 +97,10 @@ func console_(t *testing.T) (base string, rem *remedies) {
 	}
 	rem = &remedies{}
 	s := &console.Server{Accounts: st, Sessions: st.Sessions(), Incidents: st, Remedies: rem,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))} // Secure cookies: 127.0.0.1 is a secure context
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), RefreshEvery: 300 * time.Millisecond} // Secure cookies: 127.0.0.1 is a secure context
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return srv.URL, rem
+	return srv.URL, rem, st
 }
 
 // browser starts headless Chromium; on failure it keeps a screenshot.
@@ -175,7 +176,7 @@ func accessible(t *testing.T, ctx context.Context, page string) {
 // with a note: the workflow is asked by mara, within her EUR limit, and
 // the browser is back on the queue.
 func TestApproveInTheBrowser(t *testing.T) {
-	base, rem := console_(t)
+	base, rem, _ := console_(t)
 	ctx := browser(t, 1280, 900)
 	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -222,7 +223,7 @@ func TestApproveInTheBrowser(t *testing.T) {
 // the fields, Enter to submit), at 375 px wide: nothing is wider than the
 // screen, and the focused field shows a visible outline.
 func TestKeyboardAndPhoneWidth(t *testing.T) {
-	base, _ := console_(t)
+	base, _, _ := console_(t)
 	ctx := browser(t, 375, 800)
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -249,4 +250,35 @@ func TestKeyboardAndPhoneWidth(t *testing.T) {
 	if overflow {
 		t.Error("the queue is wider than a 375 px screen")
 	}
+}
+
+// TestQueueRefreshesWhileOpen: an offer that starts waiting while the
+// queue is open shows in its tab's count, and the page says the list
+// changed (the page's own script; no reload).
+func TestQueueRefreshesWhileOpen(t *testing.T) {
+	base, _, st := console_(t)
+	ctx := browser(t, 1280, 900)
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := chromedp.Do(sctx, chromedp.Navigate(base+"/console/login"), chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), "mara"), chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Submit(chromedp.CSS("#password")), chromedp.WaitVisible(chromedp.CSS("table")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := chromedp.Run(sctx, chromedp.Text(chromedp.CSS("#count-approval"))); n != "1" {
+		t.Fatalf("count %q, want 1", n)
+	}
+	inc := recovery.Incident{ID: "inc-b2", OrderID: "1002", ShipmentID: "s-1", Kind: recovery.KindLate,
+		Status: recovery.IncidentAwaitingApproval, WorkflowID: "incident/1002/s-1/late", DetectedAt: time.Now().UTC()}
+	if err := st.UpsertIncident(context.Background(), inc); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(sctx, chromedp.WaitVisible(chromedp.CSS("#stale"))); err != nil {
+		t.Fatalf("the page never said the list changed: %v", err)
+	}
+	if n, _ := chromedp.Run(sctx, chromedp.Text(chromedp.CSS("#count-approval"))); n != "2" {
+		t.Fatalf("count %q after a new offer, want 2", n)
+	}
+	accessible(t, ctx, "refreshed queue")
 }
