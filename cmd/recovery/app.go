@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -420,6 +421,7 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 	// The ops console, beside the API, acting through the same interfaces.
 	cons := &console.Server{Accounts: s.store, Sessions: s.store.Sessions(), Incidents: s.store, Remedies: srv.Remedies,
 		Orders: s.store, Requests: s.store, Logger: s.log, Insecure: dev, TemporalUI: cfg.TemporalUIURL, Namespace: cfg.Namespace}
+	cons.Policies = consolePolicies(cfg, s.store, s.log)
 	outer.Handle("/console/", cons.Handler())
 	outer.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	outer.Handle("/", handler)
@@ -502,4 +504,34 @@ func (s *stack) tracer() trace.Tracer {
 		return tracing.Tracer(nil)
 	}
 	return tracing.Tracer(s.traces)
+}
+
+// consolePolicies is the active remedy policy for the console's policy
+// page (RECOVERY_POLICY_FILE, or the built-in one), and the store's past
+// incidents for its dry-runs. A policy file that does not load is shown as
+// such; the worker refuses to start with it.
+func consolePolicies(cfg Config, st *store.Store, log *slog.Logger) console.Policies {
+	ps := console.Policies{Active: policy.Default(), Source: string(policy.DefaultText()),
+		Past: func(ctx context.Context, since time.Time, limit int) ([]policy.Past, error) {
+			rows, err := st.PastIncidents(ctx, since, limit)
+			past := make([]policy.Past, len(rows))
+			for i, r := range rows {
+				past[i] = policy.Past{Incident: r.Incident, Offered: r.Offered, Order: r.Order}
+			}
+			return past, err
+		}}
+	if cfg.PolicyFile == "" {
+		return ps
+	}
+	text, err := os.ReadFile(cfg.PolicyFile)
+	if err == nil {
+		ps.Active, err = policy.Parse(cfg.PolicyFile, text)
+	}
+	if err != nil {
+		log.Warn("the console shows no policy: RECOVERY_POLICY_FILE does not load", "err", err)
+		ps.Active, ps.Source = nil, "RECOVERY_POLICY_FILE ("+cfg.PolicyFile+") does not load:\n"+err.Error()
+		return ps
+	}
+	ps.Source = string(text)
+	return ps
 }

@@ -77,6 +77,8 @@ type Server struct {
 	// Requests records that someone saw to a customer's request for a
 	// person.
 	Requests Requests
+	// Policies: the active remedy policy, for its page and dry-runs.
+	Policies Policies
 	// RefreshEvery is how often an open queue refreshes its counts (0: 30s).
 	RefreshEvery time.Duration
 	// TemporalUI is the Temporal Web UI's address, for a link from each
@@ -134,6 +136,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /console/incidents/{id}/handled", s.signedIn(s.handled))
 	mux.HandleFunc("GET /console/search", s.signedIn(s.search))
 	mux.HandleFunc("GET /console/counts", s.signedIn(s.counts))
+	mux.HandleFunc("GET /console/policy", s.signedIn(s.policyPage))
+	mux.HandleFunc("POST /console/policy/check", s.signedIn(s.checkPolicy))
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusNotFound, "message", view{Title: "Not found", Message: "There is no such page in the console."})
 	})
@@ -187,6 +191,8 @@ type view struct {
 	CanHandle bool
 	// RefreshMillis: how often the queue page refreshes its counts.
 	RefreshMillis int64
+	// Policy: the policy page.
+	Policy *policyView
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, v view) {

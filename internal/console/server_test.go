@@ -17,6 +17,7 @@ import (
 
 	"github.com/alexedwards/scs/v2/memstore"
 
+	"github.com/recoveryhq/recovery/internal/policy"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/store"
 )
@@ -563,5 +564,47 @@ func TestPersonRequestIsHandledWithANote(t *testing.T) {
 	list[0].Contacts[0].HandledAt = &handledAt
 	if _, b := c.do(hc, http.MethodGet, "/console/?tab=person", nil); strings.Contains(b, "inc-asked") {
 		t.Fatal("a handled request is still in the tab")
+	}
+}
+
+// TestPolicyPageChecksAndReplays shows the active policy; a pasted policy
+// with mistakes gets each one with its line and column; a sound one is
+// replayed over past incidents next to what was offered.
+func TestPolicyPageChecksAndReplays(t *testing.T) {
+	c := newConsole(t, true)
+	hash, _ := HashPassword(testPassword, DefaultParams)
+	acc := &memAccounts{users: map[string]store.ConsoleUser{"vic": {Name: "vic", PasswordHash: hash, Role: "viewer"}}}
+	at := time.Now().Add(-48 * time.Hour)
+	order := recovery.OrderData{OrderID: "o-1", Currency: "EUR", TotalMinor: 10000}
+	past := []policy.Past{{Incident: recovery.Incident{ID: "inc-old", OrderID: "o-1", Kind: recovery.KindLate, DetectedAt: at},
+		Offered: &recovery.Offer{Remedy: recovery.RemedyDiscount, ValueMinor: 1000, Currency: "EUR", Status: recovery.OfferApplied},
+		Order:   &order}}
+	var since time.Time
+	s := &Server{Accounts: acc, Sessions: memstore.New(), Incidents: memList{}, Remedies: &memRemedies{},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Insecure: true,
+		Policies: Policies{Active: policy.Default(), Source: string(policy.DefaultText()),
+			Past: func(_ context.Context, from time.Time, _ int) ([]policy.Past, error) { since = from; return past, nil }}}
+	c.srv = httptest.NewServer(s.Handler())
+	defer c.srv.Close()
+	hc := c.client()
+	c.login(hc, "vic", testPassword)
+	_, page := c.do(hc, http.MethodGet, "/console/policy", nil)
+	if !strings.Contains(page, policy.Default().Version) || !strings.Contains(page, "repeat claimant") {
+		t.Fatalf("the policy page lacks the active version and rules:\n%.500s", page)
+	}
+	bad := "version: \"x\"\nrules:\n  - name: broken\n    when: incident.kind ==\n    remedies:\n      - type: discount\n        percent: 10\n"
+	_, b := c.do(hc, http.MethodPost, "/console/policy/check", url.Values{"policy": {bad}, "days": {"7"}})
+	if !strings.Contains(b, "pasted policy:4:") {
+		t.Fatalf("the problem's line is not named:\n%s", b)
+	}
+	good := "version: \"generous\"\nrules:\n  - name: everything\n    when: \"true\"\n    remedies:\n      - type: discount\n        percent: 20\n"
+	_, b = c.do(hc, http.MethodPost, "/console/policy/check", url.Values{"policy": {good}, "days": {"7"}})
+	for _, want := range []string{"inc-old", "discount 10.00 EUR", "discount 20.00 EUR", "EUR: offered 10.00 EUR, would offer 20.00 EUR", "changed"} {
+		if !strings.Contains(b, want) {
+			t.Errorf("the replay lacks %q", want)
+		}
+	}
+	if d := time.Since(since); d < 7*24*time.Hour-time.Minute || d > 7*24*time.Hour+time.Minute {
+		t.Errorf("replayed from %s ago, want 7 days", d)
 	}
 }

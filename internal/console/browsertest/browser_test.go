@@ -212,6 +212,10 @@ func TestApproveInTheBrowser(t *testing.T) {
 	accessible(t, ctx, "incident")
 	step("approve", chromedp.SendKeys(chromedp.CSS("#note"), "reship is on its way"),
 		chromedp.Click(chromedp.CSS(`form[action$="/approve"] button`)), chromedp.WaitVisible(chromedp.CSS("caption")))
+	for _, page := range []string{"search", "search?kind=lost", "policy"} {
+		step("open "+page, chromedp.Navigate(base+"/console/"+page), chromedp.WaitVisible(chromedp.CSS("main h1")))
+		accessible(t, ctx, page)
+	}
 	acts := rem.taken()
 	if len(acts) != 1 || acts[0].Action != recovery.ActionApprove || acts[0].By.Name != "console:mara" ||
 		acts[0].By.LimitMajor != 100 || acts[0].Note != "reship is on its way" {
