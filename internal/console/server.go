@@ -77,6 +77,9 @@ type Server struct {
 	// Requests records that someone saw to a customer's request for a
 	// person.
 	Requests Requests
+	// Events is the relay's queue: the events it quarantined, shown under
+	// Needs attention and put back from there (nil: not shown).
+	Events web.EventQueue
 	// Policies: the active remedy policy, for its page and dry-runs.
 	Policies Policies
 	// RefreshEvery is how often an open queue refreshes its counts (0: 30s).
@@ -136,6 +139,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /console/incidents/{id}/handled", s.signedIn(s.handled))
 	mux.HandleFunc("GET /console/search", s.signedIn(s.search))
 	mux.HandleFunc("GET /console/counts", s.signedIn(s.counts))
+	mux.HandleFunc("POST /console/events/requeue", s.signedIn(s.requeue))
 	mux.HandleFunc("GET /console/policy", s.signedIn(s.policyPage))
 	mux.HandleFunc("POST /console/policy/check", s.signedIn(s.checkPolicy))
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
@@ -193,6 +197,8 @@ type view struct {
 	RefreshMillis int64
 	// Policy: the policy page.
 	Policy *policyView
+	// Dead: the quarantined events, under Needs attention.
+	Dead []recovery.DeadEvent
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, v view) {
@@ -350,7 +356,31 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, u store.ConsoleUs
 		s.render(w, http.StatusNotFound, "message", view{Title: "Not found", User: &u, Message: "There is no such tab."})
 		return
 	}
+	if tab == "attention" && s.Events != nil {
+		if v.Dead, err = s.Events.DeadEvents(ctx, 0, 100); err != nil {
+			s.Logger.Error("console quarantined events", "err", err)
+		}
+	}
 	s.render(w, http.StatusOK, "queue", v)
+}
+
+// requeue puts every quarantined event back in the relay's queue (as
+// `recovery events retry --dead` does), for an approver or an admin.
+func (s *Server) requeue(w http.ResponseWriter, r *http.Request, u store.ConsoleUser) {
+	if u.Role == "viewer" || s.Events == nil {
+		s.render(w, http.StatusForbidden, "message", view{Title: "Not yours to do", User: &u,
+			Message: "A viewer reads; an approver or an admin puts events back."})
+		return
+	}
+	n, err := s.Events.Requeue(r.Context(), nil)
+	if err != nil {
+		s.Logger.Error("console requeue", "err", err)
+		s.render(w, http.StatusServiceUnavailable, "message", view{Title: "Unavailable", User: &u, Message: "Try again in a moment."})
+		return
+	}
+	s.Logger.Info("console: quarantined events requeued", "count", n, "by", u.Name)
+	s.render(w, http.StatusOK, "message", view{Title: "Put back", User: &u,
+		Message: fmt.Sprintf("%d event(s) are back in the relay's queue; one that still cannot be delivered returns here.", n)})
 }
 
 // lists reads every tab's incidents, filtered by kind and currency.

@@ -608,3 +608,46 @@ func TestPolicyPageChecksAndReplays(t *testing.T) {
 		t.Errorf("replayed from %s ago, want 7 days", d)
 	}
 }
+
+type memQueue struct {
+	dead     []recovery.DeadEvent
+	requeued int
+}
+
+func (m *memQueue) DeadEvents(context.Context, int64, int) ([]recovery.DeadEvent, error) {
+	return m.dead, nil
+}
+func (m *memQueue) Requeue(_ context.Context, seqs []int64) (int64, error) {
+	m.requeued++
+	return int64(len(m.dead)), nil
+}
+
+// TestQuarantinedEventsNeedAttention: the relay's quarantined events show
+// under Needs attention with why; an approver puts them back, a viewer
+// may not.
+func TestQuarantinedEventsNeedAttention(t *testing.T) {
+	c := newConsole(t, true)
+	q := &memQueue{dead: []recovery.DeadEvent{{Seq: 41, Source: "shop-eu", Type: "order.created", OrderID: "o-9",
+		ErrorKind: "invalid-argument", Note: "Temporal refused the signal's arguments"}}}
+	hash, _ := HashPassword(testPassword, DefaultParams)
+	acc := &memAccounts{users: map[string]store.ConsoleUser{
+		"mara": {Name: "mara", PasswordHash: hash, Role: "admin"}, "vic": {Name: "vic", PasswordHash: hash, Role: "viewer"}}}
+	s := &Server{Accounts: acc, Sessions: memstore.New(), Incidents: memList{}, Remedies: &memRemedies{}, Events: q,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Insecure: true}
+	c.srv = httptest.NewServer(s.Handler())
+	defer c.srv.Close()
+	viewer := c.client()
+	c.login(viewer, "vic", testPassword)
+	_, b := c.do(viewer, http.MethodGet, "/console/?tab=attention", nil)
+	if !strings.Contains(b, "invalid-argument: Temporal refused") || strings.Contains(b, "/console/events/requeue") {
+		t.Fatalf("the viewer's attention tab:\n%s", b)
+	}
+	if resp, _ := c.do(viewer, http.MethodPost, "/console/events/requeue", nil); resp.StatusCode != http.StatusForbidden || q.requeued != 0 {
+		t.Fatalf("a viewer requeues: %d", resp.StatusCode)
+	}
+	hc := c.client()
+	c.login(hc, "mara", testPassword)
+	if resp, b := c.do(hc, http.MethodPost, "/console/events/requeue", nil); resp.StatusCode != 200 || q.requeued != 1 || !strings.Contains(b, "1 event(s) are back") {
+		t.Fatalf("requeue: %d %d", resp.StatusCode, q.requeued)
+	}
+}
