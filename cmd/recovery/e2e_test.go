@@ -550,6 +550,13 @@ func checkConsole(t *testing.T, base, incidentID string) {
 	}
 	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close() //nolint:errcheck
+	// The timeline tells the demo's story from the store: the scan in
+	// Poznań is the evidence, and the apology as the customer got it.
+	for _, want := range []string{"Timeline", "Poznań", "(evidence)", "The message as sent"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("the demo's incident page lacks %q", want)
+		}
+	}
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "misrouted") || !strings.Contains(string(body), "Why this offer") {
 		t.Fatalf("the demo's incident page: %d %.300s", resp.StatusCode, body)
 	}

@@ -77,6 +77,9 @@ type Server struct {
 	// Requests records that someone saw to a customer's request for a
 	// person.
 	Requests Requests
+	// Timeline reads an order's events for an incident's page (nil: the
+	// page shows the incident's own story only).
+	Timeline OrderEvents
 	// Events is the relay's queue: the events it quarantined, shown under
 	// Needs attention and put back from there (nil: not shown).
 	Events web.EventQueue
@@ -199,6 +202,8 @@ type view struct {
 	Policy *policyView
 	// Dead: the quarantined events, under Needs attention.
 	Dead []recovery.DeadEvent
+	// Story: an incident\'s timeline.
+	Story []entry
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, v view) {
@@ -531,7 +536,15 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request, u store.Consol
 			Message: "The incident cannot be read right now; try again."})
 		return
 	}
-	s.render(w, http.StatusOK, "incident", s.incidentView(u, inc, ""))
+	v := s.incidentView(u, inc, "")
+	var events []recovery.Event
+	if s.Timeline != nil {
+		if events, err = s.Timeline.OrderEvents(r.Context(), inc.OrderID, 500); err != nil {
+			s.Logger.Error("console timeline", "err", err)
+		}
+	}
+	v.Story = timeline(inc, events)
+	s.render(w, http.StatusOK, "incident", v)
 }
 
 // incidentView is an incident's page: what the account may do with it,

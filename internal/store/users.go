@@ -205,3 +205,25 @@ func (s *Store) MarkPersonRequestHandled(ctx context.Context, incidentID string,
 	return s.Audit(ctx, recovery.AuditEntry{IncidentID: incidentID, Actor: by, Action: "person_request_handled",
 		At: time.Now().UTC(), Note: note})
 }
+
+// OrderEvents returns an order's events in the order they happened (at
+// most limit), for the console's timeline.
+func (s *Store) OrderEvents(ctx context.Context, orderID string, limit int) ([]recovery.Event, error) {
+	rows, err := s.pool.Query(ctx, `SELECT source, id, type, occurred_at, subject, data FROM events
+		WHERE order_id = $1 ORDER BY occurred_at, seq LIMIT $2`, orderID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read the order's events: %w", err)
+	}
+	var out []recovery.Event
+	var e recovery.Event
+	var data []byte
+	_, err = pgx.ForEachRow(rows, []any{&e.Source, &e.ID, &e.Type, &e.Time, &e.Subject, &data}, func() error {
+		e.Data = append([]byte(nil), data...)
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the order's events: %w", err)
+	}
+	return out, nil
+}
