@@ -27,10 +27,14 @@ import (
 // Activities holds the dependencies of every activity.
 type Activities struct {
 	// Tracer traces provider calls (nil: not traced).
-	Tracer    trace.Tracer
-	Store     recovery.IncidentStore
-	Messenger recovery.Messenger
-	Remedy    recovery.RemedyConfig
+	Tracer trace.Tracer
+	// ReplyDomain, when set, sends apology emails' replies to a per-step
+	// address there (RECOVERY_REPLY_DOMAIN), read by SendGrid's Inbound
+	// Parse; otherwise replies go to the sender.
+	ReplyDomain string
+	Store       recovery.IncidentStore
+	Messenger   recovery.Messenger
+	Remedy      recovery.RemedyConfig
 	// Policy decides remedies; nil records no decision.
 	Policy recovery.PolicyEngine
 	// Remedies keeps the catalog, reservations, codes, the audit trail and
@@ -285,7 +289,13 @@ func (a *Activities) sendApology(ctx context.Context, in SendApologyInput) (reco
 	case recovery.ChannelVoice:
 		c.Subject, c.Body, html = "", msg.Voice, ""
 	}
-	return a.deliver(ctx, c, recovery.Message{HTML: html, IdempotencyKey: in.IdempotencyKey, Unsubscribe: data.Unsubscribe})
+	m := recovery.Message{HTML: html, IdempotencyKey: in.IdempotencyKey, Unsubscribe: data.Unsubscribe}
+	if channel == recovery.ChannelEmail && a.ReplyDomain != "" && a.Links != nil {
+		// Replies come back through SendGrid's Inbound Parse, to the
+		// incident: the email promises that a person reads them.
+		m.ReplyTo = a.Links.ReplyAddress(in.Incident.ID, in.Step, a.ReplyDomain)
+	}
+	return a.deliver(ctx, c, m)
 }
 
 // mayNotSend checks a step before anything is rendered or sent: a step

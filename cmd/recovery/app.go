@@ -197,10 +197,11 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 			Settings: activities.RemedySettings{DailyBudget: cfg.DailyBudget, WebhookAttempts: cfg.WebhookAttempts,
 				WebhookInterval: cfg.WebhookRetry, Windows: cfg.windows(dev), StepTimeout: cfg.LadderStep,
 				Reporting: cfg.reporting(), ConfirmWait: cfg.ConfirmWait},
-			Consent:   s.store,
-			Links:     cfg.signer(dev, s.Addr()),
-			LinkTTL:   cfg.LinkTTL,
-			Messenger: messenger,
+			Consent:     s.store,
+			Links:       cfg.signer(dev, s.Addr()),
+			ReplyDomain: cfg.ReplyDomain,
+			LinkTTL:     cfg.LinkTTL,
+			Messenger:   messenger,
 			Remedy: recovery.RemedyConfig{Remedy: recovery.RemedyDiscount,
 				DiscountPercent: cfg.DiscountPercent, MaxMinor: cfg.DiscountMax},
 			Detection: cfg.Detection,
@@ -397,6 +398,9 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 	srv.Twilio = web.TwilioWebhooks{AuthToken: cfg.Twilio.AuthToken, PublicURL: cfg.PublicURL}
 	srv.SendGrid = web.SendGridWebhooks{PublicKey: cfg.SendGridKey}
 	srv.Ops = web.OpsContact{Phone: cfg.OpsPhone, Email: cfg.OpsEmail}
+	if cfg.InboundSecret != "" {
+		srv.Inbound = web.InboundReplies{Secret: cfg.InboundSecret, Signer: cfg.signer(dev, s.Addr()), Replies: s.store}
+	}
 	if dev {
 		srv.Dev = s.store
 	}

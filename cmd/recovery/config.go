@@ -93,6 +93,11 @@ type Config struct {
 	SendGridKey *ecdsa.PublicKey // SENDGRID_WEBHOOK_PUBLIC_KEY
 	// LinkSecret signs the customer links (choice page, unsubscribe).
 	LinkSecret string // RECOVERY_LINK_SECRET
+	// ReplyDomain and InboundSecret take customers' email replies through
+	// SendGrid's Inbound Parse: apology emails reply to r+…@ReplyDomain,
+	// and the webhook's path ends in InboundSecret.
+	ReplyDomain   string // RECOVERY_REPLY_DOMAIN
+	InboundSecret string // RECOVERY_INBOUND_SECRET
 	// OptOutKey keys the hashes an erased customer's opt-outs are kept
 	// as; it must not change once used (the link secret by default).
 	OptOutKey string // RECOVERY_OPT_OUT_KEY
@@ -536,6 +541,17 @@ func (c *Config) loadRemedies(get func(k, def string) string) error {
 	}
 	c.LinkSecret = get("RECOVERY_LINK_SECRET", "")
 	c.OptOutKey = get("RECOVERY_OPT_OUT_KEY", c.LinkSecret)
+	c.ReplyDomain, c.InboundSecret = strings.ToLower(get("RECOVERY_REPLY_DOMAIN", "")), get("RECOVERY_INBOUND_SECRET", "")
+	switch {
+	case c.ReplyDomain != "" && c.InboundSecret == "":
+		return errors.New("RECOVERY_REPLY_DOMAIN is set: RECOVERY_INBOUND_SECRET is required too (the last path segment of the Inbound Parse webhook)")
+	case c.InboundSecret != "" && c.ReplyDomain == "":
+		return errors.New("RECOVERY_INBOUND_SECRET is set: RECOVERY_REPLY_DOMAIN is required too (the domain whose mail SendGrid's Inbound Parse receives)")
+	case c.InboundSecret != "" && (len(c.InboundSecret) < 24 || !tokenLike(c.InboundSecret)):
+		return errors.New("RECOVERY_INBOUND_SECRET: at least 24 letters, digits and . _ - @ (it is a URL path segment)")
+	case c.ReplyDomain != "" && (strings.ContainsAny(c.ReplyDomain, "@/ ") || !strings.Contains(c.ReplyDomain, ".")):
+		return fmt.Errorf("RECOVERY_REPLY_DOMAIN: %q is not a domain such as reply.shop.example", c.ReplyDomain)
+	}
 	if raw := get("RECOVERY_RETENTION", ""); raw != "" {
 		if c.Retention, err = recovery.ParseDays(raw); err != nil || c.Retention < 0 || (c.Retention > 0 && c.Retention < 24*time.Hour) {
 			return fmt.Errorf("RECOVERY_RETENTION: %q is not a duration of a day or more such as 400d (0 keeps everything)", raw)

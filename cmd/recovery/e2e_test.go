@@ -552,7 +552,7 @@ func checkConsole(t *testing.T, base, incidentID string) {
 	resp.Body.Close() //nolint:errcheck
 	// The timeline tells the demo's story from the store: the scan in
 	// Poznań is the evidence, and the apology as the customer got it.
-	for _, want := range []string{"Timeline", "Poznań", "(evidence)", "The message as sent"} {
+	for _, want := range []string{"Timeline", "Poznań", "(evidence)", "The message"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("the demo's incident page lacks %q", want)
 		}

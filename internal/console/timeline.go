@@ -72,6 +72,14 @@ func timeline(inc recovery.Incident, events []recovery.Event) []entry {
 		}
 		out = append(out, entry{At: a.At, What: strings.ReplaceAll(a.Action, "_", " "), Detail: d})
 	}
+	for _, rp := range inc.Replies {
+		body := rp.Body
+		if rp.Subject != "" {
+			body = rp.Subject + "\n\n" + body
+		}
+		out = append(out, entry{At: rp.ReceivedAt, What: "reply from the customer",
+			Detail: fmt.Sprintf("to step %d, from %s", rp.Step, rp.From), Body: body})
+	}
 	if s := inc.Survey; s != nil {
 		out = append(out, entry{At: s.At, What: "survey", Detail: s.Answer + " (" + s.Via + ")"})
 	}

@@ -25,7 +25,8 @@ func TestTimelineTellsTheStoryInOrder(t *testing.T) {
 		Decision: &recovery.RemedyDecision{PolicyVersion: "v1", Rule: "misroute"},
 		Contacts: []recovery.Contact{{Step: 1, Channel: "email", Status: "sent", Outcome: "delivered", Subject: "Sorry", Body: "Dear Ada", SentAt: &sent}},
 		Audit:    []recovery.AuditEntry{{Actor: "console:mara", Action: "approve", At: t0.Add(3*time.Hour + 30*time.Minute), Note: "ok"}},
-		Survey:   &recovery.Survey{Answer: "wow", Via: "page", At: t0.Add(48 * time.Hour)}}
+		Survey:   &recovery.Survey{Answer: "wow", Via: "page", At: t0.Add(48 * time.Hour)},
+		Replies:  []recovery.Reply{{Step: 1, From: "ada@example.com", Subject: "Re: Sorry", Body: "Call me", ReceivedAt: t0.Add(5 * time.Hour)}}}
 	var got []string
 	for _, e := range timeline(inc, events) {
 		got = append(got, e.What+" | "+e.Detail)
@@ -43,6 +44,7 @@ func TestTimelineTellsTheStoryInOrder(t *testing.T) {
 		"policy decided | policy v1, rule \"misroute\"",
 		"approve | console:mara: ok",
 		"contact | step 1 by email: sent, delivered",
+		"reply from the customer | to step 1, from ada@example.com",
 		"survey | wow (page)",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

@@ -126,3 +126,52 @@ func (s Signer) ChoiceURL(incidentID string, expires time.Time) string {
 func (s Signer) UnsubscribeURL(address string, expires time.Time) string {
 	return strings.TrimSuffix(s.Base, "/") + "/u/" + s.Token(KindUnsubscribe, address, expires)
 }
+
+// ReplyAddress is the address an email's replies go to, naming its
+// incident and ladder step: r+<incident>.<step>.<mac>@domain. The MAC is
+// 12 hex digits (48 bits) of the secret's HMAC, lower case throughout so
+// that mail systems that fold the case of local parts keep it; the whole
+// local part stays well under 64 characters for our incident ids.
+func (s Signer) ReplyAddress(incidentID string, step int, domain string) string {
+	subject := incidentID + "." + strconv.Itoa(step)
+	return "r+" + subject + "." + s.replyMAC(subject) + "@" + domain
+}
+
+func (s Signer) replyMAC(subject string) string {
+	m := hmac.New(sha256.New, s.Secret)
+	m.Write([]byte("reply." + subject))
+	const hexdigits = "0123456789abcdef"
+	sum := m.Sum(nil)
+	out := make([]byte, 12)
+	for i := range 6 {
+		out[2*i], out[2*i+1] = hexdigits[sum[i]>>4], hexdigits[sum[i]&15]
+	}
+	return string(out)
+}
+
+// ParseReplyAddress finds the incident and step a reply address names,
+// in any case; an address that is not one of ours is ErrTampered.
+func (s Signer) ParseReplyAddress(address string) (incidentID string, step int, err error) {
+	local, _, ok := strings.Cut(strings.ToLower(strings.TrimSpace(address)), "@")
+	rest, ok2 := strings.CutPrefix(local, "r+")
+	if !ok || !ok2 || len(s.Secret) == 0 {
+		return "", 0, ErrTampered
+	}
+	dot := strings.LastIndexByte(rest, '.')
+	if dot < 0 {
+		return "", 0, ErrTampered
+	}
+	subject, mac := rest[:dot], rest[dot+1:]
+	if !hmac.Equal([]byte(mac), []byte(s.replyMAC(subject))) {
+		return "", 0, ErrTampered
+	}
+	sdot := strings.LastIndexByte(subject, '.')
+	if sdot < 0 {
+		return "", 0, ErrTampered
+	}
+	step, err = strconv.Atoi(subject[sdot+1:])
+	if err != nil || step < 1 {
+		return "", 0, ErrTampered
+	}
+	return subject[:sdot], step, nil
+}

@@ -94,3 +94,24 @@ func TestUnsubscribeLinksAreSealed(t *testing.T) {
 		t.Fatalf("a link from before sealing: %q, %v", got, err)
 	}
 }
+
+func TestReplyAddresses(t *testing.T) {
+	s := Signer{Secret: []byte("reply-secret")}
+	addr := s.ReplyAddress("inc-8dc72bf8ab095283a00c", 2, "reply.shop.example")
+	if local, _, _ := strings.Cut(addr, "@"); len(local) > 64 || strings.ToLower(addr) != addr {
+		t.Fatalf("%q: a local part over 64 characters, or not lower case", addr)
+	}
+	for _, a := range []string{addr, strings.ToUpper(addr), " " + addr + " "} {
+		id, step, err := s.ParseReplyAddress(a)
+		if err != nil || id != "inc-8dc72bf8ab095283a00c" || step != 2 {
+			t.Fatalf("%q: %q %d %v", a, id, step, err)
+		}
+	}
+	forged := strings.Replace(addr, ".2.", ".3.", 1)
+	for _, a := range []string{forged, "r+inc-1.1.000000000000@x", "care@shop.example", "", "r+@x",
+		Signer{Secret: []byte("other")}.ReplyAddress("inc-1", 1, "x")} {
+		if _, _, err := s.ParseReplyAddress(a); err == nil {
+			t.Errorf("%q was taken as one of ours", a)
+		}
+	}
+}

@@ -236,6 +236,9 @@ func (s *SendGrid) Send(ctx context.Context, m recovery.Message) (string, error)
 	if m.IdempotencyKey != "" {
 		msg.SetCustomArg("recovery_key", m.IdempotencyKey)
 	}
+	if m.ReplyTo != "" {
+		msg.SetReplyTo(mail.NewEmail(s.cfg.FromName, m.ReplyTo))
+	}
 	if m.Unsubscribe != "" {
 		msg.SetHeader("List-Unsubscribe", "<"+m.Unsubscribe+">")
 		msg.SetHeader("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")

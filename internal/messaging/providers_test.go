@@ -85,7 +85,7 @@ func TestSendGridSendsTheExactRequest(t *testing.T) {
 	sg := NewSendGrid(SendGridConfig{APIKey: "SG.key", From: "care@shop.example", FromName: "Shop care", APIBase: stub.URL})
 	id, err := sg.Send(context.Background(), recovery.Message{Channel: recovery.ChannelEmail, To: "ada@example.com",
 		Subject: "We're sorry", Text: "plain", HTML: "<p>html</p>", IdempotencyKey: "incident/1/step-1", IncidentID: "inc-1", Step: 3,
-		Unsubscribe: "https://r.example/u/u.abc"})
+		Unsubscribe: "https://r.example/u/u.abc", ReplyTo: "r+inc-1.3.0123456789ab@reply.shop.example"})
 	if err != nil || !strings.HasPrefix(id, "sg-") {
 		t.Fatalf("send: %q, %v", id, err)
 	}
@@ -103,7 +103,8 @@ func TestSendGridSendsTheExactRequest(t *testing.T) {
 		b["custom_args"].(map[string]any)["recovery_key"] != "incident/1/step-1" ||
 		b["custom_args"].(map[string]any)["incident_id"] != "inc-1" || b["custom_args"].(map[string]any)["step"] != "3" ||
 		b["headers"].(map[string]any)["List-Unsubscribe"] != "<https://r.example/u/u.abc>" ||
-		b["headers"].(map[string]any)["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
+		b["headers"].(map[string]any)["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" ||
+		b["reply_to"].(map[string]any)["email"] != "r+inc-1.3.0123456789ab@reply.shop.example" {
 		t.Fatalf("body = %v", b)
 	}
 	bad := NewSendGrid(SendGridConfig{APIKey: "wrong", From: "care@shop.example", APIBase: stub.URL})

@@ -81,6 +81,8 @@ type Incident struct {
 	// Audit lists who did what to the remedy, oldest first (one incident
 	// read only).
 	Audit []AuditEntry `json:"audit,omitempty"`
+	// Replies are the customer's email replies (single incident reads).
+	Replies []Reply `json:"replies,omitempty"`
 	// Survey is the customer's verdict (OW, HOW or WOW), once given.
 	Survey *Survey `json:"survey,omitempty"`
 }
@@ -112,6 +114,15 @@ type Offer struct {
 
 // Money returns the offer's value with its currency.
 func (o Offer) Money() Money { return Money{Minor: o.ValueMinor, Currency: o.Currency} }
+
+// Reply is a customer's email reply to one of an incident's messages.
+type Reply struct {
+	Step       int       `json:"step"`
+	From       string    `json:"from"`
+	Subject    string    `json:"subject"`
+	Body       string    `json:"body"`
+	ReceivedAt time.Time `json:"received_at"`
+}
 
 // Contact is one message sent (or being sent) to the customer about an
 // incident. (IncidentID, Step, Channel) is unique: the ledger key that makes

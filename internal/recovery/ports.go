@@ -77,6 +77,9 @@ type Message struct {
 	// Unsubscribe is the signed link that ends email to the address; email
 	// adapters send it as List-Unsubscribe (one-click, RFC 8058).
 	Unsubscribe string
+	// ReplyTo is where the customer's reply goes (the incident's reply
+	// address, read by SendGrid's Inbound Parse); "" for the sender.
+	ReplyTo string
 }
 
 // Messenger delivers messages: a provider adapter, or the capture adapter

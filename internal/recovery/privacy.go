@@ -307,4 +307,5 @@ type ErasureReport struct {
 	AuditNotes       int      `json:"audit_notes"`
 	OptOutsHashed    int      `json:"opt_outs_hashed"`
 	OrderStates      int      `json:"order_states"`
+	Replies          int      `json:"replies"`
 }

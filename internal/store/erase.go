@@ -292,13 +292,19 @@ func (s *Store) EraseCustomer(ctx context.Context, who recovery.CustomerRef, by 
 			return fmt.Errorf("erase audit notes: %w", mapErr(err))
 		}
 		rep.AuditNotes = int(tag.RowsAffected())
+		tag, err = tx.Exec(ctx, `UPDATE incident_replies SET from_addr = '', subject = '', body = ''
+			WHERE incident_id = ANY($1) AND (from_addr <> '' OR subject <> '' OR body <> '')`, sc.incidents)
+		if err != nil {
+			return fmt.Errorf("erase replies: %w", mapErr(err))
+		}
+		rep.Replies = int(tag.RowsAffected())
 		if rep.OptOutsHashed, err = s.hashOptOuts(ctx, tx, sc); err != nil {
 			return err
 		}
 		if rep.OrderStates, err = eraseProjections(ctx, tx, sc.orders); err != nil {
 			return err
 		}
-		if rep.Events+rep.Incidents+rep.Contacts+rep.CapturedMessages+rep.AuditNotes+rep.OptOutsHashed+rep.OrderStates == 0 {
+		if rep.Events+rep.Incidents+rep.Contacts+rep.CapturedMessages+rep.AuditNotes+rep.OptOutsHashed+rep.OrderStates+rep.Replies == 0 {
 			return nil // erased before: nothing to tell
 		}
 		at := time.Now().UTC()

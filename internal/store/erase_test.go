@@ -115,6 +115,10 @@ func TestEraseCustomer(t *testing.T) {
 	if err := st.MarkPersonRequestHandled(ctx, "inc-z1", 1, "console:alice", "rang Zoë Erasmus back"); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.SaveReply(ctx, "inc-z1", recovery.Reply{Step: 1, From: "zoe.erasmus@example.com", Subject: "Re: Sorry",
+		Body: "Zoë Erasmus here, please call", ReceivedAt: at}); err != nil {
+		t.Fatal(err)
+	}
 	st.OptOut(ctx, "email", "Zoe.Erasmus@example.com", "sms reply")                                                 //nolint:errcheck
 	st.OptOut(ctx, "sms", "+491705550123", "sms reply")                                                             //nolint:errcheck
 	st.SaveOrderState(ctx, "z1", []byte(`{"OrderID":"z1","Order":{"customer":{"id":"cust-zoe-7","locale":"de"}}}`)) //nolint:errcheck
@@ -137,7 +141,7 @@ func TestEraseCustomer(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(rep.Orders) != 2 || rep.Events != 4 || rep.Incidents != 1 || rep.Contacts != 1 || rep.CapturedMessages != 1 ||
-		rep.AuditNotes != 2 || rep.OptOutsHashed != 2 || rep.OrderStates != 1 {
+		rep.AuditNotes != 2 || rep.OptOutsHashed != 2 || rep.OrderStates != 1 || rep.Replies != 1 {
 		t.Fatalf("erasure report: %+v", rep)
 	}
 	d := dump(t, st)

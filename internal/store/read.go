@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
@@ -68,7 +70,34 @@ func (s *Store) GetIncident(ctx context.Context, id string) (recovery.Incident, 
 	if err != nil {
 		return inc, fmt.Errorf("read audit of %s: %w", id, err)
 	}
+	rows, err = s.pool.Query(ctx, `SELECT step, from_addr, subject, body, received_at FROM incident_replies
+		WHERE incident_id = $1 ORDER BY received_at, id`, id)
+	if err != nil {
+		return inc, fmt.Errorf("read replies to %s: %w", id, err)
+	}
+	var rp recovery.Reply
+	_, err = pgx.ForEachRow(rows, []any{&rp.Step, &rp.From, &rp.Subject, &rp.Body, &rp.ReceivedAt}, func() error {
+		inc.Replies = append(inc.Replies, rp)
+		return nil
+	})
+	if err != nil {
+		return inc, fmt.Errorf("read replies to %s: %w", id, err)
+	}
 	return inc, nil
+}
+
+// SaveReply keeps a customer's email reply to an incident's step.
+func (s *Store) SaveReply(ctx context.Context, incidentID string, r recovery.Reply) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO incident_replies (incident_id, step, from_addr, subject, body, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, incidentID, r.Step, r.From, r.Subject, r.Body, r.ReceivedAt)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
+		return fmt.Errorf("incident %q: %w", incidentID, recovery.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("save reply: %w", mapErr(err))
+	}
+	return nil
 }
 
 func (s *Store) incidents(ctx context.Context, id string, f recovery.IncidentFilter) ([]recovery.Incident, error) {

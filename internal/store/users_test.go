@@ -155,3 +155,29 @@ func TestPersonRequestHandledOnce(t *testing.T) {
 		t.Fatalf("audit %+v", got.Audit)
 	}
 }
+
+// TestRepliesReadBackWithTheIncident keeps two replies and reads them
+// with the incident, in order; a reply to an incident that does not
+// exist is recovery.ErrNotFound.
+func TestRepliesReadBackWithTheIncident(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	if err := st.UpsertIncident(ctx, recovery.Incident{ID: "inc-r", OrderID: "o-r", Kind: recovery.KindLate,
+		Status: recovery.IncidentOpen, DetectedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	for i, body := range []string{"first", "second"} {
+		if err := st.SaveReply(ctx, "inc-r", recovery.Reply{Step: 1, From: "ada@example.com", Body: body,
+			ReceivedAt: at.Add(time.Duration(i) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inc, err := st.GetIncident(ctx, "inc-r")
+	if err != nil || len(inc.Replies) != 2 || inc.Replies[0].Body != "first" || inc.Replies[1].Body != "second" {
+		t.Fatalf("replies %+v, %v", inc.Replies, err)
+	}
+	if err := st.SaveReply(ctx, "inc-none", recovery.Reply{Step: 1, ReceivedAt: at}); !errors.Is(err, recovery.ErrNotFound) {
+		t.Fatalf("a reply to no incident: %v", err)
+	}
+}

@@ -157,6 +157,9 @@ func TestCustomerLinksStayOutOfLogs(t *testing.T) {
 	if got := redactPath("/u/u.YWRhQGV4YW1wbGUuY29t.1.x"); got != "/u/…" {
 		t.Errorf("redactPath = %q", got)
 	}
+	if got := redactPath("/v1/webhooks/sendgrid/inbound/inbound-secret-0123456789abcdef"); got != "/v1/webhooks/sendgrid/inbound/…" {
+		t.Fatalf("the inbound webhook's secret is logged: %s", got)
+	}
 	if got := redactPath("/v1/incidents"); got != "/v1/incidents" {
 		t.Errorf("redactPath = %q", got)
 	}

@@ -58,6 +58,8 @@ type Server struct {
 	Tracking TrackingResolver
 	// Remedies drives approvals and choices.
 	Remedies Remedies
+	// Inbound takes customers' email replies (SendGrid Inbound Parse).
+	Inbound InboundReplies
 	// Codes redeems issued codes.
 	Codes Codes
 	// Privacy exports and erases customers' data; nil: those endpoints
@@ -170,6 +172,7 @@ func (s *Server) build() (http.Handler, []Route) {
 	rt.handle("POST /v1/webhooks/twilio/gather", public(PublicSignature), s.twilioGather)
 	rt.handle("POST /v1/webhooks/twilio/sms", public(PublicSignature), s.twilioSMS)
 	rt.handle("POST /v1/webhooks/sendgrid/events", public(PublicSignature), s.sendgridEvents)
+	rt.handle("POST /v1/webhooks/sendgrid/inbound/{secret}", public(PublicSignature), s.postInbound)
 	// Customer pages behind signed links.
 	rt.handle("GET /r/{token}", public(PublicLink), s.choicePage)
 	rt.handle("POST /r/{token}", public(PublicLink), s.postChoicePage)
@@ -264,10 +267,10 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
-// redactPath hides the token of a customer link: it names the incident or
-// the customer's address.
+// redactPath hides the token of a customer link (it names the incident or
+// the customer's address) and the inbound webhook's secret.
 func redactPath(p string) string {
-	for _, prefix := range []string{"/r/", "/u/"} {
+	for _, prefix := range []string{"/r/", "/u/", "/v1/webhooks/sendgrid/inbound/"} {
 		if rest, ok := strings.CutPrefix(p, prefix); ok {
 			_, tail, _ := strings.Cut(rest, "/")
 			if tail != "" {
