@@ -18,6 +18,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/recoveryhq/recovery/activities"
 	"github.com/recoveryhq/recovery/internal/catalog"
 	"github.com/recoveryhq/recovery/internal/codec"
@@ -110,15 +112,9 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 		}
 	}
 	var err error
-	if s.store, err = store.OpenWith(ctx, dbURL, store.Options{MaxConns: poolSize(p), Logger: log,
-		OptOutKey: cfg.optOutKey(dev)}); err != nil {
+	if s.store, err = openDatabase(ctx, dbURL, store.Options{MaxConns: poolSize(p), Logger: log,
+		OptOutKey: cfg.optOutKey(dev)}, log); err != nil {
 		return nil, err
-	}
-	if n, err := s.store.Migrate(ctx); err != nil {
-		s.store.Close()
-		return nil, err
-	} else if n > 0 {
-		log.Info("applied migrations", "count", n)
 	}
 	if err := loadCatalog(ctx, s.store, cfg, dev, log); err != nil {
 		s.store.Close()
@@ -424,7 +420,7 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 	}
 	// The ops console, beside the API, acting through the same interfaces.
 	cons := &console.Server{Accounts: s.store, Sessions: s.store.Sessions(), Incidents: s.store, Remedies: srv.Remedies,
-		Orders: s.store, Requests: s.store, Events: s.store, Timeline: s.store, Logger: s.log, Insecure: dev, TemporalUI: cfg.TemporalUIURL, Namespace: cfg.Namespace}
+		Orders: s.store, Requests: s.store, Events: s.store, Timeline: s.store, Views: s.store, Logger: s.log, Insecure: dev, TemporalUI: cfg.TemporalUIURL, Namespace: cfg.Namespace}
 	cons.Policies = consolePolicies(cfg, s.store, s.log)
 	outer.Handle("/console/", cons.Handler())
 	outer.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
@@ -538,4 +534,42 @@ func consolePolicies(cfg Config, st *store.Store, log *slog.Logger) console.Poli
 	}
 	ps.Source = string(text)
 	return ps
+}
+
+// DatabaseWait is how long a process waits at start for Postgres (one that
+// restarts, or is not up yet) before it gives up.
+const DatabaseWait = 60 * time.Second
+
+// openDatabase opens the database and applies the migrations, waiting up
+// to DatabaseWait for a Postgres that does not answer or drops the
+// connection (a restart, a failover): a process started meanwhile comes
+// up once it is back, instead of exiting. A URL that does not parse fails
+// at once.
+func openDatabase(ctx context.Context, dbURL string, o store.Options, log *slog.Logger) (*store.Store, error) {
+	deadline := time.Now().Add(DatabaseWait)
+	backoff := 250 * time.Millisecond
+	for {
+		st, err := store.OpenWith(ctx, dbURL, o)
+		if err == nil {
+			var n int
+			if n, err = st.Migrate(ctx); err == nil {
+				if n > 0 {
+					log.Info("applied migrations", "count", n)
+				}
+				return st, nil
+			}
+			st.Close()
+		}
+		var parse *pgconn.ParseConfigError
+		if errors.As(err, &parse) || ctx.Err() != nil || time.Now().Add(backoff).After(deadline) {
+			return nil, err
+		}
+		log.Warn("waiting for Postgres", "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
 }

@@ -50,7 +50,8 @@ func runDev(ctx context.Context, cfg Config, stdout io.Writer, log *slog.Logger)
 		return err
 	}
 	base := "http://" + s.Addr()
-	if err := ensureDevAccount(ctx, s.store); err != nil {
+	// Quick, and not to be cut short by a Ctrl-C during start-up.
+	if err := ensureDevAccount(context.WithoutCancel(ctx), s.store); err != nil {
 		s.Stop()
 		return err
 	}

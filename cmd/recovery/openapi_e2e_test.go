@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -190,4 +191,13 @@ func checkRecordedAnswers() int {
 
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// TestOpenAPIDocumentIsValid loads docs/openapi.yaml as it is served and
+// validates it as OpenAPI 3.1, so that a mistake in it shows at once, not
+// only after the end-to-end runs.
+func TestOpenAPIDocumentIsValid(t *testing.T) {
+	if _, err := openAPIRouter(); err != nil {
+		t.Fatal(err)
+	}
 }

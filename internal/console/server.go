@@ -83,6 +83,8 @@ type Server struct {
 	// Events is the relay's queue: the events it quarantined, shown under
 	// Needs attention and put back from there (nil: not shown).
 	Events web.EventQueue
+	// Views keeps each person's saved views of the queue (nil: none).
+	Views Views
 	// Policies: the active remedy policy, for its page and dry-runs.
 	Policies Policies
 	// RefreshEvery is how often an open queue refreshes its counts (0: 30s).
@@ -103,6 +105,9 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	},
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"list": func(s ...string) []string { return s },
+	// viewHref is a saved view's link: the whole attribute from one value,
+	// so that its query keeps its = and &.
+	"viewHref": func(query string) string { return "/console/?" + query },
 }).ParseFS(files, "templates/*.html"))
 
 func (s *Server) now() time.Time {
@@ -142,6 +147,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /console/incidents/{id}/handled", s.signedIn(s.handled))
 	mux.HandleFunc("GET /console/search", s.signedIn(s.search))
 	mux.HandleFunc("GET /console/counts", s.signedIn(s.counts))
+	if s.Views != nil {
+		mux.HandleFunc("POST /console/views", s.signedIn(s.saveView))
+		mux.HandleFunc("POST /console/views/delete", s.signedIn(s.deleteView))
+	}
 	mux.HandleFunc("POST /console/events/requeue", s.signedIn(s.requeue))
 	mux.HandleFunc("GET /console/policy", s.signedIn(s.policyPage))
 	mux.HandleFunc("POST /console/policy/check", s.signedIn(s.checkPolicy))
@@ -204,6 +213,10 @@ type view struct {
 	Dead []recovery.DeadEvent
 	// Story: an incident\'s timeline.
 	Story []entry
+	// Saved: the person\'s saved views; Query: the queue as shown.
+	Saved   []store.ConsoleView
+	Query   string
+	ViewsOn bool
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, v view) {
@@ -360,6 +373,12 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, u store.ConsoleUs
 	if v.Title == "" {
 		s.render(w, http.StatusNotFound, "message", view{Title: "Not found", User: &u, Message: "There is no such tab."})
 		return
+	}
+	if s.Views != nil {
+		if v.Saved, err = s.Views.ConsoleViews(ctx, u.Name); err != nil {
+			s.Logger.Error("console views", "err", err)
+		}
+		v.Query, v.ViewsOn = viewQuery(r.URL.Query()), true
 	}
 	if tab == "attention" && s.Events != nil {
 		if v.Dead, err = s.Events.DeadEvents(ctx, 0, 100); err != nil {

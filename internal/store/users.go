@@ -227,3 +227,45 @@ func (s *Store) OrderEvents(ctx context.Context, orderID string, limit int) ([]r
 	}
 	return out, nil
 }
+
+// ConsoleView is a saved view of the console's queue.
+type ConsoleView struct {
+	Name, Query string
+}
+
+// SaveConsoleView saves (or replaces) a user's view.
+func (s *Store) SaveConsoleView(ctx context.Context, user string, v ConsoleView) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO console_views (user_name, name, query) VALUES ($1, $2, $3)
+		ON CONFLICT (user_name, name) DO UPDATE SET query = EXCLUDED.query`, user, v.Name, v.Query)
+	if err != nil {
+		return fmt.Errorf("save view: %w", mapErr(err))
+	}
+	return nil
+}
+
+// ConsoleViews lists a user's views by name.
+func (s *Store) ConsoleViews(ctx context.Context, user string) ([]ConsoleView, error) {
+	rows, err := s.pool.Query(ctx, `SELECT name, query FROM console_views WHERE user_name = $1 ORDER BY name`, user)
+	if err != nil {
+		return nil, fmt.Errorf("list views: %w", err)
+	}
+	var out []ConsoleView
+	var v ConsoleView
+	_, err = pgx.ForEachRow(rows, []any{&v.Name, &v.Query}, func() error {
+		out = append(out, v)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list views: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteConsoleView removes a user's view.
+func (s *Store) DeleteConsoleView(ctx context.Context, user, name string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM console_views WHERE user_name = $1 AND name = $2`, user, name)
+	if err != nil {
+		return fmt.Errorf("delete view: %w", err)
+	}
+	return nil
+}

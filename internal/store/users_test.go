@@ -181,3 +181,37 @@ func TestRepliesReadBackWithTheIncident(t *testing.T) {
 		t.Fatalf("a reply to no incident: %v", err)
 	}
 }
+
+// TestConsoleViewsBelongToTheirPerson saves, replaces, lists and deletes
+// a person's views; another person sees none of them, and a removed
+// account takes its views along.
+func TestConsoleViewsBelongToTheirPerson(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	for _, n := range []string{"mara", "lee"} {
+		if err := st.PutConsoleUser(ctx, store.ConsoleUser{Name: n, PasswordHash: "h", Role: "viewer"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.SaveConsoleView(ctx, "mara", store.ConsoleView{Name: "lost", Query: "kind=lost"})   //nolint:errcheck
+	st.SaveConsoleView(ctx, "mara", store.ConsoleView{Name: "eur", Query: "currency=EUR"}) //nolint:errcheck
+	if err := st.SaveConsoleView(ctx, "mara", store.ConsoleView{Name: "lost", Query: "kind=lost&tab=attention"}); err != nil {
+		t.Fatal(err)
+	}
+	views, err := st.ConsoleViews(ctx, "mara")
+	if err != nil || fmt.Sprint(views) != "[{eur currency=EUR} {lost kind=lost&tab=attention}]" {
+		t.Fatalf("views %v, %v", views, err)
+	}
+	if other, _ := st.ConsoleViews(ctx, "lee"); len(other) != 0 {
+		t.Fatalf("lee sees %v", other)
+	}
+	if err := st.DeleteConsoleView(ctx, "mara", "eur"); err != nil {
+		t.Fatal(err)
+	}
+	if views, _ := st.ConsoleViews(ctx, "mara"); len(views) != 1 {
+		t.Fatalf("after deleting: %v", views)
+	}
+	if err := st.SaveConsoleView(ctx, "nobody", store.ConsoleView{Name: "x", Query: ""}); err == nil {
+		t.Fatal("a view saved for no account")
+	}
+}

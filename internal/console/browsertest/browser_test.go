@@ -96,7 +96,7 @@ func console_(t *testing.T) (base string, rem *remedies, st *store.Store) {
 		t.Fatal(err)
 	}
 	rem = &remedies{}
-	s := &console.Server{Accounts: st, Sessions: st.Sessions(), Incidents: st, Remedies: rem,
+	s := &console.Server{Accounts: st, Sessions: st.Sessions(), Incidents: st, Remedies: rem, Views: st,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), RefreshEvery: 300 * time.Millisecond} // Secure cookies: 127.0.0.1 is a secure context
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
@@ -285,4 +285,30 @@ func TestQueueRefreshesWhileOpen(t *testing.T) {
 		t.Fatalf("count %q after a new offer, want 2", n)
 	}
 	accessible(t, ctx, "refreshed queue")
+}
+
+// TestSavedViews saves the queue filtered to lost parcels as a view of
+// mara's own; the view's link in the navigation brings the filter back.
+func TestSavedViews(t *testing.T) {
+	base, _, _ := console_(t)
+	ctx := browser(t, 1280, 900)
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := chromedp.Do(sctx, chromedp.Navigate(base+"/console/login"), chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), "mara"), chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Submit(chromedp.CSS("#password")), chromedp.WaitVisible(chromedp.CSS("table")),
+		chromedp.Navigate(base+"/console/?tab=approval&kind=late"), chromedp.WaitVisible(chromedp.CSS("#view-name")),
+		chromedp.SendKeys(chromedp.CSS("#view-name"), "Late ones"), chromedp.Submit(chromedp.CSS("#view-name")),
+		chromedp.WaitVisible(chromedp.CSS(`nav[aria-label="Your saved views"] a`)),
+		chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.CSS(`nav[aria-label="Your saved views"] a`)),
+		chromedp.Click(chromedp.CSS(`nav[aria-label="Your saved views"] a`)), chromedp.WaitVisible(chromedp.CSS("#kind")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, _ := chromedp.Run(sctx, chromedp.Location())
+	kind, _ := chromedp.Run(sctx, chromedp.Value(chromedp.CSS("#kind")))
+	if !strings.Contains(url, "kind=late") || kind != "late" {
+		t.Fatalf("the saved view opened %s with kind %q, want the late filter", url, kind)
+	}
+	accessible(t, ctx, "queue with saved views")
 }
