@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"sort"
 	"time"
 
 	"fmt"
+	"io"
+
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/store"
-	"io"
 
 	"github.com/recoveryhq/recovery/internal/policy"
 )
@@ -112,19 +112,7 @@ func policyDryRun(ctx context.Context, cfg Config, args []string, stdout io.Writ
 		fmt.Fprintf(stdout, "%-26s %-19s %-24s %-34s %s\n", c.Incident.ID, c.Incident.Kind, offered, would, rule)
 	}
 	fmt.Fprintf(stdout, "\n%d incidents, policy %s; %d would wait for approval\n", len(cmp), p.Version, tot.Approvals)
-	currencies := map[string]bool{}
-	for c := range tot.Offered {
-		currencies[c] = true
-	}
-	for c := range tot.Would {
-		currencies[c] = true
-	}
-	var list []string
-	for c := range currencies {
-		list = append(list, c)
-	}
-	sort.Strings(list)
-	for _, c := range list {
+	for _, c := range tot.Currencies() {
 		fmt.Fprintf(stdout, "  %s: offered %s, would offer %s\n", c,
 			recovery.Money{Minor: tot.Offered[c], Currency: c}, recovery.Money{Minor: tot.Would[c], Currency: c})
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -115,19 +114,7 @@ func (s *Server) checkPolicy(w http.ResponseWriter, r *http.Request, u store.Con
 		row.Changed = row.Offered != strings.TrimSuffix(row.Would, " (approval)")
 		pv.Rows = append(pv.Rows, row)
 	}
-	currencies := map[string]bool{}
-	for c := range tot.Offered {
-		currencies[c] = true
-	}
-	for c := range tot.Would {
-		currencies[c] = true
-	}
-	var list []string
-	for c := range currencies {
-		list = append(list, c)
-	}
-	sort.Strings(list)
-	for _, c := range list {
+	for _, c := range tot.Currencies() {
 		pv.Totals = append(pv.Totals, c+": offered "+recovery.Money{Minor: tot.Offered[c], Currency: c}.String()+
 			", would offer "+recovery.Money{Minor: tot.Would[c], Currency: c}.String())
 	}

@@ -40,6 +40,23 @@ type Past struct {
 	Order    *recovery.OrderData
 }
 
+// Currencies are the currencies of the totals, sorted.
+func (t Totals) Currencies() []string {
+	seen := map[string]bool{}
+	for c := range t.Offered {
+		seen[c] = true
+	}
+	for c := range t.Would {
+		seen[c] = true
+	}
+	out := make([]string, 0, len(seen))
+	for c := range seen {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Comparison is what a policy would have done with a past incident.
 type Comparison struct {
 	Incident recovery.Incident

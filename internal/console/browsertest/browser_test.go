@@ -256,6 +256,13 @@ func TestKeyboardAndPhoneWidth(t *testing.T) {
 	}
 }
 
+// signIn signs mara in and waits for the queue.
+func signIn(base string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(chromedp.Navigate(base+"/console/login"), chromedp.WaitVisible(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), "mara"), chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Submit(chromedp.CSS("#password")), chromedp.WaitVisible(chromedp.CSS("table")))
+}
+
 // TestQueueRefreshesWhileOpen: an offer that starts waiting while the
 // queue is open shows in its tab's count, and the page says the list
 // changed (the page's own script; no reload).
@@ -264,9 +271,7 @@ func TestQueueRefreshesWhileOpen(t *testing.T) {
 	ctx := browser(t, 1280, 900)
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	err := chromedp.Do(sctx, chromedp.Navigate(base+"/console/login"), chromedp.WaitVisible(chromedp.CSS("#name")),
-		chromedp.SendKeys(chromedp.CSS("#name"), "mara"), chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.Submit(chromedp.CSS("#password")), chromedp.WaitVisible(chromedp.CSS("table")))
+	err := chromedp.Do(sctx, signIn(base))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,9 +299,7 @@ func TestSavedViews(t *testing.T) {
 	ctx := browser(t, 1280, 900)
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	err := chromedp.Do(sctx, chromedp.Navigate(base+"/console/login"), chromedp.WaitVisible(chromedp.CSS("#name")),
-		chromedp.SendKeys(chromedp.CSS("#name"), "mara"), chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.Submit(chromedp.CSS("#password")), chromedp.WaitVisible(chromedp.CSS("table")),
+	err := chromedp.Do(sctx, signIn(base),
 		chromedp.Navigate(base+"/console/?tab=approval&kind=late"), chromedp.WaitVisible(chromedp.CSS("#view-name")),
 		chromedp.SendKeys(chromedp.CSS("#view-name"), "Late ones"), chromedp.Submit(chromedp.CSS("#view-name")),
 		chromedp.WaitVisible(chromedp.CSS(`nav[aria-label="Your saved views"] a`)),
