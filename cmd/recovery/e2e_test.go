@@ -130,10 +130,19 @@ func temporalAddrOf(env []string) string {
 	return ""
 }
 
-// startDev starts `recovery dev` and waits until /readyz answers 200.
+// startDev starts `recovery dev` and waits until /readyz answers 200 and
+// the banner is out (dev prints it once its console account and the
+// Temporal UI are in place, a moment after the API is ready).
 func startDev(t *testing.T, env []string, base string) *devProc {
 	t.Helper()
-	return startProc(t, env, base, "dev")
+	p := startProc(t, env, base, "dev")
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(p.out.String(), "Stop:"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("dev is ready but printed no banner within 30s:\n%s", p.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return p
 }
 
 // startProc starts the binary with args and, when base is set, waits until
