@@ -618,7 +618,7 @@ func editedOffer(inc recovery.Incident, by recovery.Approver, remedy, value stri
 	if !ok || minor <= 0 {
 		return recovery.RemedyOffer{}, fmt.Sprintf("The value is an amount in %s such as 25.00.", cur)
 	}
-	if by.LimitMajor >= 0 && minor > by.LimitMajor*pow10(recovery.MinorDigits(cur)) {
+	if minor > by.LimitMinor(cur) {
 		return recovery.RemedyOffer{}, fmt.Sprintf("That is over your limit of %d %s.", by.LimitMajor, cur)
 	}
 	return recovery.RemedyOffer{Remedy: recovery.Remedy(remedy), Value: recovery.Money{Minor: minor, Currency: cur}}, ""
@@ -645,14 +645,6 @@ func parseAmount(s string, digits int) (int64, bool) {
 		n = n*10 + int64(r-'0')
 	}
 	return n, true
-}
-
-func pow10(n int) int64 {
-	p := int64(1)
-	for range n {
-		p *= 10
-	}
-	return p
 }
 
 // approver is the account as the remedy workflow knows approvers: its
@@ -782,8 +774,7 @@ func (s *Server) bulkOne(ctx context.Context, u store.ConsoleUser, id, action, r
 		return outcome{ID: id, Result: "no longer waits for approval (" + inc.Status + ")"}
 	}
 	by, _ := approver(u, inc.Offer.Currency)
-	if action == recovery.ActionApprove && by.LimitMajor >= 0 &&
-		inc.Offer.ValueMinor > by.LimitMajor*pow10(recovery.MinorDigits(inc.Offer.Currency)) {
+	if action == recovery.ActionApprove && inc.Offer.ValueMinor > by.LimitMinor(inc.Offer.Currency) {
 		return outcome{ID: id, Result: fmt.Sprintf("over your limit of %d %s", by.LimitMajor, inc.Offer.Currency)}
 	}
 	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
