@@ -21,6 +21,7 @@ import (
 
 	"github.com/recoveryhq/recovery/internal/auth"
 	"github.com/recoveryhq/recovery/internal/codec"
+	"github.com/recoveryhq/recovery/internal/console"
 	"github.com/recoveryhq/recovery/internal/links"
 	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/recovery"
@@ -148,10 +149,16 @@ type Config struct {
 	// each incident's workflow to (RECOVERY_TEMPORAL_UI_URL; dev: its own).
 	TemporalUIURL                      string
 	CodecOIDCIssuer, CodecOIDCAudience string
-	CodecTLSCert, CodecTLSKey          string
-	URL                                string // RECOVERY_URL (client commands)
-	ClientKey                          string // RECOVERY_API_KEY (client commands)
-	OpsKey                             string // RECOVERY_OPS_KEY (ops commands: events dead, events retry)
+	// ConsoleOIDC signs people in to the console through an identity
+	// provider (RECOVERY_OIDC_*; nil: local accounts only);
+	// ConsoleNoPasswords turns local passwords off
+	// (RECOVERY_CONSOLE_PASSWORDS=off).
+	ConsoleOIDC               *console.OIDC
+	ConsoleNoPasswords        bool
+	CodecTLSCert, CodecTLSKey string
+	URL                       string // RECOVERY_URL (client commands)
+	ClientKey                 string // RECOVERY_API_KEY (client commands)
+	OpsKey                    string // RECOVERY_OPS_KEY (ops commands: events dead, events retry)
 }
 
 // loadTemporal reads the Temporal client's settings the standard way
@@ -268,6 +275,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	if err := c.loadCodec(get); err != nil {
 		return c, err
 	}
+	if err := c.loadConsole(get); err != nil {
+		return c, err
+	}
 	c.TaskQueue = get("RECOVERY_TASK_QUEUE", "recovery")
 	for _, d := range []struct {
 		env, def string
@@ -294,6 +304,56 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.ClientKey = get("RECOVERY_API_KEY", c.DevAPIKey)
 	c.OpsKey = get("RECOVERY_OPS_KEY", DevApprover.Key)
 	return c, nil
+}
+
+// loadConsole reads how people sign in to the console: an OIDC provider
+// (issuer, client, the callback, the groups claim and what each group
+// may do), and whether local passwords stay on.
+func (c *Config) loadConsole(get func(k, def string) string) error {
+	issuer := get("RECOVERY_OIDC_ISSUER", "")
+	pw := get("RECOVERY_CONSOLE_PASSWORDS", "on")
+	switch pw {
+	case "on", "off":
+		c.ConsoleNoPasswords = pw == "off"
+	default:
+		return fmt.Errorf("RECOVERY_CONSOLE_PASSWORDS: %q is not on or off", pw)
+	}
+	if issuer == "" {
+		for _, k := range []string{"RECOVERY_OIDC_CLIENT_ID", "RECOVERY_OIDC_CLIENT_SECRET", "RECOVERY_OIDC_REDIRECT_URL", "RECOVERY_OIDC_ROLES"} {
+			if get(k, "") != "" {
+				return fmt.Errorf("%s is set but RECOVERY_OIDC_ISSUER is not: set the identity provider's issuer URL too", k)
+			}
+		}
+		if c.ConsoleNoPasswords {
+			return errors.New("RECOVERY_CONSOLE_PASSWORDS=off needs an identity provider (RECOVERY_OIDC_ISSUER), or nobody could sign in to the console")
+		}
+		return nil
+	}
+	if u, err := url.Parse(issuer); err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && loopback(hostPort(u))) {
+		return fmt.Errorf("RECOVERY_OIDC_ISSUER: %q is not an https URL (http only on loopback)", issuer)
+	}
+	o := &console.OIDC{Issuer: issuer, ClientID: get("RECOVERY_OIDC_CLIENT_ID", ""), ClientSecret: get("RECOVERY_OIDC_CLIENT_SECRET", ""),
+		GroupsClaim: get("RECOVERY_OIDC_GROUPS_CLAIM", "groups"), Label: get("RECOVERY_OIDC_LABEL", "")}
+	if o.ClientID == "" {
+		return errors.New("RECOVERY_OIDC_ISSUER is set: RECOVERY_OIDC_CLIENT_ID is required too (the console's client at the provider)")
+	}
+	o.RedirectURL = get("RECOVERY_OIDC_REDIRECT_URL", "")
+	if o.RedirectURL == "" {
+		if c.PublicURL == "" {
+			return errors.New("RECOVERY_OIDC_ISSUER is set: give RECOVERY_OIDC_REDIRECT_URL (https://HOST/console/oidc/callback) or RECOVERY_PUBLIC_URL")
+		}
+		o.RedirectURL = c.PublicURL + "/console/oidc/callback"
+	}
+	if u, err := url.Parse(o.RedirectURL); err != nil || u.Host == "" || u.Path != "/console/oidc/callback" ||
+		!(u.Scheme == "https" || u.Scheme == "http" && loopback(hostPort(u))) {
+		return fmt.Errorf("RECOVERY_OIDC_REDIRECT_URL: %q is not https://HOST/console/oidc/callback (http only on loopback)", o.RedirectURL)
+	}
+	roles, err := console.ParseRoles(get("RECOVERY_OIDC_ROLES", ""))
+	if err != nil {
+		return fmt.Errorf("RECOVERY_OIDC_ROLES (GROUP=ROLE;..., such as ops-leads=approver:100:EUR,0:default;ops=viewer): %w", err)
+	}
+	o.Roles, c.ConsoleOIDC = roles, o
+	return nil
 }
 
 // loadCodec reads the payload keys and the codec server's settings.

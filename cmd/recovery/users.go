@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/mail"
 	"os"
 	"slices"
 	"sort"
@@ -29,14 +31,17 @@ var stdin io.Reader = os.Stdin
 
 // runUsers manages the console's local accounts:
 //
-//	recovery users add NAME --role approver --limit 100:EUR --limit 0:default
+//	recovery users add NAME --role approver --limit 100:EUR --limit 0:default [--email ADDRESS]
 //	recovery users list
 //	recovery users disable NAME
 //
 // add reads the password from standard input (one line; on a terminal it
 // is asked for twice, without echo), so that it never appears in the
 // shell's history or the process list. Adding an existing name replaces
-// its password, role and limits and enables it again.
+// its password, role, limits and email and enables it again. The email is
+// where the console tells an approver what waits for them. Accounts made
+// by single sign-on are listed as "oidc"; the provider's groups set their
+// role at each sign-in, and disable works on them too.
 func runUsers(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("users: add, list or disable: %w", errUsage)
@@ -65,7 +70,7 @@ func runUsers(ctx context.Context, cfg Config, args []string, stdout io.Writer) 
 			if u.DisabledAt != nil {
 				state = "disabled " + u.DisabledAt.UTC().Format("2006-01-02")
 			}
-			fmt.Fprintf(stdout, "%-20s %-9s %-24s %s\n", u.Name, u.Role, formatLimits(u.Limits), state)
+			fmt.Fprintf(stdout, "%-20s %-5s %-9s %-24s %-12s %s\n", u.Name, u.Source, u.Role, formatLimits(u.Limits), state, cmp.Or(u.Email, "-"))
 		}
 		return nil
 	case "disable":
@@ -127,12 +132,15 @@ func usersAdd(ctx context.Context, st *store.Store, args []string, stdout io.Wri
 	fs := flag.NewFlagSet("users add", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	role := fs.String("role", "", "viewer, approver or admin")
+	email := fs.String("email", "", "where the console tells the account what waits for it")
 	limits := limitFlags{}
 	fs.Var(limits, "limit", "AMOUNT:CURRENCY (repeatable)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("users add: %v: %w", err, errUsage)
 	}
 	switch {
+	case *email != "" && !plausibleEmail(*email):
+		return fmt.Errorf("users add: --email %q is not an email address", *email)
 	case !slices.Contains(consoleRoles, *role):
 		return fmt.Errorf("users add: --role must be one of %s", strings.Join(consoleRoles, ", "))
 	case *role == "approver" && len(limits) == 0:
@@ -152,7 +160,7 @@ func usersAdd(ctx context.Context, st *store.Store, args []string, stdout io.Wri
 	if err != nil {
 		return fmt.Errorf("users add: %w", err)
 	}
-	if err := st.PutConsoleUser(ctx, store.ConsoleUser{Name: name, PasswordHash: hash, Role: *role, Limits: limits}); err != nil {
+	if err := st.PutConsoleUser(ctx, store.ConsoleUser{Name: name, PasswordHash: hash, Role: *role, Limits: limits, Email: *email}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "saved %s (%s %s)\n", name, *role, formatLimits(limits))
@@ -199,4 +207,11 @@ func tokenLike(s string) bool {
 		}
 	}
 	return true
+}
+
+// plausibleEmail reports whether s is a bare address (no display name)
+// with a dotted domain.
+func plausibleEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && strings.Contains(s[strings.LastIndex(s, "@"):], ".")
 }

@@ -59,6 +59,7 @@ func TestUsersCommand(t *testing.T) {
 		"bad currency":           {pw + "\n", []string{"add", "ed", "--role", "approver", "--limit", "5:EURO"}},
 		"bad amount":             {pw + "\n", []string{"add", "ed", "--role", "approver", "--limit", "lots:EUR"}},
 		"name with a space":      {pw + "\n", []string{"add", "e d", "--role", "viewer"}},
+		"not an email":           {pw + "\n", []string{"add", "ed", "--role", "viewer", "--email", "Ed <ed@shop.example>"}},
 		"disable an unknown one": {"", []string{"disable", "ed"}},
 	} {
 		if out, err := users(tc.pw, tc.args...); err == nil {
@@ -69,18 +70,19 @@ func TestUsersCommand(t *testing.T) {
 		t.Fatal("a refused add stored an account")
 	}
 
-	// Adding again changes the role and the password.
-	if _, err := users("another long passphrase\n", "add", "mara", "--role", "admin"); err != nil {
+	// Adding again changes the role, the password and the email.
+	if _, err := users("another long passphrase\n", "add", "mara", "--role", "admin", "--email", "mara@shop.example"); err != nil {
 		t.Fatal(err)
 	}
-	if u, _ := st.ConsoleUser(ctx, "mara"); u.Role != "admin" || len(u.Limits) != 0 {
+	if u, _ := st.ConsoleUser(ctx, "mara"); u.Role != "admin" || len(u.Limits) != 0 || u.Email != "mara@shop.example" {
 		t.Fatalf("changed to %+v", u)
 	}
 	if _, err := users("", "disable", "mara"); err != nil {
 		t.Fatal(err)
 	}
 	out, err := users("", "list")
-	if err != nil || !strings.Contains(out, "mara") || !strings.Contains(out, "admin") || !strings.Contains(out, "disabled") {
+	if err != nil || !strings.Contains(out, "mara") || !strings.Contains(out, "admin") || !strings.Contains(out, "disabled") ||
+		!strings.Contains(out, "mara@shop.example") || !strings.Contains(out, "local") {
 		t.Fatalf("list: %v\n%s", err, out)
 	}
 	if _, err := users("", "frobnicate"); !errors.Is(err, errUsage) {

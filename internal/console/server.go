@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
@@ -27,6 +28,9 @@ import (
 type Accounts interface {
 	ConsoleUser(ctx context.Context, name string) (store.ConsoleUser, error)
 	PutConsoleUser(ctx context.Context, u store.ConsoleUser) error
+	// PutOIDCUser keeps the account of someone the identity provider
+	// signed in (store.ErrAccountTaken: the name is someone else's).
+	PutOIDCUser(ctx context.Context, u store.ConsoleUser) (store.ConsoleUser, error)
 	RecordLogin(ctx context.Context, name, remote string, ok bool) error
 	FailedLogins(ctx context.Context, name string, since time.Time) (int, error)
 }
@@ -93,6 +97,13 @@ type Server struct {
 	// incident to its workflow ("": no link); Namespace its namespace.
 	TemporalUI, Namespace string
 
+	// OIDC signs people in through an identity provider (nil: local
+	// accounts only).
+	OIDC *OIDC
+	// NoPasswords turns local passwords off: only the identity provider
+	// signs people in.
+	NoPasswords bool
+
 	sm *scs.SessionManager
 }
 
@@ -138,6 +149,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /console/login", s.loginPage)
 	mux.HandleFunc("POST /console/login", s.login)
 	mux.HandleFunc("POST /console/logout", s.logout)
+	if s.OIDC != nil {
+		mux.HandleFunc("GET /console/oidc/start", s.oidcStart)
+		mux.HandleFunc("GET /console/oidc/callback", s.oidcCallback)
+	}
 	mux.HandleFunc("GET /console/{$}", s.signedIn(s.queue))
 	mux.HandleFunc("GET /console/incidents/{id}", s.signedIn(s.incident))
 	mux.HandleFunc("POST /console/incidents/{id}/approve", s.signedIn(s.decide(recovery.ActionApprove)))
@@ -203,6 +218,10 @@ type view struct {
 	Search   searchTerms
 	Page     int
 	NextPage int
+	// Passwords: the sign-in page has the password form; SSO names the
+	// identity provider it offers ("": none).
+	Passwords bool
+	SSO       string
 	// CanHandle: the account may mark requests for a person handled.
 	CanHandle bool
 	// RefreshMillis: how often the queue page refreshes its counts.
@@ -230,7 +249,17 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, v view) 
 const sessionUser = "user"
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, http.StatusOK, "login", view{Title: "Sign in"})
+	s.render(w, http.StatusOK, "login", s.loginView(""))
+}
+
+// loginView is the sign-in page: the password form unless passwords are
+// off, the identity provider's button when there is one.
+func (s *Server) loginView(errMsg string) view {
+	v := view{Title: "Sign in", Error: errMsg, Passwords: !s.NoPasswords}
+	if s.OIDC != nil {
+		v.SSO = cmp.Or(s.OIDC.Label, "single sign-on")
+	}
+	return v
 }
 
 // login checks a name and password: the same work for an unknown name as
@@ -241,7 +270,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	name, pw := strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("password")
 	remote, _, _ := net.SplitHostPort(r.RemoteAddr)
 	fail := func(status int, msg string) {
-		s.render(w, status, "login", view{Title: "Sign in", Error: msg, Name: name})
+		v := s.loginView(msg)
+		v.Name = name
+		s.render(w, status, "login", v)
+	}
+	if s.NoPasswords {
+		fail(http.StatusForbidden, "Passwords are turned off here: sign in through the identity provider.")
+		return
 	}
 	if name == "" || pw == "" || len(name) > 64 {
 		fail(http.StatusBadRequest, "Give your name and your password.")

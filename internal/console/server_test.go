@@ -52,6 +52,21 @@ func (m *memAccounts) PutConsoleUser(_ context.Context, u store.ConsoleUser) err
 	return nil
 }
 
+// PutOIDCUser keeps an identity provider's account as the store does:
+// never over a local account or another subject's, never enabling a
+// disabled one.
+func (m *memAccounts) PutOIDCUser(_ context.Context, u store.ConsoleUser) (store.ConsoleUser, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.users[u.Name]
+	if ok && (old.Source != "oidc" || old.Subject != u.Subject) {
+		return u, store.ErrAccountTaken
+	}
+	u.Source, u.DisabledAt = "oidc", old.DisabledAt
+	m.users[u.Name] = u
+	return u, nil
+}
+
 func (m *memAccounts) RecordLogin(_ context.Context, name, _ string, ok bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -110,7 +125,7 @@ type consoleTest struct {
 	remedies *memRemedies
 }
 
-func newConsole(t *testing.T, insecure bool) *consoleTest {
+func newConsole(t *testing.T, insecure bool, opts ...func(s *Server, base string)) *consoleTest {
 	t.Helper()
 	hash, err := HashPassword(testPassword, DefaultParams)
 	if err != nil {
@@ -126,8 +141,12 @@ func newConsole(t *testing.T, insecure bool) *consoleTest {
 		Offer: &recovery.Offer{Remedy: recovery.RemedyReship, ValueMinor: 8999, Currency: "EUR", Status: recovery.OfferPending}}
 	s := &Server{Accounts: acc, Sessions: memstore.New(), Incidents: memIncidents{inc}, Remedies: rem,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Insecure: insecure}
-	srv := httptest.NewServer(s.Handler())
+	srv := httptest.NewServer(nil)
 	t.Cleanup(srv.Close)
+	for _, opt := range opts {
+		opt(s, srv.URL)
+	}
+	srv.Config.Handler = s.Handler()
 	return &consoleTest{t: t, srv: srv, accounts: acc, remedies: rem}
 }
 

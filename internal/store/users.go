@@ -23,30 +23,69 @@ type ConsoleUser struct {
 	Limits     map[string]int64
 	CreatedAt  time.Time
 	DisabledAt *time.Time
+	// Email is where the console tells the account what waits for it
+	// ("": nothing is sent).
+	Email string
+	// Source is "local" (a password) or "oidc" (an identity provider's
+	// account, whose Subject is "issuer subject").
+	Source, Subject string
 }
 
-// PutConsoleUser creates an account, or replaces the hash, role and
-// limits of an existing one (and enables it again).
+// PutConsoleUser creates a local account, or replaces the hash, role,
+// limits and email of an existing one (and enables it again; an OIDC
+// account of that name becomes a local one).
 func (s *Store) PutConsoleUser(ctx context.Context, u ConsoleUser) error {
 	limits, err := json.Marshal(u.Limits)
 	if err != nil {
 		return err
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO console_users (name, password_hash, role, limits) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (name) DO UPDATE SET password_hash = $2, role = $3, limits = $4, updated_at = now(), disabled_at = NULL`,
-		u.Name, u.PasswordHash, u.Role, limits)
+	_, err = s.pool.Exec(ctx, `INSERT INTO console_users (name, password_hash, role, limits, email) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (name) DO UPDATE SET password_hash = $2, role = $3, limits = $4, email = $5, source = 'local', subject = NULL,
+			updated_at = now(), disabled_at = NULL`,
+		u.Name, u.PasswordHash, u.Role, limits, u.Email)
 	if err != nil {
 		return fmt.Errorf("save console user: %w", mapErr(err))
 	}
 	return nil
 }
 
+// ErrAccountTaken: the name belongs to a local account, or to another
+// person of the identity provider.
+var ErrAccountTaken = errors.New("the name belongs to another account")
+
+// PutOIDCUser creates or updates the account of a person who signed in
+// through the identity provider: the role, limits and email the provider
+// gives now. It never enables a disabled account, and never takes over a
+// local account or another subject's (ErrAccountTaken). It returns the
+// account as stored.
+func (s *Store) PutOIDCUser(ctx context.Context, u ConsoleUser) (ConsoleUser, error) {
+	limits, err := json.Marshal(u.Limits)
+	if err != nil {
+		return u, err
+	}
+	err = s.pool.QueryRow(ctx, `INSERT INTO console_users (name, password_hash, role, limits, email, source, subject)
+		VALUES ($1, '', $2, $3, $4, 'oidc', $5)
+		ON CONFLICT (name) DO UPDATE SET role = $2, limits = $3, email = $4, updated_at = now()
+			WHERE console_users.source = 'oidc' AND console_users.subject = $5
+		RETURNING created_at, disabled_at`,
+		u.Name, u.Role, limits, u.Email, u.Subject).Scan(&u.CreatedAt, &u.DisabledAt)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows), errors.Is(mapErr(err), recovery.ErrConflict):
+		return u, fmt.Errorf("console user %q: %w", u.Name, ErrAccountTaken)
+	case err != nil:
+		return u, fmt.Errorf("save console user: %w", err)
+	}
+	u.Source, u.PasswordHash = "oidc", ""
+	return u, nil
+}
+
 // ConsoleUser returns an account; none is recovery.ErrNotFound.
 func (s *Store) ConsoleUser(ctx context.Context, name string) (ConsoleUser, error) {
 	var u ConsoleUser
 	var limits []byte
-	err := s.pool.QueryRow(ctx, `SELECT name, password_hash, role, limits, created_at, disabled_at FROM console_users WHERE name = $1`,
-		name).Scan(&u.Name, &u.PasswordHash, &u.Role, &limits, &u.CreatedAt, &u.DisabledAt)
+	err := s.pool.QueryRow(ctx, `SELECT name, password_hash, role, limits, created_at, disabled_at, email, source, coalesce(subject, '')
+		FROM console_users WHERE name = $1`,
+		name).Scan(&u.Name, &u.PasswordHash, &u.Role, &limits, &u.CreatedAt, &u.DisabledAt, &u.Email, &u.Source, &u.Subject)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, fmt.Errorf("console user %q: %w", name, recovery.ErrNotFound)
 	}
@@ -58,14 +97,14 @@ func (s *Store) ConsoleUser(ctx context.Context, name string) (ConsoleUser, erro
 
 // ConsoleUsers lists the accounts by name, without their hashes.
 func (s *Store) ConsoleUsers(ctx context.Context) ([]ConsoleUser, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, role, limits, created_at, disabled_at FROM console_users ORDER BY name`)
+	rows, err := s.pool.Query(ctx, `SELECT name, role, limits, created_at, disabled_at, email, source FROM console_users ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list console users: %w", err)
 	}
 	var out []ConsoleUser
 	var u ConsoleUser
 	var limits []byte
-	_, err = pgx.ForEachRow(rows, []any{&u.Name, &u.Role, &limits, &u.CreatedAt, &u.DisabledAt}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&u.Name, &u.Role, &limits, &u.CreatedAt, &u.DisabledAt, &u.Email, &u.Source}, func() error {
 		u.Limits = nil
 		if err := json.Unmarshal(limits, &u.Limits); err != nil {
 			return err

@@ -215,3 +215,47 @@ func TestConsoleViewsBelongToTheirPerson(t *testing.T) {
 		t.Fatal("a view saved for no account")
 	}
 }
+
+// TestOIDCAccounts: an identity provider's account follows the
+// provider's role and email at each sign-in, but never takes over a local
+// account or another subject's, and stays disabled once disabled.
+func TestOIDCAccounts(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	if err := st.PutConsoleUser(ctx, store.ConsoleUser{Name: "mara", PasswordHash: "$argon2id$x", Role: "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	ada := store.ConsoleUser{Name: "ada", Role: "approver", Limits: map[string]int64{"EUR": 250, "default": 0}, Email: "ada@shop.example",
+		Subject: "https://id.example 00u-ada"}
+	got, err := st.PutOIDCUser(ctx, ada)
+	if err != nil || got.Source != "oidc" || got.DisabledAt != nil || got.CreatedAt.IsZero() {
+		t.Fatalf("first sign-in: %+v, %v", got, err)
+	}
+	ada.Role, ada.Limits, ada.Email = "viewer", nil, "ada@new.example"
+	if _, err := st.PutOIDCUser(ctx, ada); err != nil {
+		t.Fatal(err)
+	}
+	back, err := st.ConsoleUser(ctx, "ada")
+	if err != nil || back.Role != "viewer" || back.Email != "ada@new.example" || back.Source != "oidc" || back.Subject != ada.Subject ||
+		back.PasswordHash != "" {
+		t.Fatalf("after her second sign-in: %+v, %v", back, err)
+	}
+	for _, c := range []store.ConsoleUser{
+		{Name: "mara", Role: "admin", Subject: "https://id.example 00u-mara"}, // a local account's name
+		{Name: "ada", Role: "admin", Subject: "https://id.example 00u-other"}, // another subject with her name
+		{Name: "ada2", Role: "admin", Subject: "https://id.example 00u-ada"},  // her subject under another name
+	} {
+		if _, err := st.PutOIDCUser(ctx, c); !errors.Is(err, store.ErrAccountTaken) {
+			t.Errorf("%s as %s: %v, want ErrAccountTaken", c.Subject, c.Name, err)
+		}
+	}
+	if m, _ := st.ConsoleUser(ctx, "mara"); m.Role != "admin" || m.PasswordHash != "$argon2id$x" || m.Source != "local" {
+		t.Fatalf("the local account was changed: %+v", m)
+	}
+	if err := st.DisableConsoleUser(ctx, "ada"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.PutOIDCUser(ctx, ada); err != nil || got.DisabledAt == nil {
+		t.Fatalf("signing in again enabled a disabled account: %+v, %v", got, err)
+	}
+}
