@@ -135,6 +135,13 @@ func browser(t *testing.T, width, height int64) context.Context {
 	return ctx
 }
 
+// loaded waits for the page's load event, its stylesheet applied: an
+// element is visible as soon as the HTML is parsed, but widths and colours
+// are only the page's own once its CSS is in.
+func loaded() chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](`document.readyState === "complete"`, chromedp.WithPollingInterval(20*time.Millisecond))
+}
+
 // axeVersion is the axe-core that `make axe` fetches (keep it in step with
 // the Makefile's AXE_VERSION).
 const axeVersion = "4.14.1"
@@ -144,6 +151,11 @@ const axeVersion = "4.14.1"
 // the test with each violation.
 func accessible(t *testing.T, ctx context.Context, page string) {
 	t.Helper()
+	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := chromedp.Do(lctx, loaded()); err != nil {
+		t.Fatalf("the %s page never finished loading: %v", page, err)
+	}
 	path := filepath.Join("..", "..", "..", ".cache", "axe-core-"+axeVersion, "axe.min.js")
 	script, err := os.ReadFile(path)
 	if err != nil {
@@ -244,7 +256,7 @@ func TestKeyboardAndPhoneWidth(t *testing.T) {
 	if focus != "solid password" {
 		t.Errorf("after Tab the focus is %q, want the password field with a visible outline", focus)
 	}
-	if err := chromedp.Do(sctx, chromedp.KeyEvent(password), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("table"))); err != nil {
+	if err := chromedp.Do(sctx, chromedp.KeyEvent(password), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("table")), loaded()); err != nil {
 		t.Fatalf("sign in with the keyboard: %v", err)
 	}
 	overflow, err := chromedp.Run(sctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
