@@ -727,6 +727,15 @@ func (s *Server) decide(action string) func(http.ResponseWriter, *http.Request, 
 			invalid("A rejection needs a reason.")
 			return
 		}
+		// Over the limit is refused here, as bulk approvals and edited
+		// offers are, before anything reaches the workflow (which checks
+		// again).
+		if action == recovery.ActionApprove && inc.Offer != nil && inc.Offer.ValueMinor > by.LimitMinor(currency) {
+			s.render(w, http.StatusForbidden, "incident", s.incidentView(u, inc, fmt.Sprintf(
+				"The offer, %s, is over your limit of %d %s: change it to a value within your limit, or leave it to someone whose limit covers it.",
+				inc.Offer.Money(), by.LimitMajor, currency)))
+			return
+		}
 		if action == recovery.ActionOffer {
 			offer, msg := editedOffer(inc, by, r.PostFormValue("remedy"), r.PostFormValue("value"))
 			if msg != "" {

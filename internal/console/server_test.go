@@ -461,6 +461,39 @@ func TestBulkDecisionsCheckEachIncident(t *testing.T) {
 	}
 }
 
+// TestApprovingOverTheLimitIsRefused: mara (EUR 100) approving a 200.00
+// EUR offer on its page is refused with her limit, and the workflow hears
+// nothing; an admin, without a limit, may approve it.
+func TestApprovingOverTheLimitIsRefused(t *testing.T) {
+	c := newConsole(t, true)
+	list := memList{{ID: "inc-big", Status: recovery.IncidentAwaitingApproval, WorkflowID: "w2",
+		Offer: &recovery.Offer{Remedy: recovery.RemedyReship, ValueMinor: 20000, Currency: "EUR", Status: recovery.OfferPending}}}
+	hash, _ := HashPassword(testPassword, DefaultParams)
+	acc := &memAccounts{users: map[string]store.ConsoleUser{
+		"mara": {Name: "mara", PasswordHash: hash, Role: "approver", Limits: map[string]int64{"EUR": 100, "default": 0}},
+		"ada":  {Name: "ada", PasswordHash: hash, Role: "admin"}}}
+	rem := &memRemedies{}
+	s := &Server{Accounts: acc, Sessions: memstore.New(), Incidents: list, Remedies: rem,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Insecure: true}
+	c.srv = httptest.NewServer(s.Handler())
+	defer c.srv.Close()
+	hc := c.client()
+	c.login(hc, "mara", testPassword)
+	resp, body := c.do(hc, http.MethodPost, "/console/incidents/inc-big/approve", url.Values{"note": {"fine"}})
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "over your limit of 100 EUR") {
+		t.Fatalf("mara approving 200.00 EUR: %d, want 403 saying it is over her limit of 100 EUR:\n%s", resp.StatusCode, body)
+	}
+	if len(rem.acts) != 0 {
+		t.Fatalf("an approval over the limit reached the workflow: %+v", rem.acts)
+	}
+	admin := c.client()
+	c.login(admin, "ada", testPassword)
+	if resp, _ := c.do(admin, http.MethodPost, "/console/incidents/inc-big/approve", url.Values{}); resp.StatusCode != http.StatusSeeOther ||
+		len(rem.acts) != 1 || rem.acts[0].By.Name != "console:ada" {
+		t.Fatalf("an admin approving 200.00 EUR: %d, actions %+v, want the approval sent", resp.StatusCode, rem.acts)
+	}
+}
+
 type memOrders map[string][]string
 
 func (m memOrders) OrdersOf(_ context.Context, who recovery.CustomerRef, _ int) ([]string, error) {

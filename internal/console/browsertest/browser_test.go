@@ -1,10 +1,14 @@
 // Package browsertest drives the ops console in a real browser (Chromium,
 // headless, through chromedp) against a real Postgres: sign in, read the
-// queue, open an incident, approve it; with the keyboard, and at a
-// phone's width. `make test` installs Chromium when it is missing (make
-// chromium); without it these tests fail and say so.
+// queue, open an incident, approve, reject or change its offer (within
+// the approver's limit only), see to a customer's request for a person,
+// sign out; with the keyboard, and at a phone's width; a form sent from
+// another origin is refused. It runs axe-core on each page, and on the
+// customer's pages (choice, survey, unsubscribe) that internal/web serves.
+// `make test` installs Chromium when it is missing (make chromium);
+// without it these tests fail and say so.
 //
-// Time budget: about 15 seconds.
+// Time budget: about 30 seconds (11 tests, about 2 to 3 seconds each).
 package browsertest
 
 import (
@@ -65,7 +69,8 @@ func chromium(t *testing.T) string {
 const password = "a long passphrase for the browser"
 
 // console serves the console on a real store with one approver, mara
-// (EUR 100), and one incident awaiting approval.
+// (EUR 100), and one incident awaiting approval; requests for a person
+// are marked handled in the store.
 func console_(t *testing.T) (base string, rem *remedies, st *store.Store) {
 	t.Helper()
 	ctx := context.Background()
@@ -96,7 +101,7 @@ func console_(t *testing.T) (base string, rem *remedies, st *store.Store) {
 		t.Fatal(err)
 	}
 	rem = &remedies{}
-	s := &console.Server{Accounts: st, Sessions: st.Sessions(), Incidents: st, Remedies: rem, Views: st,
+	s := &console.Server{Accounts: st, Sessions: st.Sessions(), Incidents: st, Remedies: rem, Views: st, Requests: st,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), RefreshEvery: 300 * time.Millisecond} // Secure cookies: 127.0.0.1 is a secure context
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
@@ -135,6 +140,13 @@ func browser(t *testing.T, width, height int64) context.Context {
 	return ctx
 }
 
+// loaded waits for the page's load event, its stylesheet applied: an
+// element is visible as soon as the HTML is parsed, but widths and colours
+// are only the page's own once its CSS is in.
+func loaded() chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](`document.readyState === "complete"`, chromedp.WithPollingInterval(20*time.Millisecond))
+}
+
 // axeVersion is the axe-core that `make axe` fetches (keep it in step with
 // the Makefile's AXE_VERSION).
 const axeVersion = "4.14.1"
@@ -144,6 +156,11 @@ const axeVersion = "4.14.1"
 // the test with each violation.
 func accessible(t *testing.T, ctx context.Context, page string) {
 	t.Helper()
+	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := chromedp.Do(lctx, loaded()); err != nil {
+		t.Fatalf("the %s page never finished loading: %v", page, err)
+	}
 	path := filepath.Join("..", "..", "..", ".cache", "axe-core-"+axeVersion, "axe.min.js")
 	script, err := os.ReadFile(path)
 	if err != nil {
@@ -244,7 +261,7 @@ func TestKeyboardAndPhoneWidth(t *testing.T) {
 	if focus != "solid password" {
 		t.Errorf("after Tab the focus is %q, want the password field with a visible outline", focus)
 	}
-	if err := chromedp.Do(sctx, chromedp.KeyEvent(password), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("table"))); err != nil {
+	if err := chromedp.Do(sctx, chromedp.KeyEvent(password), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("table")), loaded()); err != nil {
 		t.Fatalf("sign in with the keyboard: %v", err)
 	}
 	overflow, err := chromedp.Run(sctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
