@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -203,6 +204,9 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 			Detection: cfg.Detection,
 		}
 		workflows.Register(wf, acts)
+		if n := cfg.notifier(s.store, messenger, dev, s.Addr(), log); n != nil {
+			s.wg.Go(func() { n.Run(runCtx) })
+		}
 		s.acts, s.namespace = acts, cfg.Namespace
 		for _, p := range []struct {
 			channel string
@@ -428,6 +432,28 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 	outer.Handle("/", handler)
 	s.serve(outer)
 	return nil
+}
+
+// notifier tells approvers by email what waits for them in the console,
+// from a worker with an email provider (dev: captured), when the
+// console's address is known (RECOVERY_CONSOLE_URL, RECOVERY_PUBLIC_URL,
+// or dev's own) and RECOVERY_NOTIFY_EVERY is not 0.
+func (c Config) notifier(st *store.Store, mail messaging.Router, dev bool, addr string, log *slog.Logger) *console.Notifier {
+	url := c.ConsoleURL
+	if url == "" && dev {
+		url = "http://" + cmp.Or(addr, c.Addr) + "/console"
+	}
+	switch {
+	case c.NotifyEvery == 0:
+		return nil
+	case url == "":
+		log.Info("approvers get no emails: set RECOVERY_CONSOLE_URL or RECOVERY_PUBLIC_URL for the console's links")
+		return nil
+	case !mail.Sends(recovery.ChannelEmail):
+		log.Info("approvers get no emails: no email provider (SENDGRID_API_KEY)")
+		return nil
+	}
+	return &console.Notifier{Incidents: st, Store: st, Mail: mail, ConsoleURL: url, Every: c.NotifyEvery, Logger: log}
 }
 
 // loadCatalog loads RECOVERY_CATALOG_FILE, or in dev the seed catalog

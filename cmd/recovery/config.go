@@ -153,8 +153,14 @@ type Config struct {
 	// provider (RECOVERY_OIDC_*; nil: local accounts only);
 	// ConsoleNoPasswords turns local passwords off
 	// (RECOVERY_CONSOLE_PASSWORDS=off).
-	ConsoleOIDC               *console.OIDC
-	ConsoleNoPasswords        bool
+	ConsoleOIDC        *console.OIDC
+	ConsoleNoPasswords bool
+	// ConsoleURL is the console's address in the emails that tell
+	// approvers what waits (RECOVERY_CONSOLE_URL; default
+	// $RECOVERY_PUBLIC_URL/console); NotifyEvery how long a worker gathers
+	// them into one email (RECOVERY_NOTIFY_EVERY, default 1m; 0: none).
+	ConsoleURL                string
+	NotifyEvery               time.Duration
 	CodecTLSCert, CodecTLSKey string
 	URL                       string // RECOVERY_URL (client commands)
 	ClientKey                 string // RECOVERY_API_KEY (client commands)
@@ -310,6 +316,19 @@ func loadConfig(getenv func(string) string) (Config, error) {
 // (issuer, client, the callback, the groups claim and what each group
 // may do), and whether local passwords stay on.
 func (c *Config) loadConsole(get func(k, def string) string) error {
+	c.ConsoleURL = strings.TrimSuffix(get("RECOVERY_CONSOLE_URL", ""), "/")
+	if c.ConsoleURL == "" && c.PublicURL != "" {
+		c.ConsoleURL = c.PublicURL + "/console"
+	}
+	if u, err := url.Parse(c.ConsoleURL); c.ConsoleURL != "" && (err != nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("RECOVERY_CONSOLE_URL: %q is not an http(s) URL such as https://recovery.example.com/console", c.ConsoleURL)
+	}
+	every := get("RECOVERY_NOTIFY_EVERY", "1m")
+	d, err := time.ParseDuration(every)
+	if err != nil || d < 0 || d > 0 && d < time.Second {
+		return fmt.Errorf("RECOVERY_NOTIFY_EVERY: %q is not a duration such as 1m (0: approvers get no emails)", every)
+	}
+	c.NotifyEvery = d
 	issuer := get("RECOVERY_OIDC_ISSUER", "")
 	pw := get("RECOVERY_CONSOLE_PASSWORDS", "on")
 	switch pw {

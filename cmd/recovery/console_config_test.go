@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestConfigConsoleSignIn: the console's OIDC settings are read whole or
@@ -38,6 +39,9 @@ func TestConfigConsoleSignIn(t *testing.T) {
 		{with("RECOVERY_OIDC_REDIRECT_URL", "https://recovery.example.com/callback"), "/console/oidc/callback"},
 		{with("RECOVERY_OIDC_ROLES", ""), "RECOVERY_OIDC_ROLES"},
 		{with("RECOVERY_OIDC_ROLES", "ops=approver"), "needs limits"},
+		{map[string]string{"RECOVERY_NOTIFY_EVERY": "soon"}, "RECOVERY_NOTIFY_EVERY"},
+		{map[string]string{"RECOVERY_NOTIFY_EVERY": "5ms"}, "RECOVERY_NOTIFY_EVERY"},
+		{map[string]string{"RECOVERY_CONSOLE_URL": "ops.example.com/console"}, "RECOVERY_CONSOLE_URL"},
 	} {
 		_, err := loadConfig(envOf(tc.env))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -56,5 +60,12 @@ func TestConfigConsoleSignIn(t *testing.T) {
 	if o == nil || !c.ConsoleNoPasswords || o.RedirectURL != "https://recovery.example.com/console/oidc/callback" ||
 		o.ClientSecret != secret || o.GroupsClaim != "realm_access.roles" || len(o.Roles) != 2 || o.Roles[0].Limits["EUR"] != 100 {
 		t.Fatalf("console sign-in settings: %+v (passwords off: %v)", o, c.ConsoleNoPasswords)
+	}
+	if c.ConsoleURL != "https://recovery.example.com/console" || c.NotifyEvery != time.Minute {
+		t.Fatalf("approvers' emails: console at %q every %v, want the public URL's /console every minute", c.ConsoleURL, c.NotifyEvery)
+	}
+	if c, err := loadConfig(envOf(map[string]string{"RECOVERY_NOTIFY_EVERY": "0", "RECOVERY_CONSOLE_URL": "https://ops.example.com/console/"})); err != nil ||
+		c.NotifyEvery != 0 || c.ConsoleURL != "https://ops.example.com/console" {
+		t.Fatalf("notices off: %v, %v %q", err, c.NotifyEvery, c.ConsoleURL)
 	}
 }

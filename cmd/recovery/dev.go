@@ -176,7 +176,10 @@ func messagesHint(cfg Config) string {
 // The console account dev creates when it has none of that name: well
 // known, like dev's keys, since dev listens on loopback only.
 const (
-	DevConsoleUser     = "dev-ops"
+	DevConsoleUser = "dev-ops"
+	// DevConsoleEmail is where dev tells dev-ops what waits (captured:
+	// see /dev/messages).
+	DevConsoleEmail    = "dev-ops@recovery.invalid"
 	DevConsolePassword = "dev-console-password"
 )
 
@@ -191,5 +194,5 @@ func ensureDevAccount(ctx context.Context, st *store.Store) error {
 		return err
 	}
 	return st.PutConsoleUser(ctx, store.ConsoleUser{Name: DevConsoleUser, PasswordHash: hash, Role: "approver",
-		Limits: map[string]int64{"default": 1000}})
+		Limits: map[string]int64{"default": 1000}, Email: DevConsoleEmail})
 }

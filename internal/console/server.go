@@ -444,11 +444,16 @@ func (s *Server) requeue(w http.ResponseWriter, r *http.Request, u store.Console
 
 // lists reads every tab's incidents, filtered by kind and currency.
 func (s *Server) lists(ctx context.Context, kind, currency string) (map[string][]row, error) {
+	return waiting(ctx, s.Incidents, s.now(), kind, currency)
+}
+
+// waiting reads what waits for a person, by tab, filtered by kind and
+// currency ("": any).
+func waiting(ctx context.Context, incidents web.IncidentReader, now time.Time, kind, currency string) (map[string][]row, error) {
 	lists := map[string][]row{}
-	now := s.now()
 	for _, st := range []string{recovery.IncidentAwaitingApproval, recovery.IncidentNeedsAttention, recovery.IncidentOpen,
 		recovery.IncidentAwaitingChoice} {
-		list, err := s.Incidents.ListIncidents(ctx, recovery.IncidentFilter{Status: st, Limit: 1000})
+		list, err := incidents.ListIncidents(ctx, recovery.IncidentFilter{Status: st, Limit: 1000})
 		if err != nil {
 			return nil, err
 		}
