@@ -84,6 +84,9 @@ type Server struct {
 	// Timeline reads an order's events for an incident's page (nil: the
 	// page shows the incident's own story only).
 	Timeline OrderEvents
+	// Steps reads what was done to carry out a remedy and what was undone
+	// (nil: the timeline leaves them out).
+	Steps RemedySteps
 	// Events is the relay's queue: the events it quarantined, shown under
 	// Needs attention and put back from there (nil: not shown).
 	Events web.EventQueue
@@ -602,7 +605,13 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request, u store.Consol
 			s.Logger.Error("console timeline", "err", err)
 		}
 	}
-	v.Story = timeline(inc, events)
+	var steps []store.RemedyStep
+	if s.Steps != nil {
+		if steps, err = s.Steps.RemedySteps(r.Context(), inc.ID); err != nil {
+			s.Logger.Error("console remedy steps", "err", err)
+		}
+	}
+	v.Story = timeline(inc, events, steps)
 	s.render(w, http.StatusOK, "incident", v)
 }
 

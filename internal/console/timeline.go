@@ -9,11 +9,17 @@ import (
 	"time"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/store"
 )
 
 // OrderEvents reads an order's events for the incident's timeline.
 type OrderEvents interface {
 	OrderEvents(ctx context.Context, orderID string, limit int) ([]recovery.Event, error)
+}
+
+// RemedySteps reads the steps of an incident's remedy and their undoing.
+type RemedySteps interface {
+	RemedySteps(ctx context.Context, incidentID string) ([]store.RemedyStep, error)
 }
 
 // entry is one moment of an incident's timeline.
@@ -24,13 +30,16 @@ type entry struct {
 	Detail, Body string
 	// Evidence marks an event the detection rests on.
 	Evidence bool
+	// Undo marks a remedy's step taken back.
+	Undo bool
 }
 
 // timeline puts an incident's story in order: the order's events and
 // scans (with their places), the detection and its evidence, the
 // policy's decision, each contact with the message as sent and its
-// outcome, every audited action, and the survey answer.
-func timeline(inc recovery.Incident, events []recovery.Event) []entry {
+// outcome, every audited action, the remedy's steps and their undoing,
+// and the survey answer.
+func timeline(inc recovery.Incident, events []recovery.Event, steps []store.RemedyStep) []entry {
 	var out []entry
 	evidence := map[string]bool{}
 	for _, id := range inc.Evidence {
@@ -79,6 +88,9 @@ func timeline(inc recovery.Incident, events []recovery.Event) []entry {
 		}
 		out = append(out, entry{At: rp.ReceivedAt, What: "reply from the customer",
 			Detail: fmt.Sprintf("to step %d, from %s", rp.Step, rp.From), Body: body})
+	}
+	for _, st := range steps {
+		out = append(out, entry{At: st.At, What: st.What, Detail: st.Detail, Undo: st.Undo})
 	}
 	if s := inc.Survey; s != nil {
 		out = append(out, entry{At: s.At, What: "survey", Detail: s.Answer + " (" + s.Via + ")"})

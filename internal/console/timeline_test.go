@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/store"
 )
 
 func TestTimelineTellsTheStoryInOrder(t *testing.T) {
@@ -28,10 +29,15 @@ func TestTimelineTellsTheStoryInOrder(t *testing.T) {
 		Survey:   &recovery.Survey{Answer: "wow", Via: "page", At: t0.Add(48 * time.Hour)},
 		Replies:  []recovery.Reply{{Step: 1, From: "ada@example.com", Subject: "Re: Sorry", Body: "Call me", ReceivedAt: t0.Add(5 * time.Hour)}}}
 	var got []string
-	for _, e := range timeline(inc, events) {
+	steps := []store.RemedyStep{{At: t0.Add(3*time.Hour + 31*time.Minute), What: "code issued", Detail: "discount code …9Z7Q, 10.00 EUR"},
+		{At: t0.Add(6 * time.Hour), What: "code voided", Detail: "discount code …9Z7Q, 10.00 EUR", Undo: true}}
+	for _, e := range timeline(inc, events, steps) {
 		got = append(got, e.What+" | "+e.Detail)
 		if e.What == "contact" && e.Body != "Sorry\n\nDear Ada" {
 			t.Errorf("the message as sent: %q", e.Body)
+		}
+		if (e.What == "code voided") != e.Undo {
+			t.Errorf("%s: undo %v", e.What, e.Undo)
 		}
 		if (e.What == recovery.TypeShipmentTracking) != e.Evidence {
 			t.Errorf("%s: evidence %v", e.What, e.Evidence)
@@ -43,8 +49,10 @@ func TestTimelineTellsTheStoryInOrder(t *testing.T) {
 		"detected | misrouted, on 1 event(s)",
 		"policy decided | policy v1, rule \"misroute\"",
 		"approve | console:mara: ok",
+		"code issued | discount code …9Z7Q, 10.00 EUR",
 		"contact | step 1 by email: sent, delivered",
 		"reply from the customer | to step 1, from ada@example.com",
+		"code voided | discount code …9Z7Q, 10.00 EUR",
 		"survey | wow (page)",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

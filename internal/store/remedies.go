@@ -152,7 +152,7 @@ func (s *Store) code(ctx context.Context, where string, args ...any) (recovery.I
 // VoidCode makes an incident's code for a remedy unusable (unless it was
 // redeemed already).
 func (s *Store) VoidCode(ctx context.Context, incidentID string, remedy recovery.Remedy) error {
-	_, err := s.pool.Exec(ctx, `UPDATE issued_codes SET status = 'void' WHERE incident_id = $1 AND remedy = $2 AND status = 'active'`,
+	_, err := s.pool.Exec(ctx, `UPDATE issued_codes SET status = 'void', voided_at = now() WHERE incident_id = $1 AND remedy = $2 AND status = 'active'`,
 		incidentID, string(remedy))
 	if err != nil {
 		return fmt.Errorf("void code of %s: %w", incidentID, err)
