@@ -424,7 +424,7 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 	}
 	// The ops console, beside the API, acting through the same interfaces.
 	cons := &console.Server{Accounts: s.store, Sessions: s.store.Sessions(), Incidents: s.store, Remedies: srv.Remedies,
-		Orders: s.store, Requests: s.store, Events: s.store, Timeline: s.store, Steps: s.store, Views: s.store, Logger: s.log, Insecure: dev, TemporalUI: cfg.TemporalUIURL, Namespace: cfg.Namespace,
+		Orders: s.store, Requests: s.store, Events: s.store, Timeline: s.store, Steps: s.store, Carriers: s.store, Views: s.store, Logger: s.log, Insecure: dev, TemporalUI: cfg.TemporalUIURL, Namespace: cfg.Namespace,
 		OIDC: cfg.ConsoleOIDC, NoPasswords: cfg.ConsoleNoPasswords}
 	cons.Policies = consolePolicies(cfg, s.store, s.log)
 	outer.Handle("/console/", cons.Handler())

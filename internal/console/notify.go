@@ -86,7 +86,7 @@ func (n *Notifier) Round(ctx context.Context) error {
 	if n.Now != nil {
 		now = n.Now()
 	}
-	lists, err := waiting(ctx, n.Incidents, now, "", "")
+	lists, err := waiting(ctx, n.Incidents, nil, now, queueFilter{})
 	if err != nil {
 		return fmt.Errorf("read what waits: %w", err)
 	}

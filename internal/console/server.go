@@ -84,6 +84,9 @@ type Server struct {
 	// Timeline reads an order's events for an incident's page (nil: the
 	// page shows the incident's own story only).
 	Timeline OrderEvents
+	// Carriers names the carriers of the queue's shipments, for its
+	// column and filter (nil: neither).
+	Carriers Carriers
 	// Steps reads what was done to carry out a remedy and what was undone
 	// (nil: the timeline leaves them out).
 	Steps RemedySteps
@@ -122,6 +125,16 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	// viewHref is a saved view's link: the whole attribute from one value,
 	// so that its query keeps its = and &.
 	"viewHref": func(query string) string { return "/console/?" + query },
+	// tabHref is a tab's link, keeping the filters.
+	"tabHref": func(tab, filter string) string {
+		if filter != "" {
+			filter = "&" + filter
+		}
+		return "/console/?tab=" + tab + filter
+	},
+	"stages":    func() []string { return stages },
+	"stageName": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	"ages":      func() any { return ages },
 }).ParseFS(files, "templates/*.html"))
 
 func (s *Server) now() time.Time {
@@ -209,7 +222,7 @@ type view struct {
 	Rows           []row
 	Tabs           []tabCount
 	Tab            string
-	Kind, Currency string
+	Filter         queueFilter
 	Kinds          []recovery.Kind
 	WorkflowURL    string
 	// Editing an offer: the remedies allowed, the account\'s limit.
@@ -361,6 +374,7 @@ func (s *Server) signedIn(h func(http.ResponseWriter, *http.Request, store.Conso
 // tabs are the queue's views of what needs a person.
 var tabs = []struct{ Key, Title string }{
 	{"approval", "Awaiting approval"},
+	{"escalated", "Escalated"},
 	{"attention", "Needs attention"},
 	{"person", "Asked for a person"},
 }
@@ -371,6 +385,8 @@ type row struct {
 	recovery.Incident
 	Escalates, Due *time.Time
 	Escalated      bool
+	// Carrier is the shipment's carrier, when an event named it.
+	Carrier string
 }
 
 // tabCount is a tab with its count, for the navigation.
@@ -383,15 +399,15 @@ type tabCount struct {
 // queue shows one tab of what needs a person: offers awaiting approval
 // (the nearest deadline first, escalated ones marked), incidents that need
 // attention (a remedy failed), and customers who asked for a person. It
-// filters by kind and currency.
+// filters by kind, stage, carrier, currency and age.
 func (s *Server) queue(w http.ResponseWriter, r *http.Request, u store.ConsoleUser) {
 	ctx := r.Context()
 	tab := r.URL.Query().Get("tab")
 	if tab == "" {
 		tab = "approval"
 	}
-	kind, currency := r.URL.Query().Get("kind"), strings.ToUpper(r.URL.Query().Get("currency"))
-	lists, err := s.lists(ctx, kind, currency)
+	f := parseFilter(r.URL.Query())
+	lists, err := s.lists(ctx, f)
 	if err != nil {
 		s.Logger.Error("console queue", "err", err)
 		s.render(w, http.StatusServiceUnavailable, "message", view{Title: "Unavailable", User: &u,
@@ -400,7 +416,7 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, u store.ConsoleUs
 	}
 	rows := lists[tab]
 	sortRows(rows)
-	v := view{User: &u, Rows: rows, CanAct: u.Role != "viewer", Tab: tab, Kind: kind, Currency: currency, Kinds: recovery.Kinds,
+	v := view{User: &u, Rows: rows, CanAct: u.Role != "viewer", Tab: tab, Filter: f, Kinds: recovery.Kinds,
 		RefreshMillis: s.refreshEvery().Milliseconds()}
 	for _, t := range tabs {
 		v.Tabs = append(v.Tabs, tabCount{Key: t.Key, Title: t.Title, Count: len(lists[t.Key]), Current: t.Key == tab})
@@ -445,43 +461,15 @@ func (s *Server) requeue(w http.ResponseWriter, r *http.Request, u store.Console
 		Message: fmt.Sprintf("%d event(s) are back in the relay's queue; one that still cannot be delivered returns here.", n)})
 }
 
-// lists reads every tab's incidents, filtered by kind and currency.
-func (s *Server) lists(ctx context.Context, kind, currency string) (map[string][]row, error) {
-	return waiting(ctx, s.Incidents, s.now(), kind, currency)
-}
-
-// waiting reads what waits for a person, by tab, filtered by kind and
-// currency ("": any).
-func waiting(ctx context.Context, incidents web.IncidentReader, now time.Time, kind, currency string) (map[string][]row, error) {
-	lists := map[string][]row{}
-	for _, st := range []string{recovery.IncidentAwaitingApproval, recovery.IncidentNeedsAttention, recovery.IncidentOpen,
-		recovery.IncidentAwaitingChoice} {
-		list, err := incidents.ListIncidents(ctx, recovery.IncidentFilter{Status: st, Limit: 1000})
-		if err != nil {
-			return nil, err
-		}
-		for _, inc := range list {
-			if (kind != "" && string(inc.Kind) != kind) || (currency != "" && (inc.Offer == nil || inc.Offer.Currency != currency)) {
-				continue
-			}
-			switch {
-			case inc.Status == recovery.IncidentAwaitingApproval:
-				lists["approval"] = append(lists["approval"], withDeadlines(inc, now))
-			case inc.Status == recovery.IncidentNeedsAttention:
-				lists["attention"] = append(lists["attention"], row{Incident: inc})
-			}
-			if askedForPerson(inc) {
-				lists["person"] = append(lists["person"], row{Incident: inc})
-			}
-		}
-	}
-	return lists, nil
+// lists reads every tab's incidents, filtered.
+func (s *Server) lists(ctx context.Context, f queueFilter) (map[string][]row, error) {
+	return waiting(ctx, s.Incidents, s.Carriers, s.now(), f)
 }
 
 // counts answers the queue page's script, which refreshes the tabs'
 // counts while the page is open: {"approval": 2, "attention": 0, ...}.
 func (s *Server) counts(w http.ResponseWriter, r *http.Request, u store.ConsoleUser) {
-	lists, err := s.lists(r.Context(), r.URL.Query().Get("kind"), strings.ToUpper(r.URL.Query().Get("currency")))
+	lists, err := s.lists(r.Context(), parseFilter(r.URL.Query()))
 	if err != nil {
 		http.Error(w, "unavailable", http.StatusServiceUnavailable)
 		return

@@ -104,6 +104,11 @@ func (m memIncidents) GetIncident(_ context.Context, id string) (recovery.Incide
 	return m.inc, nil
 }
 
+// memCarriers names shipments' carriers ("order/shipment").
+type memCarriers map[string]string
+
+func (m memCarriers) Carriers(context.Context, []string) (map[string]string, error) { return m, nil }
+
 type memRemedies struct {
 	mu   sync.Mutex
 	acts []recovery.RemedyAction
@@ -332,7 +337,8 @@ func TestQueueTabsCountsFiltersAndDeadlines(t *testing.T) {
 	acc := &memAccounts{users: map[string]store.ConsoleUser{"mara": {Name: "mara", PasswordHash: hash, Role: "admin"}}}
 	s := &Server{Accounts: acc, Sessions: memstore.New(), Incidents: list, Remedies: &memRemedies{},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Insecure: true, Now: func() time.Time { return now },
-		TemporalUI: "http://ui.example:8233", Namespace: "default"}
+		TemporalUI: "http://ui.example:8233", Namespace: "default",
+		Carriers: memCarriers{"o1/": "DHL", "o2/": "ups", "o4/": "dhl"}}
 	c.srv = httptest.NewServer(s.Handler())
 	defer c.srv.Close()
 	hc := c.client()
@@ -341,6 +347,7 @@ func TestQueueTabsCountsFiltersAndDeadlines(t *testing.T) {
 	}
 	_, body := c.do(hc, http.MethodGet, "/console/", nil)
 	for _, want := range []string{`Awaiting approval <span class="count" id="count-approval">2</span>`,
+		`Escalated <span class="count" id="count-escalated">1</span>`,
 		`Needs attention <span class="count" id="count-attention">1</span>`, `Asked for a person <span class="count" id="count-person">1</span>`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the tabs lack %q", want)
@@ -365,8 +372,26 @@ func TestQueueTabsCountsFiltersAndDeadlines(t *testing.T) {
 	if _, b := c.do(hc, http.MethodGet, "/console/?tab=approval&kind=lost", nil); strings.Contains(b, "inc-late-due") || !strings.Contains(b, "inc-soon-due") {
 		t.Error("the kind filter")
 	}
-	if _, b := c.do(hc, http.MethodGet, "/console/counts?kind=lost", nil); strings.TrimSpace(b) != `{"approval":1,"attention":1,"person":0}` {
+	if _, b := c.do(hc, http.MethodGet, "/console/counts?kind=lost", nil); strings.TrimSpace(b) != `{"approval":1,"attention":1,"escalated":1,"person":0}` {
 		t.Errorf("counts for lost: %s", b)
+	}
+	if _, b := c.do(hc, http.MethodGet, "/console/?tab=escalated", nil); !strings.Contains(b, "inc-soon-due") || strings.Contains(b, "inc-late-due") {
+		t.Error("the escalated tab holds exactly the escalated offer")
+	}
+	// Carrier (either case), stage and age; each kept by the tabs' links.
+	for query, want := range map[string]string{
+		"carrier=dhl":                    `{"approval":1,"attention":0,"escalated":0,"person":1}`,
+		"stage=open":                     `{"approval":0,"attention":0,"escalated":0,"person":1}`,
+		"age=4h":                         `{"approval":0,"attention":1,"escalated":0,"person":1}`, // the approvals are 1 and 3 hours old
+		"age=1h&stage=awaiting_approval": `{"approval":2,"attention":0,"escalated":1,"person":0}`,
+	} {
+		if _, b := c.do(hc, http.MethodGet, "/console/counts?"+query, nil); strings.TrimSpace(b) != want {
+			t.Errorf("counts for %s: %s, want %s", query, b, want)
+		}
+	}
+	if _, b := c.do(hc, http.MethodGet, "/console/?tab=approval&carrier=DHL", nil); !strings.Contains(b, `href="/console/?tab=person&amp;carrier=dhl"`) ||
+		!strings.Contains(b, "<td>DHL</td>") {
+		t.Error("the tabs' links lose the carrier filter, or the carrier column is missing")
 	}
 	if resp, _ := c.do(hc, http.MethodGet, "/console/?tab=nonsense", nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("an unknown tab: %d", resp.StatusCode)

@@ -23,7 +23,7 @@ const maxViews = 50
 // viewQuery keeps only the queue's own parameters of a query.
 func viewQuery(q url.Values) string {
 	out := url.Values{}
-	for _, k := range []string{"tab", "kind", "currency"} {
+	for _, k := range []string{"tab", "kind", "stage", "carrier", "currency", "age"} {
 		if v := q.Get(k); v != "" {
 			out.Set(k, v)
 		}

@@ -87,3 +87,23 @@ func cmpOr(a, b *time.Time) *time.Time {
 	}
 	return b
 }
+
+// Carriers names the carrier of each of the orders' shipments, from the
+// latest event that names one: "order/shipment" → carrier.
+func (s *Store) Carriers(ctx context.Context, orderIDs []string) (map[string]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (order_id, data->>'shipment_id') order_id, coalesce(data->>'shipment_id', ''), data->>'carrier'
+		FROM events WHERE order_id = ANY($1) AND coalesce(data->>'carrier', '') <> ''
+		ORDER BY order_id, data->>'shipment_id', occurred_at DESC, seq DESC`, orderIDs)
+	if err != nil {
+		return nil, fmt.Errorf("read carriers: %w", err)
+	}
+	out := map[string]string{}
+	var order, shipment, carrier string
+	if _, err := pgx.ForEachRow(rows, []any{&order, &shipment, &carrier}, func() error {
+		out[order+"/"+shipment] = carrier
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read carriers: %w", err)
+	}
+	return out, nil
+}

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -56,5 +57,34 @@ func TestRemedyStepsAndTheirUndoing(t *testing.T) {
 	}
 	if none, err := st.RemedySteps(ctx, "inc-other"); err != nil || len(none) != 0 {
 		t.Fatalf("another incident's steps: %v, %v", none, err)
+	}
+}
+
+// TestCarriersOfTheOrdersShipments: each shipment's carrier is the one
+// its latest event names; a shipment no event names a carrier for is
+// absent.
+func TestCarriersOfTheOrdersShipments(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	ev := func(id, typ string, when time.Time, data string) recovery.Event {
+		return recovery.Event{ID: id, Source: "shop", Type: typ, Time: when, Data: json.RawMessage(data)}
+	}
+	if _, err := st.InsertEvents(ctx, []recovery.Event{
+		ev("s1", recovery.TypeShipmentCreated, at, `{"order_id":"o1","shipment_id":"s-1","carrier":"dhl"}`),
+		ev("t1", recovery.TypeShipmentTracking, at.Add(time.Hour), `{"order_id":"o1","shipment_id":"s-1","carrier":"dhl_express","status":"in_transit"}`),
+		ev("t0", recovery.TypeShipmentTracking, at.Add(-time.Hour), `{"order_id":"o1","shipment_id":"s-1","carrier":"old","status":"in_transit"}`),
+		ev("s2", recovery.TypeShipmentCreated, at, `{"order_id":"o1","shipment_id":"s-2","carrier":"ups"}`),
+		ev("s3", recovery.TypeShipmentCreated, at, `{"order_id":"o2","shipment_id":"s-1"}`),
+		ev("s4", recovery.TypeShipmentCreated, at, `{"order_id":"o3","shipment_id":"s-1","carrier":"gls"}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Carriers(ctx, []string{"o1", "o2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["o1/s-1"] != "dhl_express" || got["o1/s-2"] != "ups" {
+		t.Fatalf("carriers %v, want o1/s-1 dhl_express and o1/s-2 ups (not o3's)", got)
 	}
 }

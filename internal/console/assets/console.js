@@ -10,9 +10,8 @@
   document.querySelectorAll(".count").forEach(function (el) {
     shown[el.id.replace("count-", "")] = el.textContent;
   });
-  var query = new URLSearchParams();
-  if (live.dataset.kind) { query.set("kind", live.dataset.kind); }
-  if (live.dataset.currency) { query.set("currency", live.dataset.currency); }
+  var query = new URLSearchParams(window.location.search);
+  query.delete("tab");
   function refresh() {
     fetch("/console/counts?" + query.toString(), { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
