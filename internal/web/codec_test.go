@@ -2,15 +2,12 @@ package web
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -23,43 +20,17 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/recoveryhq/recovery/internal/auth"
+	"github.com/recoveryhq/recovery/internal/auth/oidctest"
 	"github.com/recoveryhq/recovery/internal/codec"
 )
 
-// testIssuer is an OIDC identity provider on loopback: a discovery
-// document, a JWKS with one RSA key, and tokens it signs.
-type testIssuer struct {
-	srv *httptest.Server
-	key *rsa.PrivateKey
-	kid string
-}
+// testIssuer is an OIDC identity provider on loopback (oidctest) that
+// signs access tokens.
+type testIssuer struct{ *oidctest.Provider }
 
 func newTestIssuer(t *testing.T) *testIssuer {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	is := &testIssuer{key: key, kid: "test-key-1"}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{ //nolint:errcheck
-			"issuer": is.srv.URL, "jwks_uri": is.srv.URL + "/keys",
-			"authorization_endpoint": is.srv.URL + "/authorize", "token_endpoint": is.srv.URL + "/token",
-			"response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
-			"id_token_signing_alg_values_supported": []string{"RS256"},
-		})
-	})
-	mux.HandleFunc("GET /keys", func(w http.ResponseWriter, r *http.Request) {
-		pub := is.key.PublicKey
-		json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{ //nolint:errcheck
-			"kty": "RSA", "use": "sig", "alg": "RS256", "kid": is.kid,
-			"n": b64url(pub.N.Bytes()), "e": b64url(big.NewInt(int64(pub.E)).Bytes()),
-		}}})
-	})
-	is.srv = httptest.NewServer(mux)
-	t.Cleanup(is.srv.Close)
-	return is
+	return &testIssuer{oidctest.New(t, "recovery-codec-client", "")}
 }
 
 func b64url(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
@@ -67,24 +38,13 @@ func b64url(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 // token signs claims (RS256) with key, or the issuer's own when nil.
 func (is *testIssuer) token(t *testing.T, claims map[string]any, key *rsa.PrivateKey) string {
 	t.Helper()
-	if key == nil {
-		key = is.key
-	}
-	head, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "at+jwt", "kid": is.kid})
-	body, _ := json.Marshal(claims)
-	signing := b64url(head) + "." + b64url(body)
-	sum := sha256.Sum256([]byte(signing))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signing + "." + b64url(sig)
+	return is.Sign(claims, key)
 }
 
 // claims are a valid access token's for the audience, altered by edit.
 func (is *testIssuer) claims(aud string, edit func(map[string]any)) map[string]any {
 	now := time.Now()
-	c := map[string]any{"iss": is.srv.URL, "sub": "user-42", "aud": aud, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix()}
+	c := map[string]any{"iss": is.URL, "sub": "user-42", "aud": aud, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix()}
 	if edit != nil {
 		edit(c)
 	}
@@ -122,7 +82,7 @@ func codecServer(t *testing.T, is *testIssuer, log io.Writer) *CodecServer {
 		},
 		Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if is != nil {
-		o, err := auth.NewOIDC(is.srv.URL, codecAudience, is.srv.Client())
+		o, err := auth.NewOIDC(is.URL, codecAudience, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
