@@ -7,14 +7,16 @@
 // real Postgres: sign in, read the queue, open an incident, approve,
 // reject or change its offer (within the approver's limit only), see to a
 // customer's request for a person, sign out; with the keyboard, and at a
-// phone's width; a form sent from another origin is refused. They also
-// run axe-core on the customer's pages (choice, survey, unsubscribe) that
-// internal/web serves. `make test` installs Chromium when it is missing
-// (make chromium) and fetches axe-core (make axe); without them these
-// tests fail and say so.
+// phone's width; a form sent from another origin is refused; every page
+// renders on a working day's data, its controls in the page's type size,
+// and passes axe-core (with RECOVERY_SCREENSHOTS set, each is kept as a
+// picture: `make screenshots`). They also run axe-core on the customer's
+// pages (choice, survey, unsubscribe) that internal/web serves. `make
+// test` installs Chromium when it is missing (make chromium) and fetches
+// axe-core (make axe); without them these tests fail and say so.
 //
-// Time budget of its tests: about 30 seconds (11 tests, about 2 to 3
-// seconds each).
+// Time budget of its tests: about 35 seconds (12 tests, about 2 to 3
+// seconds each; every page, about 6).
 package browsertest
 
 import (
@@ -89,26 +91,34 @@ func Loaded() chromedp.Action[chromedp.Void] {
 // with the Makefile's AXE_VERSION).
 const AxeVersion = "4.14.1"
 
-// axeScript reads axe-core from .cache/ at the repository's root, the
-// first directory above the working directory (a test's package) that
-// holds go.mod.
-func axeScript() (string, []byte, error) {
+// moduleRoot is the repository's root: the first directory above the
+// working directory (a test's package) that holds go.mod.
+func moduleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			path := filepath.Join(dir, ".cache", "axe-core-"+AxeVersion, "axe.min.js")
-			script, err := os.ReadFile(path)
-			return path, script, err
+			return dir, nil
 		}
 		up := filepath.Dir(dir)
 		if up == dir {
-			return "", nil, errors.New("no go.mod above the working directory")
+			return "", errors.New("no go.mod above the working directory")
 		}
 		dir = up
 	}
+}
+
+// axeScript reads axe-core from .cache/ at the repository's root.
+func axeScript() (string, []byte, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", nil, err
+	}
+	path := filepath.Join(root, ".cache", "axe-core-"+AxeVersion, "axe.min.js")
+	script, err := os.ReadFile(path)
+	return path, script, err
 }
 
 // Accessible runs axe-core in the page on the rules of WCAG 2.1 A and AA
