@@ -282,7 +282,7 @@ func workday(t *testing.T) (base string, rem *remedies, st *store.Store) {
 				rows, err := st.PastIncidents(ctx, since, limit)
 				past := make([]policy.Past, len(rows))
 				for i, r := range rows {
-					past[i] = policy.Past{Incident: r.Incident, Offered: r.Offered, Order: r.Order}
+					past[i] = policy.Past{Incident: r.Incident, Offered: r.Offered, Order: r.Order, Code: r.Code}
 				}
 				return past, err
 			}},
@@ -389,4 +389,30 @@ func TestEveryPageRenders(t *testing.T) {
 	b.do("name a view", nav("/console/?tab=approval&currency=EUR"), chromedp.WaitVisible(chromedp.CSS("#view-name")),
 		chromedp.SendKeys(chromedp.CSS("#view-name"), "Euro offers"))
 	page("queue-saved-view", []string{"Euro offers", "inc-1001"}, chromedp.Submit(chromedp.CSS("#view-name")))
+}
+
+// TestReplayingTheActivePolicyChangesNothing: mara replays the active
+// policy, unchanged, over the working day's incidents, which that policy
+// decided: each keeps its rule and its offer, the damaged parcel's too (a
+// carrier exception's code is part of what the policy decides on, and of
+// what the replay must know).
+func TestReplayingTheActivePolicyChangesNothing(t *testing.T) {
+	base, _, _ := workday(t)
+	b := newTab(t)
+	b.do("sign in and open the policy page", signIn(base), chromedp.Navigate(base+"/console/policy"),
+		chromedp.WaitVisible(chromedp.CSS("#policy-text")))
+	if status := b.submit("replay the active policy", chromedp.Click(chromedp.CSS(`form[action="/console/policy/check"] button`))); status != http.StatusOK {
+		t.Fatalf("the replay answered %d, want 200", status)
+	}
+	rows := eval[[]string](b, `[...document.querySelectorAll("section[aria-labelledby=result] tbody tr")].map(r => r.innerText)`)
+	if len(rows) != 7 {
+		t.Fatalf("the replay shows %d incidents, want the 7 of the last 30 days: %q", len(rows), rows)
+	}
+	if changed := eval[[]string](b, `[...document.querySelectorAll("tr.changed")].map(r => r.innerText)`); len(changed) != 0 {
+		t.Errorf("replaying the policy that decided them changes %q, want nothing changed", changed)
+	}
+	if rule := eval[string](b, `[...document.querySelectorAll("section[aria-labelledby=result] tbody tr")]
+		.filter(r => r.cells[0].innerText == "inc-1003").map(r => r.cells[4].innerText).join()`); rule != "lost or damaged" {
+		t.Errorf("the damaged parcel (inc-1003) replays under the rule %q, want lost or damaged", rule)
+	}
 }
