@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,8 +31,8 @@ import (
 // parcel whose remedy failed and an event the relay quarantined, both
 // needing attention; a customer who answered the apology asking for a
 // person; and an older incident of the lost parcel's customer, resolved,
-// with her survey answer. mara approves up to 500 EUR, 400 GBP and
-// 500 USD. Its policy page shows the built-in policy and replays over the
+// with her survey answer; the day is 2026-11-24. mara approves up to
+// 500 EUR, 400 GBP and 500 USD. Its policy page shows the built-in policy and replays over the
 // store's incidents.
 func workday(t *testing.T) (base string, rem *remedies, st *store.Store) {
 	t.Helper()
@@ -51,7 +53,9 @@ func workday(t *testing.T) (base string, rem *remedies, st *store.Store) {
 		Limits: map[string]int64{"EUR": 500, "GBP": 400, "USD": 500, "default": 0}}); err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now().UTC().Truncate(time.Minute)
+	// A fixed day, so that the pages (and their pictures) are the same
+	// at every run; the console's clock says so too.
+	now := time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC)
 	ago := func(d time.Duration) time.Time { return now.Add(-d) }
 	const day = 24 * time.Hour
 
@@ -277,6 +281,7 @@ func workday(t *testing.T) (base string, rem *remedies, st *store.Store) {
 	rem = &remedies{}
 	s := &console.Server{Accounts: st, Sessions: st.Sessions(), Incidents: st, Remedies: rem, Views: st, Requests: st,
 		Orders: st, Timeline: st, Events: st, TemporalUI: "http://127.0.0.1:8233", Namespace: "default",
+		Now: func() time.Time { return now },
 		Policies: console.Policies{Active: policy.Default(), Source: string(policy.DefaultText()),
 			Past: func(ctx context.Context, since time.Time, limit int) ([]policy.Past, error) {
 				rows, err := st.PastIncidents(ctx, since, limit)
@@ -297,7 +302,9 @@ func workday(t *testing.T) (base string, rem *remedies, st *store.Store) {
 // incident awaiting approval, with its timeline, and a resolved one; a
 // search by customer; the result of a bulk approval; the policy page and
 // a check of a changed policy; the queue with a saved view. Each answers
-// 200, has a heading, shows what the store holds, and passes axe-core.
+// 200, has a heading, shows what the store holds, has its controls in the
+// page's type size, and passes axe-core; docs/console.md shows a picture
+// of each, and of nothing else.
 //
 // With RECOVERY_SCREENSHOTS=DIR (relative to the repository's root) each
 // page is also kept as DIR/NAME.png, a full-page screenshot 1280 pixels
@@ -319,9 +326,11 @@ func TestEveryPageRenders(t *testing.T) {
 		}
 	}
 	b := newTab(t)
+	var pages []string
 	// page checks the page the steps lead to, and photographs it.
 	page := func(name string, wants []string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
+		pages = append(pages, name)
 		if status := b.submit("open the "+name+" page", steps...); status != http.StatusOK {
 			t.Errorf("the %s page answered %d, want 200", name, status)
 		}
@@ -389,6 +398,23 @@ func TestEveryPageRenders(t *testing.T) {
 	b.do("name a view", nav("/console/?tab=approval&currency=EUR"), chromedp.WaitVisible(chromedp.CSS("#view-name")),
 		chromedp.SendKeys(chromedp.CSS("#view-name"), "Euro offers"))
 	page("queue-saved-view", []string{"Euro offers", "inc-1001"}, chromedp.Submit(chromedp.CSS("#view-name")))
+
+	// docs/console.md shows each of these pictures, and no other.
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "console.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown []string
+	for _, m := range regexp.MustCompile(`\]\(console/([a-z-]+)\.png\)`).FindAllStringSubmatch(string(doc), -1) {
+		shown = append(shown, m[1])
+	}
+	if !slices.Equal(shown, pages) {
+		t.Errorf("docs/console.md shows the pictures %q, want those of the pages in the order taken, %q", shown, pages)
+	}
 }
 
 // TestReplayingTheActivePolicyChangesNothing: mara replays the active
