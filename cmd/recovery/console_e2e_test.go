@@ -26,7 +26,7 @@ import (
 // and the apology went to the customer. axe-core checks the login, queue
 // and incident pages.
 //
-// Time budget: about 30 seconds, most of it starting the dev stack.
+// Time budget: about 10 seconds, half of it starting the dev stack.
 func TestConsoleInDev(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "state")
 	t.Cleanup(func() { // as root the cluster lives outside the data dir
