@@ -15,8 +15,8 @@
 // test` installs Chromium when it is missing (make chromium) and fetches
 // axe-core (make axe); without them these tests fail and say so.
 //
-// Time budget of its tests: about 35 seconds (12 tests, about 2 to 3
-// seconds each; every page, about 6).
+// Time budget of its tests: about 30 seconds (14 tests, about 2 to 3
+// seconds each; every page, about 5).
 package browsertest
 
 import (
