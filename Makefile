@@ -2,7 +2,7 @@
 # runs exactly what it says.
 GO ?= go
 
-.PHONY: dev test vet bench postgres-bin chromium axe build build-prod fuzz chaos
+.PHONY: dev test vet bench postgres-bin chromium axe build build-prod fuzz chaos screenshots
 
 # FUZZTIME is how much each fuzz target runs in `make test` (and CI): a count
 # of inputs, not a duration, because duration-bounded runs can end in a
@@ -44,6 +44,10 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./$$(dirname $$file) >/tmp/recovery-fuzz.log 2>&1 || { cat /tmp/recovery-fuzz.log; exit 1; }; \
 	  done; \
 	done
+
+## screenshots: a full-page picture of every console page on a working day's data, into docs/console (shown in docs/console.md)
+screenshots: postgres-bin chromium axe
+	RECOVERY_SCREENSHOTS=docs/console $(GO) test -count=1 -run '^TestEveryPageRenders$$' ./internal/console/browsertest
 
 ## chaos: the fault suite, RUNS runs from SEED, the kinds of fault rotating
 RUNS ?= 12

@@ -127,16 +127,10 @@ func DetectStatus(sh *Shipment, sc Scan) (Finding, bool) {
 	case recovery.StatusLost:
 		f.Kind, f.Reason, f.Since = recovery.KindLost, "the carrier reports the parcel lost", sc.Time
 	case recovery.StatusFailedAttempt, recovery.StatusException:
-		code := strings.ToLower(strings.TrimSpace(sc.ExceptionCode))
-		if misrouteCodes[normCode(code)] {
+		if misrouteCodes[normCode(sc.ExceptionCode)] {
 			return Finding{}, false
 		}
-		if code == "" {
-			code = recovery.ExceptionOther
-			if sc.Status == recovery.StatusFailedAttempt {
-				code = recovery.ExceptionFailedAttempt
-			}
-		}
+		code := recovery.IncidentCode(sc.Status, sc.ExceptionCode)
 		f.Kind, f.Code = recovery.KindCarrierException, code
 		f.Reason = fmt.Sprintf("the carrier reported a problem (%s)", strings.ReplaceAll(code, "_", " "))
 	default:

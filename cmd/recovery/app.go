@@ -543,7 +543,7 @@ func consolePolicies(cfg Config, st *store.Store, log *slog.Logger) console.Poli
 			rows, err := st.PastIncidents(ctx, since, limit)
 			past := make([]policy.Past, len(rows))
 			for i, r := range rows {
-				past[i] = policy.Past{Incident: r.Incident, Offered: r.Offered, Order: r.Order}
+				past[i] = policy.Past{Incident: r.Incident, Offered: r.Offered, Order: r.Order, Code: r.Code}
 			}
 			return past, err
 		}}

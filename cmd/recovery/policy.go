@@ -87,7 +87,7 @@ func policyDryRun(ctx context.Context, cfg Config, args []string, stdout io.Writ
 	}
 	past := make([]policy.Past, len(rows))
 	for i, r := range rows {
-		past[i] = policy.Past{Incident: r.Incident, Offered: r.Offered, Order: r.Order}
+		past[i] = policy.Past{Incident: r.Incident, Offered: r.Offered, Order: r.Order, Code: r.Code}
 	}
 	cmp, tot := policy.DryRun(p, past)
 	fmt.Fprintf(stdout, "%-26s %-19s %-24s %-34s %s\n", "incident", "kind", "offered", "would offer", "rule")

@@ -38,6 +38,9 @@ type Past struct {
 	Incident recovery.Incident
 	Offered  *recovery.Offer
 	Order    *recovery.OrderData
+	// Code is a carrier_exception's code (incident.code), as its
+	// detection set it.
+	Code string
 }
 
 // Currencies are the currencies of the totals, sorted.
@@ -110,7 +113,7 @@ func DryRun(p *Policy, past []Past) ([]Comparison, Totals) {
 				h.CompensatedMinor30d += g.minor
 			}
 		}
-		d, err := p.Evaluate(InputsFor(ps.Incident, "", *ps.Order, recovery.ShipmentFacts{}, h, at))
+		d, err := p.Evaluate(InputsFor(ps.Incident, ps.Code, *ps.Order, recovery.ShipmentFacts{}, h, at))
 		c.Decision = d
 		if err != nil {
 			c.Skipped = err.Error()

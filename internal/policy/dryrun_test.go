@@ -88,3 +88,26 @@ func TestDryRunCountsWhatWasGiven(t *testing.T) {
 		t.Errorf("would %d with %d approvals, want %d with 1", got, tot.Approvals, want)
 	}
 }
+
+// TestDryRunKnowsACarrierExceptionsCode: the built-in policy treats a
+// damaged parcel as it treats a lost one (incident.code == "damaged"); a
+// replay of a damaged parcel does too, and a carrier exception of another
+// code gets the catch-all.
+func TestDryRunKnowsACarrierExceptionsCode(t *testing.T) {
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	order := func(id string) *recovery.OrderData {
+		return &recovery.OrderData{OrderID: id, Currency: "USD", TotalMinor: 65000, Customer: recovery.Customer{ID: "c-" + id}}
+	}
+	exception := func(id string) recovery.Incident {
+		return recovery.Incident{ID: id, Kind: recovery.KindCarrierException, DetectedAt: at}
+	}
+	cmp, _ := DryRun(Default(), []Past{{Incident: exception("damaged"), Order: order("1"), Code: recovery.ExceptionDamaged},
+		{Incident: exception("customs"), Order: order("2"), Code: recovery.ExceptionCustoms}})
+	rules := map[string]string{}
+	for _, c := range cmp {
+		rules[c.Incident.ID] = c.Decision.Rule
+	}
+	if rules["damaged"] != "lost or damaged" || rules["customs"] != "everything else" {
+		t.Fatalf("replayed rules %v, want lost or damaged for the damaged parcel, everything else for customs", rules)
+	}
+}

@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -57,6 +58,21 @@ const (
 	ExceptionRefused       = "refused"         // the recipient refused the parcel
 	ExceptionOther         = "other"           // an exception the carrier did not classify
 )
+
+// IncidentCode is the code a carrier_exception incident carries for the
+// scan that opened it (the policy's incident.code): the carrier's
+// exception code in lower case; without one, failed_attempt for a failed
+// attempt and other for any other exception.
+func IncidentCode(status, exceptionCode string) string {
+	code := strings.ToLower(strings.TrimSpace(exceptionCode))
+	switch {
+	case code != "":
+		return code
+	case status == StatusFailedAttempt:
+		return ExceptionFailedAttempt
+	}
+	return ExceptionOther
+}
 
 // ExceptionCodes lists the canonical exception codes.
 var ExceptionCodes = []string{

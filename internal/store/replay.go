@@ -20,11 +20,17 @@ type PastIncident struct {
 	// Order is the latest order.created payload of the incident's order
 	// (nil when the store has none).
 	Order *recovery.OrderData
+	// Code is a carrier_exception's code, from the scan it rests on (see
+	// recovery.IncidentCode); "" for other kinds, or when that scan is not
+	// stored.
+	Code string
 }
 
 const selectPast = `SELECT i.id, i.order_id, i.shipment_id, i.kind, i.status, i.reason, i.detected_at, i.evidence,
   o.remedy, o.value_minor, o.currency, o.status,
-  (SELECT e.data FROM events e WHERE e.type = 'order.created' AND e.order_id = i.order_id ORDER BY e.seq DESC LIMIT 1)
+  (SELECT e.data FROM events e WHERE e.type = 'order.created' AND e.order_id = i.order_id ORDER BY e.seq DESC LIMIT 1),
+  (SELECT e.data FROM events e WHERE i.kind = 'carrier_exception' AND e.type = 'shipment.tracking' AND e.order_id = i.order_id
+     AND i.evidence ? e.id ORDER BY e.seq DESC LIMIT 1)
 FROM incidents i LEFT JOIN offers o ON o.incident_id = i.id
 WHERE i.detected_at >= $1
 ORDER BY i.detected_at, i.id LIMIT $2`
@@ -40,13 +46,13 @@ func (s *Store) PastIncidents(ctx context.Context, since time.Time, limit int) (
 	var kind string
 	var remedy, currency, status *string
 	var value *int64
-	var order []byte
+	var order, scan []byte
 	_, err = pgx.ForEachRow(rows, []any{&p.Incident.ID, &p.Incident.OrderID, &p.Incident.ShipmentID, &kind,
 		&p.Incident.Status, &p.Incident.Reason, &p.Incident.DetectedAt, &p.Incident.Evidence,
-		&remedy, &value, &currency, &status, &order}, func() error {
+		&remedy, &value, &currency, &status, &order, &scan}, func() error {
 		row := p
 		row.Incident.Kind = recovery.Kind(kind)
-		row.Offered, row.Order = nil, nil
+		row.Offered, row.Order, row.Code = nil, nil, ""
 		if remedy != nil {
 			row.Offered = &recovery.Offer{Remedy: recovery.Remedy(*remedy), ValueMinor: *value, Currency: *currency, Status: *status}
 		}
@@ -54,6 +60,12 @@ func (s *Store) PastIncidents(ctx context.Context, since time.Time, limit int) (
 			var d recovery.OrderData
 			if json.Unmarshal(order, &d) == nil {
 				row.Order = &d
+			}
+		}
+		if scan != nil {
+			var d recovery.TrackingData
+			if json.Unmarshal(scan, &d) == nil {
+				row.Code = recovery.IncidentCode(d.Status, d.ExceptionCode)
 			}
 		}
 		out = append(out, row)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -325,5 +326,47 @@ func TestIncidentPagesSeeEachIncidentOnce(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("pages gave\n%v\nwant\n%v", got, want)
+	}
+}
+
+// TestPastIncidentsCarryTheExceptionCode: a carrier exception replays with
+// the code of the scan it rests on (its evidence), as its detection saw it:
+// lower case, and failed_attempt for a failed attempt without one; a
+// carrier exception whose scan is not stored, and any other kind, have
+// none.
+func TestPastIncidentsCarryTheExceptionCode(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	scan := func(orderID, id, status, code string) recovery.Event {
+		data, _ := json.Marshal(recovery.TrackingData{OrderID: orderID, ShipmentID: "s-1", Status: status, ExceptionCode: code})
+		return recovery.Event{ID: id, Source: "carrier", Type: recovery.TypeShipmentTracking, Time: at, Data: data}
+	}
+	if _, err := st.InsertEvents(ctx, []recovery.Event{scan("1", "e-1", "in_transit", ""), scan("1", "e-2", "exception", " Damaged "),
+		scan("2", "e-3", "failed_attempt", ""), scan("3", "e-4", "in_transit", "")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, inc := range []recovery.Incident{
+		{ID: "inc-damaged", OrderID: "1", Kind: recovery.KindCarrierException, Evidence: []string{"e-2"}},
+		{ID: "inc-attempt", OrderID: "2", Kind: recovery.KindCarrierException, Evidence: []string{"e-3"}},
+		{ID: "inc-unstored", OrderID: "2", Kind: recovery.KindCarrierException, Evidence: []string{"e-9"}},
+		{ID: "inc-stalled", OrderID: "3", Kind: recovery.KindStalled, Evidence: []string{"e-4"}},
+	} {
+		inc.ShipmentID, inc.Status, inc.DetectedAt = "s-1", recovery.IncidentOpen, at
+		if err := st.UpsertIncident(ctx, inc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past, err := st.PastIncidents(ctx, at.Add(-time.Minute), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, p := range past {
+		got[p.Incident.ID] = p.Code
+	}
+	want := map[string]string{"inc-damaged": "damaged", "inc-attempt": "failed_attempt", "inc-unstored": "", "inc-stalled": ""}
+	if !maps.Equal(got, want) {
+		t.Fatalf("the past incidents' codes are %v, want %v", got, want)
 	}
 }

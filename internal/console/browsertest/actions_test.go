@@ -28,7 +28,7 @@ type tab struct {
 	ctx context.Context
 }
 
-func newTab(t *testing.T) tab { return tab{t: t, ctx: browser(t, 1280, 900)} }
+func newTab(t *testing.T) tab { return tab{t: t, ctx: New(t, 1280, 900)} }
 
 // do runs steps that stay on the page or navigate with chromedp.Navigate.
 func (b tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -138,7 +138,7 @@ func TestApprovingOverTheLimitChangesNothing(t *testing.T) {
 	if msg := b.text(".error"); !strings.Contains(msg, "over your limit of 100 EUR") {
 		t.Errorf("the page says %q, want that the offer is over mara's limit of 100 EUR", msg)
 	}
-	accessible(t, b.ctx, "incident refused over the limit")
+	Accessible(t, b.ctx, "incident refused over the limit")
 	if acts := rem.taken(); len(acts) != 0 {
 		t.Fatalf("an approval over the limit reached the workflow: %+v", acts)
 	}
@@ -247,7 +247,7 @@ func TestHandleAPersonRequest(t *testing.T) {
 	if n := b.text("#count-person"); n != "1" {
 		t.Errorf("the tab counts %q, want 1", n)
 	}
-	accessible(t, b.ctx, "asked for a person")
+	Accessible(t, b.ctx, "asked for a person")
 	b.do("open the incident", chromedp.Click(chromedp.CSS(`a[href="/console/incidents/inc-asked"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#handled-1")))
 	const note = "called her back: the parcel is with a neighbour"
@@ -392,23 +392,23 @@ func TestCustomerPagesAreAccessible(t *testing.T) {
 
 	b.do("open the choice page", chromedp.Navigate(link(links.KindChoice, "inc-c1", time.Hour)),
 		chromedp.WaitVisible(chromedp.CSS(`input[value="refund"]`)))
-	accessible(t, b.ctx, "choice")
+	Accessible(t, b.ctx, "choice")
 	if status := b.submit("choose the refund", chromedp.Click(chromedp.CSS(`input[value="refund"]`)),
 		chromedp.Click(chromedp.CSS(`form button[type="submit"]`))); status != http.StatusOK {
 		t.Errorf("choosing answered %d, want 200", status)
 	}
-	accessible(t, b.ctx, "choice made")
+	Accessible(t, b.ctx, "choice made")
 	if acts := rem.taken(); len(acts) != 1 || acts[0].Action != recovery.ActionChoose || acts[0].Remedy != recovery.RemedyRefund {
 		t.Errorf("actions %+v, want the customer's choice of the refund", acts)
 	}
 
 	b.do("open the survey", chromedp.Navigate(link(links.KindChoice, "inc-c2", time.Hour)),
 		chromedp.WaitVisible(chromedp.CSS(`button[value="wow"]`)))
-	accessible(t, b.ctx, "survey")
+	Accessible(t, b.ctx, "survey")
 	if status := b.submit("answer WOW", chromedp.Click(chromedp.CSS(`button[value="wow"]`))); status != http.StatusOK {
 		t.Errorf("answering the survey answered %d, want 200", status)
 	}
-	accessible(t, b.ctx, "survey answered")
+	Accessible(t, b.ctx, "survey answered")
 	if sv := incident(t, st, "inc-c2").Survey; sv == nil || sv.Answer != "wow" || sv.Via != "page" {
 		t.Errorf("the survey in Postgres is %+v, want wow, via the page", sv)
 	}
@@ -418,16 +418,16 @@ func TestCustomerPagesAreAccessible(t *testing.T) {
 	if out, err := st.OptedOut(ctx, recovery.ChannelEmail, "ada@example.com"); err != nil || out {
 		t.Fatalf("opening the unsubscribe page opted ada out (%v, %v): only its button should", out, err)
 	}
-	accessible(t, b.ctx, "unsubscribe")
+	Accessible(t, b.ctx, "unsubscribe")
 	if status := b.submit("unsubscribe", chromedp.Click(chromedp.CSS("form button"))); status != http.StatusOK {
 		t.Errorf("unsubscribing answered %d, want 200", status)
 	}
-	accessible(t, b.ctx, "unsubscribed")
+	Accessible(t, b.ctx, "unsubscribed")
 	if out, err := st.OptedOut(ctx, recovery.ChannelEmail, "ada@example.com"); err != nil || !out {
 		t.Errorf("after the button, ada is opted out: %v (%v), want true", out, err)
 	}
 
 	b.do("open an expired link", chromedp.Navigate(link(links.KindChoice, "inc-c1", -time.Minute)),
 		chromedp.WaitVisible(chromedp.CSS(`[role="alert"]`)))
-	accessible(t, b.ctx, "expired link")
+	Accessible(t, b.ctx, "expired link")
 }

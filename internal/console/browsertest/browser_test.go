@@ -1,14 +1,3 @@
-// Package browsertest drives the ops console in a real browser (Chromium,
-// headless, through chromedp) against a real Postgres: sign in, read the
-// queue, open an incident, approve, reject or change its offer (within
-// the approver's limit only), see to a customer's request for a person,
-// sign out; with the keyboard, and at a phone's width; a form sent from
-// another origin is refused. It runs axe-core on each page, and on the
-// customer's pages (choice, survey, unsubscribe) that internal/web serves.
-// `make test` installs Chromium when it is missing (make chromium);
-// without it these tests fail and say so.
-//
-// Time budget: about 30 seconds (11 tests, about 2 to 3 seconds each).
 package browsertest
 
 import (
@@ -16,9 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -52,18 +38,6 @@ func (r *remedies) taken() []recovery.RemedyAction {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]recovery.RemedyAction(nil), r.acts...)
-}
-
-// chromium finds the browser, or fails the test saying how to get it.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("no Chromium: run `make chromium` (make test does), or install Debian's chromium package")
-	return ""
 }
 
 const password = "a long passphrase for the browser"
@@ -108,93 +82,13 @@ func console_(t *testing.T) (base string, rem *remedies, st *store.Store) {
 	return srv.URL, rem, st
 }
 
-// browser starts headless Chromium; on failure it keeps a screenshot.
-func browser(t *testing.T, width, height int64) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.NoSandbox,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.WindowSize(int(width), int(height)),
-		chromedp.UserDataDir(t.TempDir()))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	// The first Run starts the browser, and it lives as long as ctx.
-	if err := chromedp.Do(ctx); err != nil {
-		cancel()
-		cancelAlloc()
-		t.Fatalf("start Chromium: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			sctx, c := context.WithTimeout(ctx, 5*time.Second)
-			if shot, err := chromedp.Run(sctx, chromedp.FullScreenshot(100)); err == nil {
-				p := filepath.Join(os.TempDir(), strings.ReplaceAll(t.Name(), "/", "_")+".png")
-				if os.WriteFile(p, shot, 0o644) == nil {
-					t.Logf("screenshot: %s", p)
-				}
-			}
-			c()
-		}
-		cancel()
-		cancelAlloc()
-	})
-	return ctx
-}
-
-// loaded waits for the page's load event, its stylesheet applied: an
-// element is visible as soon as the HTML is parsed, but widths and colours
-// are only the page's own once its CSS is in.
-func loaded() chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](`document.readyState === "complete"`, chromedp.WithPollingInterval(20*time.Millisecond))
-}
-
-// axeVersion is the axe-core that `make axe` fetches (keep it in step with
-// the Makefile's AXE_VERSION).
-const axeVersion = "4.14.1"
-
-// accessible runs axe-core in the page on the rules of WCAG 2.1 A and AA
-// (contrast, labels, landmarks, names of links and buttons...) and fails
-// the test with each violation.
-func accessible(t *testing.T, ctx context.Context, page string) {
-	t.Helper()
-	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := chromedp.Do(lctx, loaded()); err != nil {
-		t.Fatalf("the %s page never finished loading: %v", page, err)
-	}
-	path := filepath.Join("..", "..", "..", ".cache", "axe-core-"+axeVersion, "axe.min.js")
-	script, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("no axe-core at %s: run `make axe` (make test does)", path)
-	}
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](string(script)+";true")); err != nil {
-		t.Fatalf("load axe-core: %v", err)
-	}
-	type violation struct {
-		ID, Impact, Help string
-		Nodes            []struct{ Target []string }
-	}
-	found, err := chromedp.Run(ctx, chromedp.Evaluate[[]violation](
-		`axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}).then(r => r.violations)`,
-		chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("run axe-core on the %s page: %v", page, err)
-	}
-	for _, v := range found {
-		var where []string
-		for _, n := range v.Nodes {
-			where = append(where, strings.Join(n.Target, " "))
-		}
-		t.Errorf("%s page: %s (%s): %s at %s", page, v.ID, v.Impact, v.Help, strings.Join(where, "; "))
-	}
-}
-
 // TestApproveInTheBrowser signs in (the queue sends a stranger to the
 // login page), finds the incident in the queue, opens it, and approves it
 // with a note: the workflow is asked by mara, within her EUR limit, and
 // the browser is back on the queue.
 func TestApproveInTheBrowser(t *testing.T) {
 	base, rem, _ := console_(t)
-	ctx := browser(t, 1280, 900)
+	ctx := New(t, 1280, 900)
 	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
@@ -215,23 +109,23 @@ func TestApproveInTheBrowser(t *testing.T) {
 	if url, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(url, "/console/login") {
 		t.Errorf("a stranger at the queue was at %s, want the login page", url)
 	}
-	accessible(t, ctx, "login")
+	Accessible(t, ctx, "login")
 	step("sign in", chromedp.SendKeys(chromedp.CSS("#name"), "mara"), chromedp.SendKeys(chromedp.CSS("#password"), password),
 		chromedp.Submit(chromedp.CSS("#password")), chromedp.WaitVisible(chromedp.CSS("table")))
 	if queue := text("main"); !strings.Contains(queue, "1001") || !strings.Contains(queue, "45.00") {
 		t.Errorf("the queue shows %q, want order 1001 and its 45.00 EUR offer", queue)
 	}
-	accessible(t, ctx, "queue")
+	Accessible(t, ctx, "queue")
 	step("open the incident", chromedp.Click(chromedp.CSS(`a[href="/console/incidents/inc-b1"]`)), chromedp.WaitVisible(chromedp.CSS("#note")))
 	if page := text("main"); !strings.Contains(page, "lost") || !strings.Contains(page, "Approve the offer") {
 		t.Errorf("the incident page shows %q", page)
 	}
-	accessible(t, ctx, "incident")
+	Accessible(t, ctx, "incident")
 	step("approve", chromedp.SendKeys(chromedp.CSS("#note"), "reship is on its way"),
 		chromedp.Click(chromedp.CSS(`form[action$="/approve"] button`)), chromedp.WaitVisible(chromedp.CSS("caption")))
 	for _, page := range []string{"search", "search?kind=lost", "policy"} {
 		step("open "+page, chromedp.Navigate(base+"/console/"+page), chromedp.WaitVisible(chromedp.CSS("main h1")))
-		accessible(t, ctx, page)
+		Accessible(t, ctx, page)
 	}
 	acts := rem.taken()
 	if len(acts) != 1 || acts[0].Action != recovery.ActionApprove || acts[0].By.Name != "console:mara" ||
@@ -245,7 +139,7 @@ func TestApproveInTheBrowser(t *testing.T) {
 // screen, and the focused field shows a visible outline.
 func TestKeyboardAndPhoneWidth(t *testing.T) {
 	base, _, _ := console_(t)
-	ctx := browser(t, 375, 800)
+	ctx := New(t, 375, 800)
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err := chromedp.Do(sctx, chromedp.EmulateViewport(375, 800), chromedp.Navigate(base+"/console/login"),
@@ -261,7 +155,7 @@ func TestKeyboardAndPhoneWidth(t *testing.T) {
 	if focus != "solid password" {
 		t.Errorf("after Tab the focus is %q, want the password field with a visible outline", focus)
 	}
-	if err := chromedp.Do(sctx, chromedp.KeyEvent(password), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("table")), loaded()); err != nil {
+	if err := chromedp.Do(sctx, chromedp.KeyEvent(password), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("table")), Loaded()); err != nil {
 		t.Fatalf("sign in with the keyboard: %v", err)
 	}
 	overflow, err := chromedp.Run(sctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
@@ -285,7 +179,7 @@ func signIn(base string) chromedp.Action[chromedp.Void] {
 // changed (the page's own script; no reload).
 func TestQueueRefreshesWhileOpen(t *testing.T) {
 	base, _, st := console_(t)
-	ctx := browser(t, 1280, 900)
+	ctx := New(t, 1280, 900)
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err := chromedp.Do(sctx, signIn(base))
@@ -306,14 +200,14 @@ func TestQueueRefreshesWhileOpen(t *testing.T) {
 	if n, _ := chromedp.Run(sctx, chromedp.Text(chromedp.CSS("#count-approval"))); n != "2" {
 		t.Fatalf("count %q after a new offer, want 2", n)
 	}
-	accessible(t, ctx, "refreshed queue")
+	Accessible(t, ctx, "refreshed queue")
 }
 
 // TestSavedViews saves the queue filtered to lost parcels as a view of
 // mara's own; the view's link in the navigation brings the filter back.
 func TestSavedViews(t *testing.T) {
 	base, _, _ := console_(t)
-	ctx := browser(t, 1280, 900)
+	ctx := New(t, 1280, 900)
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err := chromedp.Do(sctx, signIn(base),
@@ -330,5 +224,5 @@ func TestSavedViews(t *testing.T) {
 	if !strings.Contains(url, "kind=late") || kind != "late" {
 		t.Fatalf("the saved view opened %s with kind %q, want the late filter", url, kind)
 	}
-	accessible(t, ctx, "queue with saved views")
+	Accessible(t, ctx, "queue with saved views")
 }

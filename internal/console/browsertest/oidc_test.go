@@ -35,13 +35,13 @@ func TestSignInThroughALocalIdentityProvider(t *testing.T) {
 			RedirectURL: srv.URL + "/console/oidc/callback", Roles: roles, Label: "Shop SSO"}}
 	srv.Config.Handler = s.Handler()
 
-	ctx := browser(t, 1280, 900)
+	ctx := New(t, 1280, 900)
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(sctx, chromedp.Navigate(srv.URL+"/console/login"), chromedp.WaitVisible(chromedp.CSS("#sso"))); err != nil {
 		t.Fatal(err)
 	}
-	accessible(t, ctx, "login with single sign-on")
+	Accessible(t, ctx, "login with single sign-on")
 	if err := chromedp.Do(sctx, chromedp.Click(chromedp.CSS("#sso")), chromedp.WaitVisible(chromedp.CSS("#approve"))); err != nil {
 		t.Fatalf("to the provider's page: %v", err)
 	}
