@@ -423,9 +423,8 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 		outer.Handle("/codec/", http.StripPrefix("/codec", s.codecServer(cfg, true).Handler()))
 	}
 	// The ops console, beside the API, acting through the same interfaces.
-	cons := &console.Server{Accounts: s.store, Sessions: s.store.Sessions(), Incidents: s.store, Remedies: srv.Remedies,
-		Orders: s.store, Requests: s.store, Events: s.store, Timeline: s.store, Steps: s.store, Carriers: s.store, Views: s.store, Logger: s.log, Insecure: dev, TemporalUI: cfg.TemporalUIURL, Namespace: cfg.Namespace,
-		OIDC: cfg.ConsoleOIDC, NoPasswords: cfg.ConsoleNoPasswords}
+	cons := (&console.Server{Remedies: srv.Remedies, Logger: s.log, Insecure: dev, TemporalUI: cfg.TemporalUIURL,
+		Namespace: cfg.Namespace, OIDC: cfg.ConsoleOIDC, NoPasswords: cfg.ConsoleNoPasswords}).WithStore(s.store)
 	cons.Policies = consolePolicies(cfg, s.store, s.log)
 	outer.Handle("/console/", cons.Handler())
 	outer.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
@@ -538,15 +537,7 @@ func (s *stack) tracer() trace.Tracer {
 // incidents for its dry-runs. A policy file that does not load is shown as
 // such; the worker refuses to start with it.
 func consolePolicies(cfg Config, st *store.Store, log *slog.Logger) console.Policies {
-	ps := console.Policies{Active: policy.Default(), Source: string(policy.DefaultText()),
-		Past: func(ctx context.Context, since time.Time, limit int) ([]policy.Past, error) {
-			rows, err := st.PastIncidents(ctx, since, limit)
-			past := make([]policy.Past, len(rows))
-			for i, r := range rows {
-				past[i] = policy.Past{Incident: r.Incident, Offered: r.Offered, Order: r.Order, Code: r.Code}
-			}
-			return past, err
-		}}
+	ps := console.Policies{Active: policy.Default(), Source: string(policy.DefaultText()), Past: console.PastFrom(st)}
 	if cfg.PolicyFile == "" {
 		return ps
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/recoveryhq/recovery/internal/console"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/store"
 
@@ -81,13 +82,9 @@ func policyDryRun(ctx context.Context, cfg Config, args []string, stdout io.Writ
 		return err
 	}
 	defer st.Close()
-	rows, err := st.PastIncidents(ctx, time.Now().Add(-*since), *limit)
+	past, err := console.PastFrom(st)(ctx, time.Now().Add(-*since), *limit)
 	if err != nil {
 		return err
-	}
-	past := make([]policy.Past, len(rows))
-	for i, r := range rows {
-		past[i] = policy.Past{Incident: r.Incident, Offered: r.Offered, Order: r.Order, Code: r.Code}
 	}
 	cmp, tot := policy.DryRun(p, past)
 	fmt.Fprintf(stdout, "%-26s %-19s %-24s %-34s %s\n", "incident", "kind", "offered", "would offer", "rule")

@@ -121,3 +121,16 @@ func (s *Server) checkPolicy(w http.ResponseWriter, r *http.Request, u store.Con
 	pv.Waiting = tot.Approvals
 	s.render(w, http.StatusOK, "policy", view{Title: "Remedy policy", User: &u, Policy: pv})
 }
+
+// PastFrom reads the incidents a dry-run replays, with what was offered,
+// from the store (Policies.Past, and the CLI's policy dry-run).
+func PastFrom(st *store.Store) func(ctx context.Context, since time.Time, limit int) ([]policy.Past, error) {
+	return func(ctx context.Context, since time.Time, limit int) ([]policy.Past, error) {
+		rows, err := st.PastIncidents(ctx, since, limit)
+		past := make([]policy.Past, len(rows))
+		for i, r := range rows {
+			past[i] = policy.Past{Incident: r.Incident, Offered: r.Offered, Order: r.Order, Code: r.Code}
+		}
+		return past, err
+	}
+}

@@ -41,6 +41,11 @@ type Orders interface {
 	OrdersOf(ctx context.Context, who recovery.CustomerRef, limit int) ([]string, error)
 }
 
+// OrderContacts reads an order's customer and address.
+type OrderContacts interface {
+	OrderContact(ctx context.Context, orderID string) (recovery.OrderContact, error)
+}
+
 // Requests records how a customer's request for a person was handled.
 type Requests interface {
 	MarkPersonRequestHandled(ctx context.Context, incidentID string, step int, by, note string) error
@@ -87,6 +92,9 @@ type Server struct {
 	// Carriers names the carriers of the queue's shipments, for its
 	// column and filter (nil: neither).
 	Carriers Carriers
+	// Contacts reads an order's customer for the incident's header (nil:
+	// not shown).
+	Contacts OrderContacts
 	// Steps reads what was done to carry out a remedy and what was undone
 	// (nil: the timeline leaves them out).
 	Steps RemedySteps
@@ -111,6 +119,16 @@ type Server struct {
 	NoPasswords bool
 
 	sm *scs.SessionManager
+}
+
+// WithStore takes every part of the console that Postgres keeps from one
+// store: accounts, sessions, incidents, orders, requests for a person,
+// order events, remedy steps, carriers, the relay's queue and saved
+// views. The remedies (the workflows) and the policies are set apart.
+func (s *Server) WithStore(st *store.Store) *Server {
+	s.Accounts, s.Sessions, s.Incidents, s.Orders, s.Requests = st, st.Sessions(), st, st, st
+	s.Timeline, s.Steps, s.Carriers, s.Events, s.Views, s.Contacts = st, st, st, st, st, st
+	return s
 }
 
 //go:embed templates/*.html assets/*
@@ -246,6 +264,8 @@ type view struct {
 	Policy *policyView
 	// Dead: the quarantined events, under Needs attention.
 	Dead []recovery.DeadEvent
+	// Header: an incident's customer, order value and deadlines.
+	Header *incidentHeader
 	// Story: an incident\'s timeline.
 	Story []entry
 	// Saved: the person\'s saved views; Query: the queue as shown.
@@ -600,7 +620,39 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request, u store.Consol
 		}
 	}
 	v.Story = timeline(inc, events, steps)
+	v.Header = s.header(r.Context(), inc, events)
 	s.render(w, http.StatusOK, "incident", v)
+}
+
+// incidentHeader is what the top of an incident's page says besides the
+// incident itself: who the customer is, what the order is worth, and when
+// an offer waiting for approval escalates and must be decided.
+type incidentHeader struct {
+	Customer   string
+	OrderValue string
+	Deadlines  row
+}
+
+// header reads the customer (from the order's events, as the activities
+// do) and the order's value, and works out the approval deadlines.
+func (s *Server) header(ctx context.Context, inc recovery.Incident, events []recovery.Event) *incidentHeader {
+	h := &incidentHeader{Deadlines: withDeadlines(inc, s.now())}
+	if s.Contacts != nil {
+		if oc, err := s.Contacts.OrderContact(ctx, inc.OrderID); err == nil {
+			c := oc.Customer
+			h.Customer = strings.TrimSpace(strings.Join(slices.DeleteFunc([]string{c.Name, c.Email, c.Phone},
+				func(s string) bool { return s == "" }), ", "))
+		} else if !errors.Is(err, recovery.ErrNotFound) {
+			s.Logger.Error("console customer", "err", err)
+		}
+	}
+	for _, e := range events {
+		var d recovery.OrderData
+		if e.Type == recovery.TypeOrderCreated && json.Unmarshal(e.Data, &d) == nil && d.Currency != "" {
+			h.OrderValue = recovery.Money{Minor: d.TotalMinor, Currency: d.Currency}.String()
+		}
+	}
+	return h
 }
 
 // incidentView is an incident's page: what the account may do with it,

@@ -411,7 +411,7 @@ func TestEditedOfferWithinTheLimit(t *testing.T) {
 	hc := c.client()
 	c.login(hc, "mara", testPassword)
 	_, page := c.do(hc, http.MethodGet, "/console/incidents/inc-1", nil)
-	if !strings.Contains(page, `action="/console/incidents/inc-1/offer"`) || !strings.Contains(page, `max="100"`) {
+	if !strings.Contains(page, `action="/console/incidents/inc-1/offer"`) || !strings.Contains(page, `data-limit="100"`) {
 		t.Fatalf("the incident page has no offer form bounded by the limit:\n%s", page)
 	}
 	for value, want := range map[string]string{"100.01": "over your limit", "abc": "an amount in EUR", "12.345": "an amount in EUR", "0": "an amount in EUR"} {

@@ -1,5 +1,23 @@
+// The console's own script; everything works without it.
+//
+// An edited offer's value is checked against the approver's limit before
+// the form is sent (the console and the workflow check it again).
+(function () {
+  "use strict";
+  var value = document.getElementById("value");
+  if (!value || !value.dataset.limit) { return; }
+  var limit = parseFloat(value.dataset.limit);
+  function check() {
+    var v = parseFloat(value.value.replace(",", "."));
+    value.setCustomValidity(limit >= 0 && v > limit ?
+      "This is over your limit of " + value.dataset.limit + " " + value.dataset.currency + "." : "");
+  }
+  value.addEventListener("input", check);
+  check();
+})();
+
 // The queue refreshes its tabs' counts while it is open, and says so when
-// the list shown has changed. Everything works without this script.
+// the list shown has changed.
 (function () {
   "use strict";
   var live = document.getElementById("live");

@@ -202,7 +202,20 @@ func TestEditAnOffer(t *testing.T) {
 		return b.submit("edit the offer to "+remedy+" "+value, chromedp.SetValue(chromedp.CSS("#remedy"), remedy),
 			chromedp.SendKeys(chromedp.CSS("#value"), value), chromedp.Click(chromedp.CSS(`form[action$="/offer"] button`)))
 	}
-	if status := edit("store_credit", "250.00"); status != http.StatusUnprocessableEntity {
+	// Over the limit, the page itself refuses to send the form (the
+	// field says why)...
+	b.do("type a value over the limit", chromedp.SetValue(chromedp.CSS("#remedy"), "store_credit"),
+		chromedp.SendKeys(chromedp.CSS("#value"), "250.00"), chromedp.Click(chromedp.CSS(`form[action$="/offer"] button`)))
+	if msg := eval[string](b, `document.getElementById("value").validationMessage`); !strings.Contains(msg, "over your limit of 100 EUR") {
+		t.Errorf("the value field says %q, want that 250.00 is over the limit of 100 EUR", msg)
+	}
+	if at := eval[string](b, `location.pathname`); at != "/console/incidents/inc-b1" {
+		t.Errorf("the form over the limit was sent: the browser is at %s", at)
+	}
+	// ...and a form sent anyway (as without the script) is refused by the
+	// console.
+	eval[bool](b, `document.querySelector('form[action$="/offer"]').noValidate = true`)
+	if status := b.submit("send it anyway", chromedp.Click(chromedp.CSS(`form[action$="/offer"] button`))); status != http.StatusUnprocessableEntity {
 		t.Errorf("an edit over the limit answered %d, want %d", status, http.StatusUnprocessableEntity)
 	}
 	if msg := b.text(".error"); !strings.Contains(msg, "over your limit of 100 EUR") {

@@ -75,8 +75,8 @@ func console_(t *testing.T) (base string, rem *remedies, st *store.Store) {
 		t.Fatal(err)
 	}
 	rem = &remedies{}
-	s := &console.Server{Accounts: st, Sessions: st.Sessions(), Incidents: st, Remedies: rem, Views: st, Requests: st,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), RefreshEvery: 300 * time.Millisecond} // Secure cookies: 127.0.0.1 is a secure context
+	s := (&console.Server{Remedies: rem, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		RefreshEvery: 300 * time.Millisecond}).WithStore(st) // Secure cookies: 127.0.0.1 is a secure context
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return srv.URL, rem, st

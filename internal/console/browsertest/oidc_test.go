@@ -29,10 +29,9 @@ func TestSignInThroughALocalIdentityProvider(t *testing.T) {
 	}
 	srv := httptest.NewServer(nil)
 	t.Cleanup(srv.Close)
-	s := &console.Server{Accounts: st, Sessions: st.Sessions(), Incidents: st, Remedies: &remedies{},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	s := (&console.Server{Remedies: &remedies{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		OIDC: &console.OIDC{Issuer: idp.URL, ClientID: "recovery-console", ClientSecret: "console-secret",
-			RedirectURL: srv.URL + "/console/oidc/callback", Roles: roles, Label: "Shop SSO"}}
+			RedirectURL: srv.URL + "/console/oidc/callback", Roles: roles, Label: "Shop SSO"}}).WithStore(st)
 	srv.Config.Handler = s.Handler()
 
 	ctx := New(t, 1280, 900)

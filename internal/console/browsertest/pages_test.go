@@ -279,19 +279,10 @@ func workday(t *testing.T) (base string, rem *remedies, st *store.Store) {
 	}
 
 	rem = &remedies{}
-	s := &console.Server{Accounts: st, Sessions: st.Sessions(), Incidents: st, Remedies: rem, Views: st, Requests: st,
-		Orders: st, Timeline: st, Events: st, TemporalUI: "http://127.0.0.1:8233", Namespace: "default",
-		Now: func() time.Time { return now },
-		Policies: console.Policies{Active: policy.Default(), Source: string(policy.DefaultText()),
-			Past: func(ctx context.Context, since time.Time, limit int) ([]policy.Past, error) {
-				rows, err := st.PastIncidents(ctx, since, limit)
-				past := make([]policy.Past, len(rows))
-				for i, r := range rows {
-					past[i] = policy.Past{Incident: r.Incident, Offered: r.Offered, Order: r.Order, Code: r.Code}
-				}
-				return past, err
-			}},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s := (&console.Server{Remedies: rem, TemporalUI: "http://127.0.0.1:8233", Namespace: "default",
+		Now:      func() time.Time { return now },
+		Policies: console.Policies{Active: policy.Default(), Source: string(policy.DefaultText()), Past: console.PastFrom(st)},
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil))}).WithStore(st)
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return srv.URL, rem, st
@@ -376,9 +367,11 @@ func TestEveryPageRenders(t *testing.T) {
 	b.do("sign in", signIn(base))
 	page("queue-approval", []string{"inc-1001", "reship 249.00 EUR", "escalated", "discount 12.00 GBP", "reship 650.00 USD"},
 		nav("/console/?tab=approval"))
+	page("queue-escalated", []string{"inc-1001", "escalated", "dhl"}, nav("/console/?tab=escalated"))
 	page("queue-attention", []string{"inc-1004", "invalid-argument: Temporal refused"}, nav("/console/?tab=attention"))
 	page("queue-person", []string{"inc-1005"}, nav("/console/?tab=person"))
-	page("incident", []string{"Timeline", "Hamburg", "(evidence)", "lost or damaged", "escalate", "Approve the offer"},
+	page("incident", []string{"1001, 249.00 EUR", "Ada Weber, ada.weber@example.com", "Decide by", "Timeline", "Hamburg", "(evidence)",
+		"lost or damaged", "escalate", "Approve the offer"},
 		nav("/console/incidents/inc-1001"))
 	page("incident-resolved", []string{"resolved", "Poznań", "sent, opened", "survey: wow"}, nav("/console/incidents/inc-0990"))
 	page("search", []string{"2 incident", "inc-1001", "inc-0990", "Export as CSV"}, nav("/console/search?customer=ada.weber@example.com"))
