@@ -237,12 +237,12 @@ type view struct {
 	Incident *recovery.Incident
 	CanAct   bool
 	// The queue: its rows, tabs and filters.
-	Rows           []row
-	Tabs           []tabCount
-	Tab            string
-	Filter         queueFilter
-	Kinds          []recovery.Kind
-	WorkflowURL    string
+	Rows        []row
+	Tabs        []tabCount
+	Tab         string
+	Filter      queueFilter
+	Kinds       []recovery.Kind
+	WorkflowURL string
 	// Editing an offer: the remedies allowed, the account\'s limit.
 	Remedies   []recovery.Remedy
 	LimitMajor string
