@@ -13,6 +13,7 @@ import (
 	"github.com/recoveryhq/recovery/internal/pgcluster/pgtest"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/store"
+	"github.com/recoveryhq/recovery/internal/store/storetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -41,14 +42,7 @@ func (f *flakyMail) Send(ctx context.Context, m recovery.Message) (string, error
 //   - an escalation is told again.
 func TestApproversAreToldWhatWaits(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, pgtest.URL(t), 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t)
 	for _, u := range []store.ConsoleUser{
 		{Name: "mara", Role: "approver", Limits: map[string]int64{"EUR": 100, "default": 0}, Email: "mara@shop.example"},
 		{Name: "lee", Role: "approver", Limits: map[string]int64{"EUR": 20, "default": 0}, Email: "lee@shop.example"},

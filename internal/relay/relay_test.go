@@ -16,6 +16,7 @@ import (
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/relay"
 	"github.com/recoveryhq/recovery/internal/store"
+	"github.com/recoveryhq/recovery/internal/store/storetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -53,14 +54,7 @@ func (r *recorder) SignalOrder(_ context.Context, orderID string, evs []recovery
 }
 
 func newStore(t *testing.T) *store.Store {
-	st, err := store.Open(context.Background(), pgtest.URL(t), 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	if _, err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t)
 	return st
 }
 

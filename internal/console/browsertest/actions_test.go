@@ -15,9 +15,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/recoveryhq/recovery/internal/links"
-	"github.com/recoveryhq/recovery/internal/pgcluster/pgtest"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/store"
+	"github.com/recoveryhq/recovery/internal/store/storetest"
 	"github.com/recoveryhq/recovery/internal/web"
 )
 
@@ -362,15 +362,7 @@ func (c customers) NotifyContact(ctx context.Context, ev recovery.ContactEvent) 
 // links.
 func customerPages(t *testing.T) (base string, signer *links.Signer, rem *remedies, st *store.Store) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, pgtest.URL(t), 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st = storetest.Open(t)
 	rem, signer = &remedies{}, &links.Signer{Secret: []byte("a secret for the browser tests")}
 	s := &web.Server{Incidents: st, Remedies: rem, Customers: customers{st}, Links: signer,
 		Ops:    web.OpsContact{Phone: "+442071838750", Email: "care@shop.example"},

@@ -17,6 +17,7 @@ import (
 	"github.com/recoveryhq/recovery/internal/pgcluster/pgtest"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/store"
+	"github.com/recoveryhq/recovery/internal/store/storetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -48,15 +49,7 @@ const password = "a long passphrase for the browser"
 func console_(t *testing.T) (base string, rem *remedies, st *store.Store) {
 	t.Helper()
 	ctx := context.Background()
-	var err error
-	st, err = store.Open(ctx, pgtest.URL(t), 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st = storetest.Open(t)
 	hash, err := console.HashPassword(password, console.DefaultParams)
 	if err != nil {
 		t.Fatal(err)

@@ -18,10 +18,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/recoveryhq/recovery/internal/console"
-	"github.com/recoveryhq/recovery/internal/pgcluster/pgtest"
 	"github.com/recoveryhq/recovery/internal/policy"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/store"
+	"github.com/recoveryhq/recovery/internal/store/storetest"
 )
 
 // workday serves the console as a working day leaves it, on a real
@@ -37,14 +37,7 @@ import (
 func workday(t *testing.T) (base string, rem *remedies, st *store.Store) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, pgtest.URL(t), 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st = storetest.Open(t)
 	hash, err := console.HashPassword(password, console.DefaultParams)
 	if err != nil {
 		t.Fatal(err)
