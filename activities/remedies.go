@@ -462,6 +462,26 @@ func (a *Activities) FailIncident(ctx context.Context, in FailIncidentInput) err
 	return nil
 }
 
+// BecameLateInput names an at_risk incident whose promise passed.
+type BecameLateInput struct {
+	IncidentID string
+	Reason     string
+}
+
+// BecameLate records that an at_risk incident is late now: its kind and
+// reason, and a line in its audit trail. The customer, already told, is
+// not told again.
+func (a *Activities) BecameLate(ctx context.Context, in BecameLateInput) error {
+	if a.Remedies == nil {
+		return nil
+	}
+	if err := a.Remedies.SetIncidentKind(ctx, in.IncidentID, recovery.KindLate, in.Reason); err != nil {
+		return err
+	}
+	return a.Audit(ctx, recovery.AuditEntry{IncidentID: in.IncidentID, Actor: "system", Action: "became_late",
+		Note: in.Reason + "; the customer was already told it was at risk"})
+}
+
 // ReleaseBudget gives an incident's reservation of the daily budget back:
 // its remedy was not carried out after all (healed first, or failed).
 func (a *Activities) ReleaseBudget(ctx context.Context, incidentID string) error {

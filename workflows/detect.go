@@ -215,7 +215,27 @@ func DetectScan(s *OrderState, sh *Shipment, sc Scan, cfg recovery.DetectionConf
 	if f, ok := DetectStatus(sh, sc); ok {
 		out = append(out, f)
 	}
+	if f, ok := DetectAtRisk(s, sh, sc); ok {
+		out = append(out, f)
+	}
 	return out
+}
+
+// DetectAtRisk reports a shipment whose carrier now expects to deliver
+// after the promised time, on a scan made before that time passed (after
+// it, the late timer speaks): the customer hears from us before the
+// promise is broken.
+func DetectAtRisk(s *OrderState, sh *Shipment, sc Scan) (Finding, bool) {
+	p := s.promise()
+	if p == nil || sh.Delivered || sh.Terminal || sc.Estimate == nil || !sc.Time.Before(*p) {
+		return Finding{}, false
+	}
+	if est, ok := sh.estimate(); !ok || est.EventID != sc.EventID || !sc.Estimate.After(*p) {
+		return Finding{}, false // a later scan's estimate speaks for the shipment
+	}
+	return Finding{ShipmentID: sh.ID, Kind: recovery.KindAtRisk, Evidence: []string{sc.EventID}, EvidenceAt: sc.Time,
+		Reason: fmt.Sprintf("the carrier now expects delivery %s, after the promised %s",
+			sc.Estimate.UTC().Format("2006-01-02 15:04 MST"), p.UTC().Format("2006-01-02 15:04 MST"))}, true
 }
 
 // DetectAll re-runs the event detectors over everything kept, shipments in
@@ -408,6 +428,17 @@ func Healed(s *OrderState, ref *IncidentRef, now time.Time) (reason, evidence st
 			ev, t := lastDelivered(s, sh)
 			return "delivered", ev, t, true
 		}
+	case recovery.KindAtRisk:
+		if sh != nil && sh.Delivered {
+			ev, t := lastDelivered(s, sh)
+			return "delivered", ev, t, true
+		}
+		if sh == nil {
+			break
+		}
+		if est, ok := sh.estimate(); ok && s.promise() != nil && !est.Estimate.After(*s.promise()) {
+			return "the carrier expects to deliver on time again", est.EventID, est.Time, true
+		}
 	case recovery.KindStalled:
 		if sh != nil && sh.LastScanAt != nil && sh.LastScanAt.After(ref.Since) {
 			last, _ := sh.latest()
@@ -499,6 +530,12 @@ func stale(s *OrderState, f Finding) bool {
 		}
 	case recovery.KindLost:
 		if last, ok := sh.latest(); ok && last.Time.After(f.EvidenceAt) && last.Status != recovery.StatusLost {
+			return true
+		}
+	case recovery.KindAtRisk:
+		// Delivered since, or the carrier's latest estimate is back within
+		// the promise.
+		if est, ok := sh.estimate(); sh.Delivered || ok && s.promise() != nil && !est.Estimate.After(*s.promise()) {
 			return true
 		}
 	}

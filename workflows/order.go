@@ -196,6 +196,15 @@ func (r *orderRun) open(f Finding) {
 	if ref != nil && (ref.Open || !f.EvidenceAt.After(ref.ClosedAt)) {
 		return
 	}
+	switch atRisk := r.st.Incidents[f.ShipmentID+"\x00"+string(recovery.KindAtRisk)]; {
+	case f.Kind == recovery.KindLate && atRisk != nil && atRisk.Open && r.st.Order != nil:
+		r.becameLate(atRisk, f)
+		return
+	case f.Kind == recovery.KindAtRisk:
+		if late := r.st.Incidents[f.ShipmentID+"\x00"+string(recovery.KindLate)]; late != nil && late.Open {
+			return // already late: being at risk adds nothing
+		}
+	}
 	for _, p := range r.st.Pending {
 		if p.ShipmentID == f.ShipmentID && p.Kind == f.Kind {
 			return
@@ -209,6 +218,23 @@ func (r *orderRun) open(f Finding) {
 		return
 	}
 	r.start(f, ref)
+}
+
+// becameLate turns an open at_risk incident into the late one when the
+// promise passes undelivered: the customer has already heard from us, so
+// no second incident (and no second apology) is opened. The incident
+// keeps its workflow; its projection and audit trail say it is late now,
+// and from here it heals as a late incident does.
+func (r *orderRun) becameLate(ref *IncidentRef, f Finding) {
+	delete(r.st.Incidents, ref.ShipmentID+"\x00"+string(recovery.KindAtRisk))
+	ref.Kind, ref.EvidenceAt = recovery.KindLate, f.EvidenceAt
+	r.st.Incidents[ref.ShipmentID+"\x00"+string(recovery.KindLate)] = ref
+	var a *activities.Activities
+	ctx := workflow.WithActivityOptions(r.ctx, activityOptions)
+	err := workflow.ExecuteActivity(ctx, a.BecameLate, activities.BecameLateInput{IncidentID: ref.ID, Reason: f.Reason}).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(r.ctx).Error("record an at-risk incident as late", "incident_id", ref.ID, "error", err)
+	}
 }
 
 // flushPending starts the findings that waited for the order.
@@ -276,6 +302,14 @@ func (r *orderRun) start(f Finding, prev *IncidentRef) {
 func (r *orderRun) closed(s IncidentClosed) {
 	ref := r.st.Incidents[s.ShipmentID+"\x00"+string(s.Kind)]
 	if ref == nil || ref.ID != s.IncidentID {
+		ref = nil // an at_risk incident that became late is kept under late
+		for _, x := range r.st.Incidents {
+			if x.ID == s.IncidentID {
+				ref = x
+			}
+		}
+	}
+	if ref == nil {
 		return
 	}
 	ref.Ended = true

@@ -24,6 +24,8 @@ type Scan struct {
 	Lat, Lng      *float64
 	ExceptionCode string
 	Description   string
+	// Estimate is the carrier's estimated delivery as of this scan.
+	Estimate *time.Time `json:",omitempty"`
 }
 
 // Shipment is what the workflow knows of one shipment.
@@ -312,7 +314,8 @@ func (s *OrderState) apply(e recovery.Event) (shipmentID string, scan *Scan, ok 
 		if json.Unmarshal(e.Data, &d) != nil || d.ShipmentID == "" {
 			return "", nil, true
 		}
-		sc := Scan{EventID: e.ID, Time: e.Time, Status: d.Status, ExceptionCode: d.ExceptionCode, Description: d.Description}
+		sc := Scan{EventID: e.ID, Time: e.Time, Status: d.Status, ExceptionCode: d.ExceptionCode, Description: d.Description,
+			Estimate: d.EstimatedDelivery}
 		if d.Location != nil {
 			sc.Country, sc.Region, sc.PostalCode = d.Location.Country, d.Location.Region, d.Location.PostalCode
 			sc.Lat, sc.Lng = d.Location.Lat, d.Location.Lng
@@ -542,6 +545,17 @@ func (sh *Shipment) addScan(sc Scan) {
 }
 
 // latest returns the newest carrier scan (not a label), if any.
+// estimate is the latest scan that carries the carrier's estimated
+// delivery.
+func (sh *Shipment) estimate() (Scan, bool) {
+	for i := len(sh.Scans) - 1; i >= 0; i-- {
+		if sh.Scans[i].Estimate != nil {
+			return sh.Scans[i], true
+		}
+	}
+	return Scan{}, false
+}
+
 func (sh *Shipment) latest() (Scan, bool) {
 	for i := len(sh.Scans) - 1; i >= 0; i-- {
 		if sh.Scans[i].Status != recovery.StatusLabelCreated {

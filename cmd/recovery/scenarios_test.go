@@ -105,7 +105,7 @@ func runScenarios(t *testing.T, base string) {
 		}
 	}
 	for _, k := range []string{"misrouted", "late", "stalled", "not_picked_up", "carrier_exception",
-		"returned_to_sender", "lost", "out_of_stock", "wrong_item"} {
+		"returned_to_sender", "lost", "out_of_stock", "wrong_item", "at_risk"} {
 		if !kinds[k] {
 			t.Errorf("no scenario exercises %s", k)
 		}

@@ -174,6 +174,7 @@ func checkTracking(c *checker, d obj) {
 		c.ident(d, k, "data."+k, false)
 	}
 	c.text(d, "description", "data.description", false, MaxTextLen)
+	c.timestamp(d, "estimated_delivery", "data.estimated_delivery", false)
 }
 
 // noNUL rejects strings holding NUL, which Postgres cannot store in JSON.

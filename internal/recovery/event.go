@@ -196,6 +196,11 @@ type TrackingData struct {
 	Location       *Location `json:"location,omitempty"`
 	ExceptionCode  string    `json:"exception_code,omitempty"`
 	Description    string    `json:"description,omitempty"`
+	// EstimatedDelivery is when the carrier expects to deliver, as of this
+	// scan (EasyPost's est_delivery_date, Shippo's eta, AfterShip's
+	// expected delivery); when it moves past the promised time, the
+	// customer is told before the promise passes.
+	EstimatedDelivery *time.Time `json:"estimated_delivery,omitempty"`
 }
 
 // InventoryData is the payload of inventory.changed.

@@ -16,6 +16,10 @@ const (
 	KindLost             Kind = "lost"
 	KindOutOfStock       Kind = "out_of_stock"
 	KindWrongItem        Kind = "wrong_item"
+	// KindAtRisk: the carrier's estimated delivery moved past the promised
+	// time, which has not passed yet. If the promise passes first, the same
+	// incident becomes late.
+	KindAtRisk Kind = "at_risk"
 )
 
 // Incident statuses.
@@ -170,5 +174,5 @@ type IncidentCursor struct {
 // Kinds lists every incident kind.
 var Kinds = []Kind{
 	KindMisrouted, KindLate, KindStalled, KindNotPickedUp, KindCarrierException,
-	KindReturnedToSender, KindLost, KindOutOfStock, KindWrongItem,
+	KindReturnedToSender, KindLost, KindOutOfStock, KindWrongItem, KindAtRisk,
 }

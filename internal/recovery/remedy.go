@@ -198,4 +198,7 @@ type RemedyStore interface {
 	ReleaseBudget(ctx context.Context, incidentID string) error
 	// SetIncidentStatus changes an open incident's status.
 	SetIncidentStatus(ctx context.Context, id, status string) error
+	// SetIncidentKind changes an open incident's kind and reason (an
+	// at_risk incident whose promise passed becomes late).
+	SetIncidentKind(ctx context.Context, id string, kind Kind, reason string) error
 }

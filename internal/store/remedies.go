@@ -223,6 +223,16 @@ func (s *Store) SetIncidentStatus(ctx context.Context, id, status string) error 
 	return nil
 }
 
+// SetIncidentKind changes an open incident's kind and reason.
+func (s *Store) SetIncidentKind(ctx context.Context, id string, kind recovery.Kind, reason string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE incidents SET kind = $2, reason = $3, updated_at = now() WHERE id = $1 AND closed_at IS NULL`,
+		id, string(kind), reason)
+	if err != nil {
+		return fmt.Errorf("set kind of %s: %w", id, err)
+	}
+	return nil
+}
+
 // Deliver keeps an outbound webhook instead of sending it (the capture
 // outbox of dev); a repeated id is kept once.
 func (s *Store) Deliver(ctx context.Context, w recovery.OutboundWebhook) error {

@@ -387,6 +387,19 @@ func (m *MemStore) ApprovedSince(_ context.Context, currency string, since time.
 	return sum, nil
 }
 
+// SetIncidentKind changes an incident's kind and reason.
+func (m *MemStore) SetIncidentKind(_ context.Context, id string, kind recovery.Kind, reason string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inc, ok := m.Incidents[id]
+	if !ok {
+		return recovery.ErrNotFound
+	}
+	inc.Kind, inc.Reason = kind, reason
+	m.Incidents[id] = inc
+	return nil
+}
+
 // SetIncidentStatus changes an incident's status.
 func (m *MemStore) SetIncidentStatus(_ context.Context, id, status string) error {
 	m.mu.Lock()
