@@ -1,6 +1,7 @@
 package native
 
 import (
+	"cmp"
 	"encoding/json"
 	"strings"
 	"time"
@@ -44,7 +45,29 @@ type asWebhook struct {
 		OrderID        string         `json:"order_id"`
 		UpdatedAt      string         `json:"updated_at"`
 		Checkpoints    []asCheckpoint `json:"checkpoints"`
+		// The estimates: the latest (the v4 API's), the carrier's,
+		// AfterShip's, and the older expected_delivery; the first given
+		// counts.
+		LatestEstimate *struct {
+			Datetime    string `json:"datetime"`
+			DatetimeMax string `json:"datetime_max"`
+		} `json:"latest_estimated_delivery"`
+		CourierEstimate   *asEstimate `json:"courier_estimated_delivery_date"`
+		AfterShipEstimate *asEstimate `json:"aftership_estimated_delivery_date"`
+		ExpectedDelivery  string      `json:"expected_delivery"`
 	} `json:"msg"`
+}
+
+type asEstimate struct {
+	EstimatedDeliveryDate string `json:"estimated_delivery_date"`
+}
+
+// date is the estimate's date ("" for none).
+func (e *asEstimate) date() string {
+	if e == nil {
+		return ""
+	}
+	return e.EstimatedDeliveryDate
 }
 
 // asTag maps AfterShip's main tags.
@@ -108,7 +131,7 @@ func (afterShip) Map(r Request) ([]recovery.Event, error) {
 	if len(orderID) > 200 || !printableASCII(orderID) {
 		orderID = ""
 	}
-	var out []recovery.Event
+	var scans []scan
 	for _, cp := range m.Checkpoints {
 		at, ok := parseTime(cp.CheckpointTime)
 		status, code := asMap(cp.Tag, cp.Subtag)
@@ -123,14 +146,16 @@ func (afterShip) Map(r Request) ([]recovery.Event, error) {
 		if len(cp.Coordinates) == 2 {
 			lat, lng = &cp.Coordinates[0], &cp.Coordinates[1]
 		}
-		e, ok := scan{id: "aftership/" + m.ID + "/" + at.UTC().Format(time.RFC3339) + "/" + cp.Subtag,
+		scans = append(scans, scan{id: "aftership/" + m.ID + "/" + at.UTC().Format(time.RFC3339) + "/" + cp.Subtag,
 			source: "aftership", carrier: m.Slug, tracking: m.TrackingNumber, orderID: orderID, at: at,
 			status: status, code: code, description: strings.TrimSpace(cp.Subtag + ": " + cp.Message),
-			loc: location(cp.City, cp.State, cp.Zip, country, lat, lng)}.event()
-		if ok {
-			out = append(out, e)
-		}
+			loc: location(cp.City, cp.State, cp.Zip, country, lat, lng)})
 	}
+	latest := ""
+	if e := m.LatestEstimate; e != nil {
+		latest = cmp.Or(e.Datetime, e.DatetimeMax) // a window: its end
+	}
+	out := events(scans, cmp.Or(latest, m.CourierEstimate.date(), m.AfterShipEstimate.date(), m.ExpectedDelivery))
 	if len(out) == 0 { // no checkpoint that can be placed: nothing to map
 		return nil, ErrIgnored
 	}

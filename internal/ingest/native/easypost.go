@@ -36,6 +36,7 @@ type epEvent struct {
 		Object          string `json:"object"`
 		TrackingCode    string `json:"tracking_code"`
 		Carrier         string `json:"carrier"`
+		EstDeliveryDate string `json:"est_delivery_date"`
 		TrackingDetails []struct {
 			Message          string `json:"message"`
 			Status           string `json:"status"`
@@ -100,7 +101,7 @@ func (easyPost) Map(r Request) ([]recovery.Event, error) {
 	if t.ID == "" || t.TrackingCode == "" {
 		return nil, malformed("result.id and result.tracking_code are required")
 	}
-	var out []recovery.Event
+	var scans []scan
 	for _, d := range t.TrackingDetails {
 		at, ok := parseTime(d.Datetime)
 		status, code := epMap(d.Status, d.StatusDetail)
@@ -112,13 +113,11 @@ func (easyPost) Map(r Request) ([]recovery.Event, error) {
 		if d.StatusDetail != "" {
 			desc = d.StatusDetail + ": " + desc
 		}
-		e, ok := scan{id: "easypost/" + t.ID + "/" + at.UTC().Format(time.RFC3339) + "/" + d.Status + "/" + d.StatusDetail,
+		scans = append(scans, scan{id: "easypost/" + t.ID + "/" + at.UTC().Format(time.RFC3339) + "/" + d.Status + "/" + d.StatusDetail,
 			source: "easypost", carrier: t.Carrier, tracking: t.TrackingCode, at: at, status: status, code: code,
-			description: desc, loc: location(l.City, l.State, l.Zip, l.Country, nil, nil)}.event()
-		if ok {
-			out = append(out, e)
-		}
+			description: desc, loc: location(l.City, l.State, l.Zip, l.Country, nil, nil)})
 	}
+	out := events(scans, t.EstDeliveryDate)
 	if len(out) == 0 {
 		return nil, ErrIgnored
 	}

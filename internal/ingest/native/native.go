@@ -181,20 +181,28 @@ type scan struct {
 	at                                     time.Time
 	status, code, description              string
 	loc                                    *recovery.Location
+	// estimate is the carrier's estimated delivery, on the latest scan of
+	// a webhook that carries one.
+	estimate *time.Time
 }
 
 // event builds a canonical shipment.tracking event; ok is false when the
 // scan has no country to place it (the canonical schema requires one).
 func (s scan) event() (recovery.Event, bool) {
-	if s.loc == nil || s.loc.Country == "" || s.at.IsZero() || s.status == "" {
+	if !s.placeable() {
 		return recovery.Event{}, false
 	}
 	shipmentID := s.tracking
 	d := recovery.TrackingData{OrderID: s.orderID, ShipmentID: shipmentID, Carrier: strings.ToLower(s.carrier),
 		TrackingNumber: s.tracking, Status: s.status, Location: s.loc, ExceptionCode: s.code,
-		Description: truncate(s.description, 500)}
+		Description: truncate(s.description, 500), EstimatedDelivery: s.estimate}
+	id := s.id
+	if s.estimate != nil {
+		// The same scan with a new estimate is news: its own event.
+		id += "/eta=" + s.estimate.UTC().Format(time.RFC3339)
+	}
 	raw, _ := json.Marshal(d)
-	e := recovery.Event{ID: shortID(s.id), Source: s.source, Type: recovery.TypeShipmentTracking, Time: s.at.UTC(),
+	e := recovery.Event{ID: shortID(id), Source: s.source, Type: recovery.TypeShipmentTracking, Time: s.at.UTC(),
 		Data: raw, OrderID: s.orderID}
 	if s.orderID != "" {
 		e.Subject = "order/" + s.orderID
@@ -227,10 +235,39 @@ func location(city, region, postal, country string, lat, lng *float64) *recovery
 		PostalCode: truncate(strings.TrimSpace(postal), 20), Country: cc, Lat: lat, Lng: lng}
 }
 
+// placeable reports whether the scan can become an event: it has a time,
+// a status and a country.
+func (s scan) placeable() bool {
+	return s.loc != nil && s.loc.Country != "" && !s.at.IsZero() && s.status != ""
+}
+
+// events builds the events of a webhook's scans, the carrier's estimated
+// delivery (when it gives one) on the latest of them; scans that cannot be
+// placed are left out.
+func events(scans []scan, estimate string) []recovery.Event {
+	latest := -1
+	for i, s := range scans {
+		if s.placeable() && (latest < 0 || !s.at.Before(scans[latest].at)) {
+			latest = i
+		}
+	}
+	if t, ok := parseTime(estimate); ok && latest >= 0 {
+		t = t.UTC()
+		scans[latest].estimate = &t
+	}
+	var out []recovery.Event
+	for _, s := range scans {
+		if e, ok := s.event(); ok {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // parseTime accepts the timestamp shapes providers send.
 func parseTime(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04:05-0700"} {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04:05-0700", time.DateOnly} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t, true
 		}

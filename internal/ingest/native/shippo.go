@@ -76,6 +76,7 @@ type shippoWebhook struct {
 		Carrier         string         `json:"carrier"`
 		TrackingNumber  string         `json:"tracking_number"`
 		Metadata        string         `json:"metadata"`
+		ETA             string         `json:"eta"`
 		TrackingStatus  shippoStatus   `json:"tracking_status"`
 		TrackingHistory []shippoStatus `json:"tracking_history"`
 	} `json:"data"`
@@ -154,7 +155,7 @@ func (shippo) Map(r Request) ([]recovery.Event, error) {
 		orderID = m[1]
 	}
 	seen := map[string]bool{}
-	var out []recovery.Event
+	var scans []scan
 	for _, s := range append(d.TrackingHistory, d.TrackingStatus) {
 		at, ok := parseTime(s.StatusDate)
 		status, code, sub := shippoMap(s)
@@ -177,13 +178,11 @@ func (shippo) Map(r Request) ([]recovery.Event, error) {
 		if sub != "" {
 			desc = sub + ": " + desc
 		}
-		e, ok := scan{id: "shippo/" + d.Carrier + "/" + d.TrackingNumber + "/" + key, source: "shippo",
+		scans = append(scans, scan{id: "shippo/" + d.Carrier + "/" + d.TrackingNumber + "/" + key, source: "shippo",
 			carrier: d.Carrier, tracking: d.TrackingNumber, orderID: orderID, at: at, status: status, code: code,
-			description: desc, loc: loc}.event()
-		if ok {
-			out = append(out, e)
-		}
+			description: desc, loc: loc})
 	}
+	out := events(scans, d.ETA)
 	if len(out) == 0 {
 		return nil, ErrIgnored
 	}
