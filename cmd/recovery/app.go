@@ -389,7 +389,7 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 		return err
 	}
 	srv := &web.Server{Inbox: s.inbox, Incidents: s.store, Credentials: cfg.credentials(dev), EventSigners: cfg.eventSigners(dev),
-		Checks: s.checks(p, dev), Logger: s.log, WebhookSecrets: cfg.secrets(dev), Tracking: s.store, Codes: s.store, Events: s.store,
+		Checks: s.checks(p, dev), Logger: s.log, WebhookSecrets: cfg.secrets(dev), Tracking: s.store, Codes: s.store, Events: s.store, Insights: s.store,
 		Privacy: s.store, Replays: s.store, PublicURL: cfg.PublicURL}
 	srv.Remedies = remedyClient{client: s.temporal, mail: s.store}
 	srv.RateLimit = web.RateLimit{PerSecond: cfg.RateLimit}

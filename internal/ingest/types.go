@@ -41,6 +41,12 @@ func checkData(c *checker, typ string, d obj, raw []byte) {
 	case recovery.TypeInventoryChanged:
 		c.ident(d, "sku", "data.sku", true)
 		c.integer(d, "available", "data.available", true, -MaxQuantity, MaxQuantity)
+	case recovery.TypeCustomerContacted:
+		if ch := c.str(d, "channel", "data.channel", false); ch != "" && !slices.Contains(recovery.ContactChannels, ch) {
+			c.add("data.channel", "is not a known channel; use one of "+strings.Join(recovery.ContactChannels, ", "))
+		}
+		c.ident(d, "via", "data.via", false)
+		c.ident(d, "ticket", "data.ticket", false)
 	case recovery.TypeCustomerUpdated:
 		if cust, ok := c.child(d, "customer", "data.customer"); ok {
 			checkCustomer(c, cust, "data.customer", false)

@@ -15,14 +15,32 @@ const (
 	TypeShipmentTracking = "shipment.tracking"
 	TypeInventoryChanged = "inventory.changed"
 	TypeCustomerUpdated  = "customer.updated"
+	// TypeCustomerContacted: the customer wrote or called about an order
+	// (a helpdesk reports it). A record for the insights (did we speak
+	// first?); no workflow acts on it.
+	TypeCustomerContacted = "customer.contacted"
 )
 
 // EventTypes lists every event type the engine understands.
 var EventTypes = []string{
 	TypeOrderCreated, TypeOrderUpdated, TypeOrderCancelled,
 	TypeShipmentCreated, TypeShipmentTracking,
-	TypeInventoryChanged, TypeCustomerUpdated,
+	TypeInventoryChanged, TypeCustomerUpdated, TypeCustomerContacted,
 }
+
+// ContactedData is the payload of customer.contacted.
+type ContactedData struct {
+	OrderID string `json:"order_id"`
+	// Channel is how they reached out: email, phone, chat, sms, social,
+	// other.
+	Channel string `json:"channel,omitempty"`
+	// Via names the helpdesk (zendesk, gorgias...), Ticket its ticket.
+	Via    string `json:"via,omitempty"`
+	Ticket string `json:"ticket,omitempty"`
+}
+
+// ContactChannels are customer.contacted's channels.
+var ContactChannels = []string{"email", "phone", "chat", "sms", "social", "other"}
 
 // Tracking statuses carried by shipment.tracking events.
 const (

@@ -229,7 +229,7 @@ func (r *Relay) pass(ctx context.Context) (int, error) {
 		return 0, err // the events keep their lease and come back after it
 	}
 	out := r.signalAll(ctx, groups, order, copies)
-	out.Skipped, out.SkipNote = skipped, "no order_id: not routed to an order workflow"
+	out.Skipped, out.SkipNote = skipped, "not routed to an order workflow: no order_id, or a record only (customer.contacted)"
 	if err := claim.Done(ctx, out); err != nil {
 		return 0, err
 	}
@@ -244,8 +244,8 @@ func group(evs []store.PendingEvent) (map[string][]store.PendingEvent, []string,
 	var order []string
 	var skipped []int64
 	for _, p := range evs {
-		if p.OrderID == "" {
-			skipped = append(skipped, p.Seq)
+		if p.OrderID == "" || p.Event.Type == recovery.TypeCustomerContacted {
+			skipped = append(skipped, p.Seq) // a record only: no workflow acts on it
 			continue
 		}
 		if _, ok := groups[p.OrderID]; !ok {

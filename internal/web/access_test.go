@@ -31,6 +31,7 @@ var routeRules = map[string]Access{
 	"GET /v1/events":                              need(auth.Read),
 	"POST /v1/events/requeue":                     need(auth.Approve),
 	"GET /v1/incidents":                           need(auth.Read),
+	"GET /v1/insights":                            need(auth.Read),
 	"GET /v1/incidents/{id}":                      need(auth.Read),
 	"POST /v1/incidents/{id}/approve":             need(auth.Approve),
 	"POST /v1/incidents/{id}/reject":              need(auth.Approve),

@@ -72,6 +72,8 @@ type Server struct {
 	// Events lists and requeues what the relay quarantined; nil: those
 	// endpoints answer 404.
 	Events EventQueue
+	// Insights reads what GET /v1/insights computes (nil: 404).
+	Insights InsightSource
 	// Checks decide /readyz.
 	Checks []Check
 	Logger *slog.Logger
@@ -155,6 +157,7 @@ func (s *Server) build() (http.Handler, []Route) {
 		rt.handle("POST /v1/events/requeue", need(auth.Approve), s.requeueEvents) // ops: approvers and admins
 	}
 	rt.handle("GET /v1/incidents", need(auth.Read), s.listIncidents)
+	rt.handle("GET /v1/insights", need(auth.Read), s.getInsights)
 	rt.handle("GET /v1/incidents/{id}", need(auth.Read), s.getIncident)
 	rt.handle("POST /v1/incidents/{id}/approve", need(auth.Approve), s.remedyAction(recovery.ActionApprove))
 	rt.handle("POST /v1/incidents/{id}/reject", need(auth.Approve), s.remedyAction(recovery.ActionReject))
