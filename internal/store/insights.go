@@ -67,7 +67,7 @@ SELECT inc.id, inc.kind, inc.status, inc.resolution, inc.detected_at, inc.custom
   (SELECT min(e.occurred_at) FROM events e WHERE e.order_id = inc.order_id AND e.type = 'customer.contacted'
      AND e.occurred_at >= CASE WHEN inc.kind = ANY($3) OR ev.revealed_occurred IS NULL THEN inc.detected_at ELSE ev.revealed_occurred END),
   coalesce(o.remedy, ''), coalesce(o.status, ''), coalesce(o.value_minor, 0), coalesce(o.currency, ''),
-  EXISTS (SELECT 1 FROM audit a WHERE a.incident_id = inc.id AND a.action = 'choose' AND a.actor = 'customer'),
+  EXISTS (SELECT 1 FROM audit a WHERE a.incident_id = inc.id AND a.action = 'choose' AND a.actor LIKE 'customer%'),
   EXISTS (SELECT 1 FROM audit a WHERE a.incident_id = inc.id AND a.action = 'choose' AND a.actor = 'system'),
   (SELECT min(a.at) FROM audit a WHERE a.incident_id = inc.id AND a.action = 'person-requested'),
   (SELECT min(c.handled_at) FROM contacts c WHERE c.incident_id = inc.id),
