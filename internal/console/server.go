@@ -19,6 +19,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/recoveryhq/recovery/internal/insights"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/store"
 	"github.com/recoveryhq/recovery/internal/web"
@@ -103,6 +104,8 @@ type Server struct {
 	Events web.EventQueue
 	// Views keeps each person's saved views of the queue (nil: none).
 	Views Views
+	// Insights reads what the insights page computes (nil: none).
+	Insights web.InsightSource
 	// Policies: the active remedy policy, for its page and dry-runs.
 	Policies Policies
 	// RefreshEvery is how often an open queue refreshes its counts (0: 30s).
@@ -127,7 +130,7 @@ type Server struct {
 // views. The remedies (the workflows) and the policies are set apart.
 func (s *Server) WithStore(st *store.Store) *Server {
 	s.Accounts, s.Sessions, s.Incidents, s.Orders, s.Requests = st, st.Sessions(), st, st, st
-	s.Timeline, s.Steps, s.Carriers, s.Events, s.Views, s.Contacts = st, st, st, st, st, st
+	s.Timeline, s.Steps, s.Carriers, s.Events, s.Views, s.Contacts, s.Insights = st, st, st, st, st, st, st
 	return s
 }
 
@@ -150,9 +153,23 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return "/console/?tab=" + tab + filter
 	},
-	"stages":    func() []string { return stages },
-	"stageName": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
-	"ages":      func() any { return ages },
+	"stages":      func() []string { return stages },
+	"stageName":   func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	"ages":        func() any { return ages },
+	"chartHeight": chartHeight,
+	"chart": func(id string, bs []bar) any {
+		return struct {
+			ID   string
+			Bars []bar
+		}{id, bs}
+	},
+	"groups": func(r insights.Report) []insights.Group {
+		if len(r.Groups) == 0 {
+			return []insights.Group{r.Total}
+		}
+		return append([]insights.Group{r.Total}, r.Groups...)
+	},
+	"dist": seconds,
 }).ParseFS(files, "templates/*.html"))
 
 func (s *Server) now() time.Time {
@@ -202,6 +219,8 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.HandleFunc("POST /console/events/requeue", s.signedIn(s.requeue))
 	mux.HandleFunc("GET /console/policy", s.signedIn(s.policyPage))
+	mux.HandleFunc("GET /console/insights", s.signedIn(s.insightsPage))
+	mux.HandleFunc("GET /console/insights.csv", s.signedIn(s.insightsPage))
 	mux.HandleFunc("POST /console/policy/check", s.signedIn(s.checkPolicy))
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusNotFound, "message", view{Title: "Not found", Message: "There is no such page in the console."})
@@ -260,6 +279,8 @@ type view struct {
 	CanHandle bool
 	// RefreshMillis: how often the queue page refreshes its counts.
 	RefreshMillis int64
+	// Insights: the insights page.
+	Insights *insightsView
 	// Policy: the policy page.
 	Policy *policyView
 	// Dead: the quarantined events, under Needs attention.

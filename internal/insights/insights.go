@@ -181,7 +181,9 @@ func group(key string, rows []store.InsightRow) Group {
 	cost := map[string]int64{}
 	perCustomer := map[string]int{}
 	for _, r := range rows {
-		if r.RevealedAt != nil {
+		// An incident recorded before its evidence arrived (data loaded
+		// after the fact, say) has no detection time to speak of.
+		if r.RevealedAt != nil && !r.DetectedAt.Before(*r.RevealedAt) {
 			detect = append(detect, r.DetectedAt.Sub(*r.RevealedAt).Seconds())
 		}
 		if r.FirstContactAt != nil {

@@ -375,6 +375,15 @@ func TestEveryPageRenders(t *testing.T) {
 	if acts := rem.taken(); len(acts) != 1 || acts[0].Action != recovery.ActionApprove || acts[0].By.Name != "console:mara" {
 		t.Errorf("the bulk approval asked the workflows for %+v, want mara's approval of inc-1002 alone", acts)
 	}
+	page("insights", []string{"Incidents", "We spoke first", "What customers said", "Every figure", "dhl", "Download these figures as CSV"},
+		nav("/console/insights?from=2026-11-01&to=2026-11-25&group_by=kind"))
+	if bars := eval[int](b, `document.querySelectorAll("svg.chart rect").length`); bars < 5 {
+		t.Errorf("the insights page draws %d bars, want the kinds', the survey's and the retention's", bars)
+	}
+	if status := b.submit("ask for a period that is not one", nav("/console/insights?from=yesterday")); status != http.StatusBadRequest ||
+		!strings.Contains(b.text(".error"), "from") {
+		t.Errorf("a bad period: %d, %q; want 400 naming from", status, b.text(".error"))
+	}
 	page("policy", []string{policy.Default().Version, "repeat claimant"}, nav("/console/policy"))
 	changed := strings.Replace(string(policy.DefaultText()), "percent: 15", "percent: 20", 1)
 	b.do("paste a changed policy", nav("/console/policy"), chromedp.WaitVisible(chromedp.CSS("#policy-text")),
