@@ -507,7 +507,8 @@ func payloadHint(pc *codec.Codec) string {
 
 // providerSecretEnv names each provider webhook's secrets variable.
 var providerSecretEnv = map[string]string{"easypost": "EASYPOST_WEBHOOK_SECRETS", "shippo": "SHIPPO_WEBHOOK_SECRETS",
-	"aftership": "AFTERSHIP_WEBHOOK_SECRETS", "shopify": "SHOPIFY_WEBHOOK_SECRETS"}
+	"aftership": "AFTERSHIP_WEBHOOK_SECRETS", "shopify": "SHOPIFY_WEBHOOK_SECRETS",
+	"zendesk": "ZENDESK_WEBHOOK_SECRETS", "gorgias": "GORGIAS_WEBHOOK_SECRETS"}
 
 // loadCredentials reads the keys (RECOVERY_KEYS_FILE or RECOVERY_KEYS,
 // docs/credentials.md), then the legacy shorthands: RECOVERY_API_KEYS

@@ -17,7 +17,7 @@ type afterShip struct{}
 func (afterShip) Name() string { return "aftership" }
 
 func (afterShip) Verify(r Request, secrets []string, _ time.Time) error {
-	return verifyBase64(r.Header.Get("aftership-hmac-sha256"), r.Body, secrets)
+	return verifyBase64(r.Header.Get("aftership-hmac-sha256"), secrets, r.Body)
 }
 
 type asCheckpoint struct {

@@ -1,5 +1,6 @@
 // Package native maps the native webhook payloads of shipping and commerce
-// providers (EasyPost, Shippo, AfterShip, Shopify) onto canonical events,
+// providers (EasyPost, Shippo, AfterShip, Shopify) and helpdesks (Zendesk,
+// Gorgias) onto canonical events,
 // and verifies each provider's own signature scheme. It is pure: no I/O.
 package native
 
@@ -68,6 +69,8 @@ func init() {
 	register(checked{shippo{}})
 	register(checked{afterShip{}})
 	register(checked{shopify{}})
+	register(checked{zendesk{}})
+	register(checked{gorgias{}})
 }
 
 // checked holds every mapped event to the canonical schema, so that a
@@ -124,7 +127,7 @@ func hmacSHA256(key string, parts ...[]byte) []byte {
 }
 
 // verifyBase64 checks a base64 HMAC-SHA256 of the body (Shopify, AfterShip).
-func verifyBase64(given string, body []byte, secrets []string) error {
+func verifyBase64(given string, secrets []string, parts ...[]byte) error {
 	if given == "" {
 		return fmt.Errorf("%w: signature header missing", ErrSignature)
 	}
@@ -133,7 +136,7 @@ func verifyBase64(given string, body []byte, secrets []string) error {
 		return fmt.Errorf("%w: signature is not base64", ErrSignature)
 	}
 	for _, s := range secrets {
-		if s != "" && hmac.Equal(mac, hmacSHA256(s, body)) {
+		if s != "" && hmac.Equal(mac, hmacSHA256(s, parts...)) {
 			return nil
 		}
 	}

@@ -196,7 +196,7 @@ func TestShippo(t *testing.T) {
 		t.Fatalf("scans %+v", got)
 	}
 	for meta, want := range map[string]string{"order:1001": "1001", "Order 1001": "1001", "order_id=A-7": "A-7", "gift": "", "Order #X9": "X9"} {
-		m := shippoOrder.FindStringSubmatch(meta)
+		m := orderMention.FindStringSubmatch(meta)
 		if got := ""; m != nil && m[1] != want || m == nil && want != "" {
 			t.Errorf("metadata %q: got %v, want %q%s", meta, m, want, got)
 		}

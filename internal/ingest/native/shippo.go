@@ -134,9 +134,10 @@ func shippoMap(s shippoStatus) (string, string, string) {
 	return st, "", code
 }
 
-// shippoOrder reads our order id from Shippo's free-text metadata, which
-// must say so: "order:1001", "Order 1001", "order_id=1001", "Order #1001".
-var shippoOrder = regexp.MustCompile(`(?i)\border(?:_id)?\s*[:#= ]\s*#?([A-Za-z0-9._/-]{1,200})`)
+// orderMention reads our order id from free text that says so (Shippo's
+// metadata, a ticket's subject): "order:1001", "Order 1001",
+// "order_id=1001", "Order #1001".
+var orderMention = regexp.MustCompile(`(?i)\border(?:_id)?\s*[:#= ]\s*#?([A-Za-z0-9._/-]{1,200})`)
 
 func (shippo) Map(r Request) ([]recovery.Event, error) {
 	var w shippoWebhook
@@ -151,7 +152,7 @@ func (shippo) Map(r Request) ([]recovery.Event, error) {
 		return nil, malformed("data.tracking_number is required")
 	}
 	orderID := ""
-	if m := shippoOrder.FindStringSubmatch(d.Metadata); m != nil {
+	if m := orderMention.FindStringSubmatch(d.Metadata); m != nil {
 		orderID = m[1]
 	}
 	seen := map[string]bool{}

@@ -25,7 +25,7 @@ type shopify struct{}
 func (shopify) Name() string { return "shopify" }
 
 func (shopify) Verify(r Request, secrets []string, _ time.Time) error {
-	return verifyBase64(r.Header.Get("X-Shopify-Hmac-Sha256"), r.Body, secrets)
+	return verifyBase64(r.Header.Get("X-Shopify-Hmac-Sha256"), secrets, r.Body)
 }
 
 type shAddress struct {
