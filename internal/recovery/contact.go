@@ -108,6 +108,9 @@ type Survey struct {
 	Answer string    `json:"answer"`
 	Via    string    `json:"via"`
 	At     time.Time `json:"at"`
+	// Comment is what a customer who answered WOW told us more (the
+	// customer's own words; the wow wall shows them).
+	Comment string `json:"comment,omitempty"`
 }
 
 // Address returns where a channel reaches the customer.

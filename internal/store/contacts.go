@@ -105,13 +105,31 @@ func (s *Store) LatestContactTo(ctx context.Context, channel, address string) (r
 // SaveSurvey stores the customer's answer with the incident (the latest
 // answer counts).
 func (s *Store) SaveSurvey(ctx context.Context, incidentID string, sv recovery.Survey) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE incidents SET survey = $2, survey_via = $3, survey_at = $4 WHERE id = $1`,
+	tag, err := s.pool.Exec(ctx, `UPDATE incidents SET survey = $2, survey_via = $3, survey_at = $4,
+		survey_comment = CASE WHEN $2 = 'wow' THEN survey_comment ELSE '' END WHERE id = $1`,
 		incidentID, sv.Answer, sv.Via, sv.At)
 	if err != nil {
 		return fmt.Errorf("save survey: %w", mapErr(err))
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("incident %q: %w", incidentID, recovery.ErrNotFound)
+	}
+	return nil
+}
+
+// MaxSurveyComment bounds what a customer tells us more, in characters.
+const MaxSurveyComment = 1000
+
+// SaveSurveyComment keeps what a customer who answered WOW told us more
+// (the latest counts); an incident whose answer is not WOW is
+// recovery.ErrConflict.
+func (s *Store) SaveSurveyComment(ctx context.Context, incidentID, comment string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE incidents SET survey_comment = $2 WHERE id = $1 AND survey = 'wow'`, incidentID, comment)
+	if err != nil {
+		return fmt.Errorf("save survey comment: %w", mapErr(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("incident %q without a WOW: %w", incidentID, recovery.ErrConflict)
 	}
 	return nil
 }

@@ -269,8 +269,8 @@ func (s *Store) EraseCustomer(ctx context.Context, who recovery.CustomerRef, by 
 			}
 		}
 		rep.Events = len(changes)
-		tag, err := tx.Exec(ctx, `UPDATE incidents SET customer_key = 'erased', updated_at = now()
-			WHERE id = ANY($1) AND customer_key <> 'erased'`, sc.incidents)
+		tag, err := tx.Exec(ctx, `UPDATE incidents SET customer_key = 'erased', survey_comment = '', updated_at = now()
+			WHERE id = ANY($1) AND (customer_key <> 'erased' OR survey_comment <> '')`, sc.incidents)
 		if err != nil {
 			return fmt.Errorf("erase incidents: %w", mapErr(err))
 		}

@@ -119,6 +119,13 @@ func TestEraseCustomer(t *testing.T) {
 		Body: "Zoë Erasmus here, please call", ReceivedAt: at}); err != nil {
 		t.Fatal(err)
 	}
+	// She answered WOW and told us more, in her own words.
+	if err := st.SaveSurvey(ctx, "inc-z1", recovery.Survey{Answer: "wow", Via: "page", At: at}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveSurveyComment(ctx, "inc-z1", "Zoë Erasmus says: the call made my day"); err != nil {
+		t.Fatal(err)
+	}
 	st.OptOut(ctx, "email", "Zoe.Erasmus@example.com", "sms reply")                                                 //nolint:errcheck
 	st.OptOut(ctx, "sms", "+491705550123", "sms reply")                                                             //nolint:errcheck
 	st.SaveOrderState(ctx, "z1", []byte(`{"OrderID":"z1","Order":{"customer":{"id":"cust-zoe-7","locale":"de"}}}`)) //nolint:errcheck
@@ -131,6 +138,9 @@ func TestEraseCustomer(t *testing.T) {
 	if err != nil || len(exp.Orders) != 2 || len(exp.Events) != 4 || len(exp.Incidents) != 1 || len(exp.OptOuts) != 2 || len(exp.Captured) != 1 {
 		t.Fatalf("export: %d orders, %d events, %d incidents, %d opt-outs, %d captured (%v)", len(exp.Orders), len(exp.Events),
 			len(exp.Incidents), len(exp.OptOuts), len(exp.Captured), err)
+	}
+	if sv := exp.Incidents[0].Survey; sv == nil || sv.Comment != "Zoë Erasmus says: the call made my day" {
+		t.Fatalf("the export lacks what she told us more: %+v", sv)
 	}
 	if byEmail, err := st.ExportCustomer(ctx, recovery.CustomerRef{Email: "zoe.old@example.com"}); err != nil || len(byEmail.Orders) != 1 {
 		t.Fatalf("export by an older email: %+v, %v", byEmail.Orders, err)
@@ -145,7 +155,7 @@ func TestEraseCustomer(t *testing.T) {
 		t.Fatalf("erasure report: %+v", rep)
 	}
 	d := dump(t, st)
-	for _, s := range append(zoe, "zoe.old@example.com", "+491705550123", "Kleinmachnow", "52.401234", "TOKEN") {
+	for _, s := range append(zoe, "zoe.old@example.com", "+491705550123", "Kleinmachnow", "52.401234", "TOKEN", "made my day") {
 		if holds(d, s) {
 			t.Errorf("after erasure the database still holds %q", s)
 		}

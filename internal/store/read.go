@@ -17,6 +17,7 @@ type incidentRow struct {
 	ID, OrderID, ShipmentID, Kind, Status, Reason, WorkflowID string
 	Resolution, Survey, SurveyVia                             string
 	SurveyAt                                                  *time.Time
+	SurveyComment                                             string
 	ClosedAt                                                  *time.Time
 	Decision                                                  *recovery.RemedyDecision
 	DetectedAt                                                time.Time
@@ -28,7 +29,7 @@ type incidentRow struct {
 }
 
 const selectIncidents = `SELECT i.id, i.order_id, i.shipment_id, i.kind, i.status, i.reason, i.workflow_id,
-  i.resolution, i.closed_at, i.survey, i.survey_via, i.survey_at, i.decision, i.detected_at, i.evidence, o.remedy, o.currency, o.status, o.code, o.approved_by, o.value_minor, o.created_at, o.details
+  i.resolution, i.closed_at, i.survey, i.survey_via, i.survey_at, i.survey_comment, i.decision, i.detected_at, i.evidence, o.remedy, o.currency, o.status, o.code, o.approved_by, o.value_minor, o.created_at, o.details
 FROM incidents i LEFT JOIN offers o ON o.incident_id = i.id
 WHERE ($1 = '' OR i.id = $1) AND ($2 = '' OR i.order_id = $2) AND ($3 = '' OR i.status = $3) AND ($4 = '' OR i.kind = $4)
   AND ($6::timestamptz IS NULL OR i.detected_at < $6 OR (i.detected_at = $6 AND i.id > $7))
@@ -114,7 +115,7 @@ func (s *Store) incidents(ctx context.Context, id string, f recovery.IncidentFil
 	var out []recovery.Incident
 	index := map[string]int{}
 	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.OrderID, &r.ShipmentID, &r.Kind, &r.Status, &r.Reason,
-		&r.WorkflowID, &r.Resolution, &r.ClosedAt, &r.Survey, &r.SurveyVia, &r.SurveyAt, &r.Decision, &r.DetectedAt, &r.Evidence, &r.Remedy, &r.Currency, &r.OfferStatus, &r.Code,
+		&r.WorkflowID, &r.Resolution, &r.ClosedAt, &r.Survey, &r.SurveyVia, &r.SurveyAt, &r.SurveyComment, &r.Decision, &r.DetectedAt, &r.Evidence, &r.Remedy, &r.Currency, &r.OfferStatus, &r.Code,
 		&r.ApprovedBy, &r.ValueMinor, &r.OfferCreated, &r.OfferDetails}, func() error {
 		index[r.ID] = len(out)
 		out = append(out, r.toDomain())
@@ -157,7 +158,7 @@ func (r incidentRow) toDomain() recovery.Incident {
 		inc.Evidence = []string{}
 	}
 	if r.Survey != "" && r.SurveyAt != nil {
-		inc.Survey = &recovery.Survey{Answer: r.Survey, Via: r.SurveyVia, At: *r.SurveyAt}
+		inc.Survey = &recovery.Survey{Answer: r.Survey, Via: r.SurveyVia, At: *r.SurveyAt, Comment: r.SurveyComment}
 	}
 	if r.Remedy != nil {
 		o := recovery.Offer{}

@@ -50,6 +50,7 @@ var routeRules = map[string]Access{
 	"POST /r/{token}":                             public(PublicLink),
 	"POST /r/{token}/survey":                      public(PublicLink),
 	"GET /r/{token}/survey":                       public(PublicLink),
+	"POST /r/{token}/survey/more":                 public(PublicLink),
 	"GET /u/{token}":                              public(PublicLink),
 	"POST /u/{token}":                             public(PublicLink),
 	"GET /dev/messages":                           public(PublicDev),

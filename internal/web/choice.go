@@ -11,10 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/recoveryhq/recovery/internal/links"
 	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/store"
 )
 
 // The customer pages behind signed links (DESIGN §7): an incident's choice
@@ -27,12 +29,15 @@ import (
 type pageWords struct {
 	Title, Sorry, Choose, Submit, Done, Working, Healed, Thanks, AlreadyChosen, Pick string
 	Survey, SurveyPick, SurveyThanks, Person, Call, Write, Reply                     string
-	Expired, Broken, Unknown, Unsub, UnsubButton, Unsubscribed, Error                string
-	Answers                                                                          [3]string
+	// More asks a customer who answered WOW to tell us more; MoreSend
+	// sends it, MoreThanks thanks them.
+	More, MoreSend, MoreThanks                                        string
+	Expired, Broken, Unknown, Unsub, UnsubButton, Unsubscribed, Error string
+	Answers                                                           [3]string
 }
 
 var words = map[string]pageWords{
-	"en": {Title: "Your order", Sorry: "We are sorry: %s (order %s).", Choose: "Choose what suits you best",
+	"en": {Title: "Your order", More: "Wonderful! Tell us more, if you like: what made it good?", MoreSend: "Send", MoreThanks: "Thank you: the whole team will read it.", Sorry: "We are sorry: %s (order %s).", Choose: "Choose what suits you best",
 		Submit: "Confirm my choice", Done: "What we are doing for you:", Working: "We are working on it and will write to you soon.",
 		Healed: "Good news: the problem has sorted itself out.", Thanks: "Thank you, we have noted your choice. A confirmation is on its way.",
 		AlreadyChosen: "Your choice has already been made, or the time to choose has run out.", Pick: "Please pick one of the options.",
@@ -42,7 +47,7 @@ var words = map[string]pageWords{
 		Unknown: "We could not find this order.", Unsub: "Stop emails about your orders' problems to %s?", UnsubButton: "Unsubscribe",
 		Unsubscribed: "Done: you will get no more emails like this from us at %s.",
 		Error:        "Something went wrong on our side. Please try again in a moment.", Answers: [3]string{"OW: not good", "HOW: fine", "WOW: great"}},
-	"de": {Title: "Ihre Bestellung", Sorry: "Es tut uns leid: %s (Bestellung %s).", Choose: "Wählen Sie, was Ihnen am besten passt",
+	"de": {Title: "Ihre Bestellung", More: "Wunderbar! Erzählen Sie uns gern mehr: Was hat Ihnen gefallen?", MoreSend: "Senden", MoreThanks: "Danke – das ganze Team wird es lesen.", Sorry: "Es tut uns leid: %s (Bestellung %s).", Choose: "Wählen Sie, was Ihnen am besten passt",
 		Submit: "Auswahl bestätigen", Done: "Was wir für Sie tun:", Working: "Wir kümmern uns darum und melden uns bald bei Ihnen.",
 		Healed: "Gute Nachricht: Das Problem hat sich erledigt.", Thanks: "Danke, wir haben Ihre Wahl notiert. Eine Bestätigung ist unterwegs.",
 		AlreadyChosen: "Ihre Wahl ist schon getroffen, oder die Zeit zum Wählen ist abgelaufen.", Pick: "Bitte wählen Sie eine der Möglichkeiten.",
@@ -53,7 +58,7 @@ var words = map[string]pageWords{
 		Unknown: "Wir konnten diese Bestellung nicht finden.", Unsub: "Keine E-Mails mehr zu Problemen mit Ihren Bestellungen an %s?",
 		UnsubButton: "Abmelden", Unsubscribed: "Erledigt: %s erhält keine solchen E-Mails mehr von uns.",
 		Error: "Bei uns ist etwas schiefgegangen. Bitte versuchen Sie es gleich noch einmal.", Answers: [3]string{"OW: nicht gut", "HOW: in Ordnung", "WOW: großartig"}},
-	"fr": {Title: "Votre commande", Sorry: "Nous sommes désolés : %s (commande %s).", Choose: "Choisissez ce qui vous convient le mieux",
+	"fr": {Title: "Votre commande", More: "Formidable ! Dites-nous en plus si vous le souhaitez : qu'est-ce qui vous a plu ?", MoreSend: "Envoyer", MoreThanks: "Merci : toute l'équipe le lira.", Sorry: "Nous sommes désolés : %s (commande %s).", Choose: "Choisissez ce qui vous convient le mieux",
 		Submit: "Confirmer mon choix", Done: "Ce que nous faisons pour vous :", Working: "Nous nous en occupons et vous écrirons bientôt.",
 		Healed: "Bonne nouvelle : le problème s'est résolu.", Thanks: "Merci, nous avons noté votre choix. Une confirmation est en route.",
 		AlreadyChosen: "Votre choix a déjà été fait, ou le délai pour choisir est passé.", Pick: "Veuillez choisir l'une des options.",
@@ -64,7 +69,7 @@ var words = map[string]pageWords{
 		Unknown: "Nous n'avons pas trouvé cette commande.", Unsub: "Ne plus recevoir d'e-mails sur les problèmes de vos commandes à %s ?",
 		UnsubButton: "Se désabonner", Unsubscribed: "C'est fait : %s ne recevra plus ce type d'e-mails.",
 		Error: "Un problème est survenu de notre côté. Veuillez réessayer dans un instant.", Answers: [3]string{"OW : pas bien", "HOW : correct", "WOW : super"}},
-	"es": {Title: "Su pedido", Sorry: "Lo sentimos: %s (pedido %s).", Choose: "Elija lo que mejor le convenga",
+	"es": {Title: "Su pedido", More: "¡Estupendo! Cuéntenos más si quiere: ¿qué le gustó?", MoreSend: "Enviar", MoreThanks: "Gracias: todo el equipo lo leerá.", Sorry: "Lo sentimos: %s (pedido %s).", Choose: "Elija lo que mejor le convenga",
 		Submit: "Confirmar mi elección", Done: "Lo que hacemos por usted:", Working: "Nos estamos ocupando y le escribiremos pronto.",
 		Healed: "Buenas noticias: el problema se ha resuelto.", Thanks: "Gracias, hemos anotado su elección. Le enviamos una confirmación.",
 		AlreadyChosen: "Su elección ya está hecha, o el plazo para elegir ha terminado.", Pick: "Elija una de las opciones, por favor.",
@@ -89,6 +94,7 @@ type pageData struct {
 	Options       []pageOption
 	Action        string // the choice or unsubscribe form's target
 	SurveyAction  string // set: the survey form is shown
+	MoreAction    string // set: the "tell us more" form is shown
 	Unsubscribe   string // the address, when confirming an unsubscribe
 	Ops           OpsContact
 }
@@ -383,7 +389,45 @@ func (s *Server) postSurveyPage(w http.ResponseWriter, r *http.Request) {
 		s.renderPage(w, http.StatusServiceUnavailable, pageData{Lang: lang, Alert: words[lang].Error})
 		return
 	}
-	s.renderPage(w, http.StatusOK, pageData{Lang: lang, Status: words[lang].SurveyThanks})
+	d := pageData{Lang: lang, Status: words[lang].SurveyThanks}
+	if answer == "wow" {
+		d.MoreAction = choicePath(r) + "/survey/more"
+	}
+	s.renderPage(w, http.StatusOK, d)
+}
+
+// postSurveyMore serves POST /r/{token}/survey/more: what a customer who
+// answered WOW tells us more, for the team's wow wall.
+func (s *Server) postSurveyMore(w http.ResponseWriter, r *http.Request) {
+	defer s.recoverPage(w, r)
+	r.Body = http.MaxBytesReader(w, r.Body, pageLimit)
+	if s.Customers == nil {
+		s.linkError(w, r, links.ErrTampered)
+		return
+	}
+	inc, lang, ok := s.choiceIncident(w, r)
+	if !ok {
+		return
+	}
+	more := ""
+	if r.ParseForm() == nil {
+		more = strings.TrimSpace(strings.ToValidUTF8(strings.ReplaceAll(r.PostForm.Get("more"), "\x00", ""), ""))
+	}
+	if more == "" || utf8.RuneCountInString(more) > store.MaxSurveyComment {
+		d := pageData{Lang: lang, Alert: words[lang].More, MoreAction: choicePath(r) + "/survey/more"}
+		s.renderPage(w, http.StatusUnprocessableEntity, d)
+		return
+	}
+	switch err := s.Customers.SaveSurveyComment(r.Context(), inc.ID, more); {
+	case errors.Is(err, recovery.ErrConflict):
+		s.renderPage(w, http.StatusConflict, pageData{Lang: lang, Status: words[lang].SurveyThanks})
+		return
+	case err != nil:
+		s.Logger.Error("survey comment not stored", "incident_id", inc.ID, "err_kind", errKind(err))
+		s.renderPage(w, http.StatusServiceUnavailable, pageData{Lang: lang, Alert: words[lang].Error})
+		return
+	}
+	s.renderPage(w, http.StatusOK, pageData{Lang: lang, Status: words[lang].MoreThanks})
 }
 
 // errKind names an error for the logs without its text, which may quote

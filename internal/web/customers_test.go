@@ -45,3 +45,15 @@ func (m *memCustomers) SaveSurvey(_ context.Context, id string, sv recovery.Surv
 	m.surveys[id] = sv
 	return nil
 }
+
+func (m *memCustomers) SaveSurveyComment(_ context.Context, id, comment string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sv, ok := m.surveys[id]
+	if !ok || sv.Answer != "wow" {
+		return recovery.ErrConflict
+	}
+	sv.Comment = comment
+	m.surveys[id] = sv
+	return nil
+}

@@ -131,6 +131,23 @@ func TestSurveyAndUnsubscribePages(t *testing.T) {
 		cust.surveys["inc-2"].Answer != "wow" || cust.surveys["inc-2"].Via != "page" || !strings.Contains(body, "Thank you for telling us") {
 		t.Fatalf("survey: %d %+v\n%s", code, cust.surveys, body)
 	}
+	// After a WOW the page asks for more; what they write is kept.
+	if !strings.Contains(body, `action="`+path+`/survey/more"`) || !strings.Contains(body, `<textarea id="more" name="more"`) {
+		t.Fatalf("no 'tell us more' after a WOW:\n%s", body)
+	}
+	if code, _, _ = pageReq(t, h, http.MethodPost, path+"/survey/more", url.Values{"more": {"  "}}); code != http.StatusUnprocessableEntity {
+		t.Fatalf("an empty 'more': %d", code)
+	}
+	if code, body, _ = pageReq(t, h, http.MethodPost, path+"/survey/more", url.Values{"more": {" The call made my day "}}); code != 200 ||
+		cust.surveys["inc-2"].Comment != "The call made my day" || !strings.Contains(body, "the whole team will read it") {
+		t.Fatalf("tell us more: %d %+v\n%s", code, cust.surveys["inc-2"], body)
+	}
+	if code, body, _ = pageReq(t, h, http.MethodPost, path+"/survey", url.Values{"answer": {"how"}}); code != 200 || strings.Contains(body, "/survey/more") {
+		t.Fatalf("after a HOW the page asks for more: %d\n%s", code, body)
+	}
+	if code, _, _ = pageReq(t, h, http.MethodPost, path+"/survey/more", url.Values{"more": {"hm"}}); code != http.StatusConflict {
+		t.Fatalf("'more' without a WOW: %d, want 409", code)
+	}
 	// Unsubscribe: the link alone changes nothing; the button (or a mail
 	// client's one-click POST) does.
 	u := "/u/" + pageSigner.Token(links.KindUnsubscribe, "ada@example.com", time.Now().Add(time.Hour))

@@ -113,6 +113,9 @@ type Customers interface {
 	LatestContactTo(ctx context.Context, channel, address string) (recovery.ContactRef, error)
 	// SaveSurvey stores the customer's OW, HOW or WOW.
 	SaveSurvey(ctx context.Context, incidentID string, sv recovery.Survey) error
+	// SaveSurveyComment keeps what a customer who answered WOW told us
+	// more (recovery.ErrConflict: the answer is not WOW).
+	SaveSurveyComment(ctx context.Context, incidentID, comment string) error
 }
 
 // OpsContact is how a customer reaches a person.
@@ -181,6 +184,7 @@ func (s *Server) build() (http.Handler, []Route) {
 	rt.handle("POST /r/{token}", public(PublicLink), s.postChoicePage)
 	rt.handle("POST /r/{token}/survey", public(PublicLink), s.postSurveyPage)
 	rt.handle("GET /r/{token}/survey", public(PublicLink), s.choicePage) // the address after answering, reopened
+	rt.handle("POST /r/{token}/survey/more", public(PublicLink), s.postSurveyMore)
 	rt.handle("GET /u/{token}", public(PublicLink), s.unsubscribePage)
 	rt.handle("POST /u/{token}", public(PublicLink), s.postUnsubscribe)
 	if s.Dev != nil {
