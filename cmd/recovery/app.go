@@ -207,6 +207,10 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 		if n := cfg.notifier(s.store, messenger, dev, s.Addr(), log); n != nil {
 			s.wg.Go(func() { n.Run(runCtx) })
 		}
+		if len(cfg.DigestTo) > 0 && messenger.Sends(recovery.ChannelEmail) {
+			d := &console.Digest{Wall: s.store, Insights: s.store, Mail: messenger, To: cfg.DigestTo, ConsoleURL: cfg.ConsoleURL, Logger: log}
+			s.wg.Go(func() { d.Run(runCtx) })
+		}
 		s.acts, s.namespace = acts, cfg.Namespace
 		for _, p := range []struct {
 			channel string

@@ -161,6 +161,8 @@ type Config struct {
 	// them into one email (RECOVERY_NOTIFY_EVERY, default 1m; 0: none).
 	ConsoleURL                string
 	NotifyEvery               time.Duration
+	// DigestTo are the addresses of the weekly digest (RECOVERY_DIGEST_TO).
+	DigestTo []string
 	CodecTLSCert, CodecTLSKey string
 	URL                       string // RECOVERY_URL (client commands)
 	ClientKey                 string // RECOVERY_API_KEY (client commands)
@@ -329,6 +331,12 @@ func (c *Config) loadConsole(get func(k, def string) string) error {
 		return fmt.Errorf("RECOVERY_NOTIFY_EVERY: %q is not a duration such as 1m (0: approvers get no emails)", every)
 	}
 	c.NotifyEvery = d
+	for _, to := range splitList(get("RECOVERY_DIGEST_TO", "")) {
+		if !plausibleEmail(to) {
+			return fmt.Errorf("RECOVERY_DIGEST_TO: %q is not an email address (a comma-separated list of bare addresses)", to)
+		}
+		c.DigestTo = append(c.DigestTo, to)
+	}
 	issuer := get("RECOVERY_OIDC_ISSUER", "")
 	pw := get("RECOVERY_CONSOLE_PASSWORDS", "on")
 	switch pw {

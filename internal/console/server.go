@@ -106,6 +106,8 @@ type Server struct {
 	Views Views
 	// Insights reads what the insights page computes (nil: none).
 	Insights web.InsightSource
+	// Wall keeps the WOW moments and their stars (nil: no wall).
+	Wall Wall
 	// Policies: the active remedy policy, for its page and dry-runs.
 	Policies Policies
 	// RefreshEvery is how often an open queue refreshes its counts (0: 30s).
@@ -130,7 +132,7 @@ type Server struct {
 // views. The remedies (the workflows) and the policies are set apart.
 func (s *Server) WithStore(st *store.Store) *Server {
 	s.Accounts, s.Sessions, s.Incidents, s.Orders, s.Requests = st, st.Sessions(), st, st, st
-	s.Timeline, s.Steps, s.Carriers, s.Events, s.Views, s.Contacts, s.Insights = st, st, st, st, st, st, st
+	s.Timeline, s.Steps, s.Carriers, s.Events, s.Views, s.Contacts, s.Insights, s.Wall = st, st, st, st, st, st, st, st
 	return s
 }
 
@@ -221,6 +223,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /console/policy", s.signedIn(s.policyPage))
 	mux.HandleFunc("GET /console/insights", s.signedIn(s.insightsPage))
 	mux.HandleFunc("GET /console/insights.csv", s.signedIn(s.insightsPage))
+	mux.HandleFunc("GET /console/wall", s.signedIn(s.wallPage))
+	mux.HandleFunc("POST /console/wall/{id}/star", s.signedIn(s.star))
 	mux.HandleFunc("POST /console/policy/check", s.signedIn(s.checkPolicy))
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusNotFound, "message", view{Title: "Not found", Message: "There is no such page in the console."})
@@ -279,8 +283,9 @@ type view struct {
 	CanHandle bool
 	// RefreshMillis: how often the queue page refreshes its counts.
 	RefreshMillis int64
-	// Insights: the insights page.
+	// Insights: the insights page; Wall: the wow wall.
 	Insights *insightsView
+	Wall     *wallView
 	// Policy: the policy page.
 	Policy *policyView
 	// Dead: the quarantined events, under Needs attention.

@@ -48,7 +48,7 @@ func workday(t *testing.T) (base string, rem *remedies, st *store.Store) {
 	}
 	// A fixed day, so that the pages (and their pictures) are the same
 	// at every run; the console's clock says so too.
-	now := time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC)
+	now := workdayNow
 	ago := func(d time.Duration) time.Time { return now.Add(-d) }
 	const day = 24 * time.Hour
 
@@ -174,7 +174,8 @@ func workday(t *testing.T) (base string, rem *remedies, st *store.Store) {
 				Subject: "Es tut uns leid: Ihr Paket hat einen Umweg gemacht",
 				Body:    "Hallo Ada,\n\nIhr Paket wurde falsch geleitet und kommt später an. Als Entschuldigung: 8,85 € Rabatt mit dem Code SORRY-7Q2K.\n\nIhr Team"},
 			news:   &recovery.ContactEvent{Step: 1, Channel: recovery.ChannelEmail, Outcome: recovery.OutcomeOpened, Detail: "opened"},
-			survey: &recovery.Survey{Answer: recovery.SurveyWOW, Via: "page", At: ago(18 * day)}, closed: "remedy applied; the customer answered the survey"},
+			survey: &recovery.Survey{Answer: recovery.SurveyWOW, Via: "page", At: ago(18 * day),
+				Comment: "You called before I even noticed. Impressive."}, closed: "remedy applied; the customer answered the survey"},
 		{inc: recovery.Incident{ID: "inc-0995", OrderID: "0995", ShipmentID: "s-1", Kind: recovery.KindMisrouted, Status: recovery.IncidentResolved,
 			DetectedAt: ago(14*day - 5*time.Minute), Evidence: []string{sofa}, WorkflowID: "incident/0995/s-1/misrouted",
 			Reason: "scanned in Cardiff, which is neither the origin nor the destination (Leeds)"},
@@ -263,6 +264,11 @@ func workday(t *testing.T) (base string, rem *remedies, st *store.Store) {
 			if err := st.SaveSurvey(ctx, id, *s.survey); err != nil {
 				t.Fatal(err)
 			}
+			if s.survey.Comment != "" {
+				if err := st.SaveSurveyComment(ctx, id, s.survey.Comment); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 		if s.closed != "" {
 			if err := st.CloseIncident(ctx, id, s.inc.Status, s.closed, s.offered.Add(day)); err != nil {
@@ -294,8 +300,12 @@ func workday(t *testing.T) (base string, rem *remedies, st *store.Store) {
 // page is also kept as DIR/NAME.png, a full-page screenshot 1280 pixels
 // wide: `make screenshots` writes them to docs/console, for
 // docs/console.md.
+// workdayNow is the console's clock on the working day.
+var workdayNow = time.Date(2026, 11, 24, 14, 30, 0, 0, time.UTC)
+
 func TestEveryPageRenders(t *testing.T) {
-	base, rem, _ := workday(t)
+	base, rem, st := workday(t)
+	now := workdayNow
 	dir := os.Getenv("RECOVERY_SCREENSHOTS")
 	if dir != "" {
 		if !filepath.IsAbs(dir) {
@@ -379,6 +389,12 @@ func TestEveryPageRenders(t *testing.T) {
 		nav("/console/insights?from=2026-11-01&to=2026-11-25&group_by=kind"))
 	if bars := eval[int](b, `document.querySelectorAll("svg.chart rect").length`); bars < 5 {
 		t.Errorf("the insights page draws %d bars, want the kinds', the survey's and the retention's", bars)
+	}
+	b.do("star the moment", nav("/console/wall"), chromedp.WaitVisible(chromedp.CSS(`form[action$="/star"] button`)),
+		chromedp.Click(chromedp.CSS(`form[action$="/star"] button`)), chromedp.WaitVisible(chromedp.CSS(".moment.starred")))
+	page("wall", []string{"You called before I even noticed", "Ada, Berlin", "Starred", "Take the star away"}, nav("/console/wall"))
+	if m, err := st.WowMoments(context.Background(), now.AddDate(0, 0, -30), now, true, 10); err != nil || len(m) != 1 || m[0].StarredBy != "console:mara" {
+		t.Errorf("the star in Postgres: %+v, %v", m, err)
 	}
 	if status := b.submit("ask for a period that is not one", nav("/console/insights?from=yesterday")); status != http.StatusBadRequest ||
 		!strings.Contains(b.text(".error"), "from") {
