@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
@@ -194,6 +195,41 @@ func TestEveryLanguageDefinesEveryTemplate(t *testing.T) {
 		for n := range own {
 			if !english[n] {
 				t.Errorf("%s defines %q, which English does not", lang, n)
+			}
+		}
+	}
+}
+
+// TestLetterOpensAsTheLanguageWrites checks the first word after the
+// salutation line ("Dear Ada,"): a capital in English, French and
+// Spanish, where a letter's body is a new sentence; lower case in German,
+// where it goes on the sentence the comma opened.
+func TestLetterOpensAsTheLanguageWrites(t *testing.T) {
+	capital := map[string]bool{"en": true, "fr": true, "es": true, "de": false}
+	offer := recovery.Offer{Remedy: recovery.RemedyRefund, ValueMinor: 1250, Currency: "EUR"}
+	for lang, upper := range capital {
+		for _, name := range []string{"Ada", ""} {
+			a, err := Render(lang, ApologyData{Name: name, OrderID: "1001", Kind: recovery.KindLate, Offer: offer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := RenderFollowUp(lang, FollowUpData{Name: name, OrderID: "1001", Kind: recovery.KindLate, Healed: "delivered"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := RenderConfirmation(lang, ApologyData{Name: name, OrderID: "1001", Offer: offer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for what, text := range map[string]string{"apology": a.Text, "follow-up": f.Text, "confirmation": c.Text} {
+				salutation, body, ok := strings.Cut(text, "\n\n")
+				if !ok || strings.Contains(salutation, "\n") || name != "" && !strings.Contains(salutation, name) {
+					t.Fatalf("%s %s: no salutation line:\n%s", lang, what, text)
+				}
+				first := []rune(body)[0]
+				if unicode.IsUpper(first) != upper {
+					t.Errorf("%s %s (name %q): the body opens with %q after %q:\n%s", lang, what, name, first, salutation, text)
+				}
 			}
 		}
 	}
