@@ -31,10 +31,17 @@ func TestRenderPerLanguage(t *testing.T) {
 			if r.Locale != tt.lang {
 				t.Fatalf("language %s, want %s", r.Locale, tt.lang)
 			}
-			for name, body := range map[string]string{"text": r.Text, "sms": r.SMS} {
-				if !strings.Contains(body, tt.problem) || !strings.Contains(body, tt.amount) || !strings.Contains(body, offer.Code) {
-					t.Fatalf("%s lacks the problem, the amount %q or the code:\n%s", name, tt.amount, body)
+			// An SMS spells the amount with a plain space: GSM-7 has no
+			// non-breaking one, which would send it all as UCS-2.
+			sms := strings.ReplaceAll(tt.amount, "\u00a0", " ")
+			for name, want := range map[string][2]string{"text": {r.Text, tt.amount}, "sms": {r.SMS, sms}} {
+				body, amount := want[0], want[1]
+				if !strings.Contains(body, tt.problem) || !strings.Contains(body, amount) || !strings.Contains(body, offer.Code) {
+					t.Fatalf("%s lacks the problem, the amount %q or the code:\n%s", name, amount, body)
 				}
+			}
+			if _, ucs2 := SMSSegments(r.SMS); ucs2 && tt.lang != "es" {
+				t.Errorf("the SMS goes as UCS-2 for %q: %s", nonGSM(r.SMS), r.SMS)
 			}
 			if !strings.Contains(r.Subject, "1001") || strings.Contains(r.HTML, "<Weber>") || !strings.Contains(r.HTML, "&lt;Weber&gt;") {
 				t.Fatalf("subject %q / html must name the order and escape the name:\n%s", r.Subject, r.HTML)
@@ -174,7 +181,7 @@ func TestLinksAndVoiceInEveryLanguage(t *testing.T) {
 func TestEveryLanguageDefinesEveryTemplate(t *testing.T) {
 	names := func(lang string) map[string]bool {
 		out := map[string]bool{}
-		for _, tm := range textTemplates[lang].Templates() {
+		for _, tm := range builtin.text[lang].Templates() {
 			if tm.Tree != nil && tm.Name() != lang+".tmpl" {
 				out[tm.Name()] = true
 			}
