@@ -11,7 +11,7 @@ import (
 
 // Languages lists the languages with a built-in apology template; the
 // first is the fallback.
-var Languages = []string{"en", "de", "fr", "es"}
+var Languages = []string{"en", "de", "fr", "es", "it", "nl", "pt", "pl", "sv", "da"}
 
 // ApologyData is what an apology says.
 type ApologyData struct {
