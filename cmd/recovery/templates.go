@@ -75,7 +75,10 @@ func templatesCheck(cfg Config, args []string, stdout io.Writer) error {
 		if dir != "" {
 			var files []string
 			for _, o := range tm.Overrides() {
-				f := fmt.Sprintf("%s.tmpl (%d defines", o.Lang, len(o.Defines))
+				f := fmt.Sprintf("%s.tmpl (%d define", o.Lang, len(o.Defines))
+				if len(o.Defines) != 1 {
+					f += "s"
+				}
 				if o.Added {
 					f += ", a language of its own"
 				}
