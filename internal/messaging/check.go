@@ -79,6 +79,8 @@ type CheckOptions struct {
 	// built-in apologies with three choices and a link take in a language
 	// that needs UCS-2).
 	SMSSegments int
+	// Langs, when set, are the languages to check (all of them otherwise).
+	Langs []string
 }
 
 // defines are the defines of the English templates: what every language
@@ -206,6 +208,9 @@ func (t *Templates) Check(opts CheckOptions) []Problem {
 		c.files[o.Path] = o.Path
 	}
 	for _, lang := range t.langs {
+		if opts.Langs != nil && !slices.Contains(opts.Langs, lang) {
+			continue
+		}
 		c.lang = lang
 		c.check()
 	}

@@ -103,8 +103,8 @@ var langFile = regexp.MustCompile(`^([a-z]{2,3})\.tmpl$`)
 // Load reads the <lang>.tmpl files of dir and merges them, define by
 // define, over the built-in templates: a file of a built-in language
 // replaces the defines it has, a file of another language adds that
-// language, whatever it does not define in English. The merged set is
-// then rendered for every message with sample data (Check), so that a
+// language, whatever it does not define in English. The merged languages
+// are then rendered for every message with sample data (Check), so that a
 // template that does not parse or does not render stops the start,
 // rather than a send: the error is Problems, each with its file and line.
 // Load("") is the built-in set.
@@ -114,7 +114,13 @@ func Load(dir string) (*Templates, error) {
 	}
 	t, problems := Merge(dir)
 	if t != nil {
-		problems = append(problems, t.Check(CheckOptions{})...)
+		// The languages without a file are the built-in ones, whose
+		// check is a test of this package.
+		langs := []string{}
+		for _, o := range t.files {
+			langs = append(langs, o.Lang)
+		}
+		problems = append(problems, t.Check(CheckOptions{Langs: langs})...)
 	}
 	var broken Problems
 	var warnings []Problem
