@@ -58,6 +58,9 @@ type Activities struct {
 	LinkTTL time.Duration
 	// Metrics records incidents, contacts and remedies (nil: none).
 	Metrics *metrics.Metrics
+	// Templates write the messages: the built-in ones with the overrides
+	// of RECOVERY_TEMPLATES_DIR (nil: the built-in ones).
+	Templates *messaging.Templates
 }
 
 // providerOf names the provider behind a channel, for metrics.
@@ -273,9 +276,9 @@ func (a *Activities) sendApology(ctx context.Context, in SendApologyInput) (reco
 			data.Unsubscribe = a.Links.UnsubscribeURL(to, a.now().Add(365*24*time.Hour))
 		}
 	}
-	render := messaging.Render
+	render := a.Templates.Render
 	if in.Confirm {
-		render = messaging.RenderConfirmation
+		render = a.Templates.RenderConfirmation
 	}
 	msg, err := render(customer.Locale, data)
 	if err != nil {
@@ -560,7 +563,7 @@ func (a *Activities) sendFollowUp(ctx context.Context, in SendFollowUpInput) (re
 	if done, err := a.mayNotSend(ctx, &c, in.Window); done || err != nil {
 		return c, err
 	}
-	msg, err := messaging.RenderFollowUp(oc.Customer.Locale, messaging.FollowUpData{
+	msg, err := a.Templates.RenderFollowUp(oc.Customer.Locale, messaging.FollowUpData{
 		Name: oc.Customer.Name, OrderID: in.Incident.OrderID, Kind: in.Incident.Kind, Offer: in.Offer, Healed: in.Healed})
 	if err != nil {
 		return recovery.Contact{}, temporal.NewNonRetryableApplicationError("render follow-up", "template", err)

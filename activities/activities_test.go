@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -281,5 +283,57 @@ func TestChannelWithoutAProviderIsSkipped(t *testing.T) {
 	in.Step, in.Channel, in.IdempotencyKey = 2, recovery.ChannelEmail, "incident/1001/s-1/misrouted/step-2"
 	if c, err := send(t, a, in); err != nil || c.Status != recovery.ContactSent || len(sink.Messages) != 1 {
 		t.Fatalf("email with a provider: %+v, %v", c, err)
+	}
+}
+
+// The worker's templates are the ones it was given (RECOVERY_TEMPLATES_DIR
+// merged over the built-in ones): a subject of the merchant's own, the
+// rest built in; a language only the overrides have.
+func TestSendWithTheMerchantsTemplates(t *testing.T) {
+	dir := t.TempDir()
+	for name, src := range map[string]string{
+		"en.tmpl": `{{define "subject"}}Our apologies, from Hartmann & Söhne: order {{.OrderID}}{{end}}
+{{define "healed_subject"}}All is well with order {{.OrderID}}{{end}}`,
+		"fi.tmpl": `{{define "subject"}}Pahoittelumme: tilaus {{.OrderID}}{{end}}`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tmpl, err := messaging.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := recoverytest.NewMemStore()
+	a := &Activities{Store: st, Messenger: &messaging.Capture{Sink: &messaging.MemorySink{}}, Templates: tmpl}
+	if _, err := send(t, a, apologyInput(st, "en-GB")); err != nil {
+		t.Fatal(err)
+	}
+	if l := ledger(st, "inc-1", 1, "email"); l.Subject != "Our apologies, from Hartmann & Söhne: order 1001" ||
+		!strings.Contains(l.Body, "sent the wrong way") {
+		t.Fatalf("English apology with the merchant's subject: %q\n%s", l.Subject, l.Body)
+	}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	if _, err := env.ExecuteActivity(a.SendFollowUp, SendFollowUpInput{Incident: recovery.Incident{ID: "inc-1", OrderID: "1001",
+		Kind: recovery.KindMisrouted}, Channel: recovery.ChannelEmail, Healed: "delivered", Step: 2,
+		IdempotencyKey: "incident/1001/s-1/misrouted/follow-up"}); err != nil {
+		t.Fatal(err)
+	}
+	if l := ledger(st, "inc-1", 2, "email"); l.Subject != "All is well with order 1001" {
+		t.Fatalf("follow-up with the merchant's subject: %q", l.Subject)
+	}
+	in := apologyInput(st, "fi-FI")
+	in.Incident.ID = "inc-2"
+	if c, err := send(t, a, in); err != nil || c.Locale != "fi" {
+		t.Fatalf("Finnish: %+v, %v", c, err)
+	}
+	if l := ledger(st, "inc-2", 1, "email"); l.Subject != "Pahoittelumme: tilaus 1001" || !strings.Contains(l.Body, "sent the wrong way") {
+		t.Fatalf("Finnish subject, the rest in English: %q\n%s", l.Subject, l.Body)
+	}
+	// The built-in set is untouched.
+	if r, _ := messaging.Render("en", messaging.ApologyData{OrderID: "1001"}); !strings.HasPrefix(r.Subject, "We're sorry") {
+		t.Fatalf("built-in subject now %q", r.Subject)
 	}
 }

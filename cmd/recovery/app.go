@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,6 +113,13 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 			return nil, fmt.Errorf("RECOVERY_POLICY_FILE:\n%w", err)
 		}
 	}
+	var tmpl *messaging.Templates
+	if p.worker {
+		var err error
+		if tmpl, err = loadTemplates(cfg.TemplatesDir, log); err != nil {
+			return nil, err
+		}
+	}
 	var err error
 	if s.store, err = openDatabase(ctx, dbURL, store.Options{MaxConns: poolSize(p), Logger: log,
 		OptOutKey: cfg.optOutKey(dev)}, log); err != nil {
@@ -202,6 +210,7 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 			Remedy: recovery.RemedyConfig{Remedy: recovery.RemedyDiscount,
 				DiscountPercent: cfg.DiscountPercent, MaxMinor: cfg.DiscountMax},
 			Detection: cfg.Detection,
+			Templates: tmpl,
 		}
 		workflows.Register(wf, acts)
 		if n := cfg.notifier(s.store, messenger, dev, s.Addr(), log); n != nil {
@@ -594,4 +603,24 @@ func openDatabase(ctx context.Context, dbURL string, o store.Options, log *slog.
 		}
 		backoff = min(backoff*2, 5*time.Second)
 	}
+}
+
+// loadTemplates merges RECOVERY_TEMPLATES_DIR over the built-in message
+// templates and renders every message once: a template that does not
+// parse or render stops the start, with its file and line, rather than a
+// send. What is only doubtful (an SMS over its segments) is logged.
+func loadTemplates(dir string, log *slog.Logger) (*messaging.Templates, error) {
+	tmpl, err := messaging.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("RECOVERY_TEMPLATES_DIR (%s): the message templates do not render "+
+			"(`recovery templates check` lists the same):\n%w", dir, err)
+	}
+	for _, o := range tmpl.Overrides() {
+		log.Info("message templates overridden", "file", o.Path, "lang", o.Lang, "added_language", o.Added,
+			"defines", strings.Join(o.Defines, ","))
+	}
+	for _, w := range tmpl.Warnings() {
+		log.Warn("message template", "problem", w.String())
+	}
+	return tmpl, nil
 }

@@ -79,6 +79,9 @@ type Config struct {
 	// rotation): EASYPOST_, SHIPPO_, AFTERSHIP_, SHOPIFY_WEBHOOK_SECRETS.
 	WebhookSecrets map[string][]string
 	PolicyFile     string // RECOVERY_POLICY_FILE ("" = the built-in policy)
+	// TemplatesDir holds <lang>.tmpl files merged over the built-in
+	// message templates, define by define ("" = the built-in ones).
+	TemplatesDir string // RECOVERY_TEMPLATES_DIR
 	// Remedies.
 	DailyBudget     map[string]int64 // RECOVERY_DAILY_BUDGET: EUR:50000,... (minor units)
 	OutboundURL     string           // RECOVERY_OUTBOUND_URL ("" = capture in the database)
@@ -236,6 +239,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		Namespace:       get("TEMPORAL_NAMESPACE", "default"),
 		DataDir:         get("RECOVERY_DATA_DIR", ".recovery"),
 		PolicyFile:      get("RECOVERY_POLICY_FILE", ""),
+		TemplatesDir:    get("RECOVERY_TEMPLATES_DIR", ""),
 	}
 	var err error
 	if err := c.loadTemporal(getenv); err != nil {

@@ -10,6 +10,8 @@
 //	recovery events retry SEQ... requeue quarantined events (--dead: all of them)
 //	recovery bench               measure ingest and relay against raw baselines
 //	recovery codec-server        serve the Temporal codec server protocol (decrypt payloads for the UI)
+//	recovery templates check     render every message template, report problems by file and line
+//	recovery templates preview   print one message rendered with sample data
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	_ "time/tzdata" // contact windows need zones on machines without them
 )
@@ -47,6 +50,12 @@ Usage:
                                 add or change an ops console account (password on stdin; needs DATABASE_URL)
   recovery users list           list the console's accounts
   recovery users disable NAME   disable a console account (kept for the audit trail)
+  recovery templates check [-sms-segments 6] [DIR]
+                                render every message in every language with sample data, the overrides of DIR
+                                (default RECOVERY_TEMPLATES_DIR) merged over the built-in templates; print each
+                                problem with its file and line (docs/templates.md)
+  recovery templates preview [-html] [-choices] [-message apology|follow-up|confirmation] KIND REMEDY LOCALE CHANNEL
+                                print one message with sample data: CHANNEL email (subject and text), sms, voice, voicemail
 
 Configuration is read from the environment; see docs/configuration.md.
 `
@@ -61,6 +70,9 @@ func main() {
 	switch {
 	case err == nil:
 	case errors.Is(err, errUsage):
+		if msg := strings.TrimSuffix(err.Error(), ": "+errUsage.Error()); err != errUsage {
+			fmt.Fprintln(os.Stderr, "recovery:", msg)
+		}
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	default:
@@ -107,6 +119,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runCodecServer(ctx, cfg, args[1:], stdout, log)
 	case "users":
 		return runUsers(ctx, cfg, args[1:], stdout)
+	case "templates":
+		return runTemplates(cfg, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -174,8 +174,8 @@ func TestCustomerPageLanguage(t *testing.T) {
 	}{
 		{"first contact's locale", []string{"fr-FR", "de"}, "es", "fr"},
 		{"first contact with a locale", []string{"", "es-MX"}, "", "es"},
-		{"no locale: the browser's", nil, "pt-BR, de;q=0.8, fr;q=0.5", "de"},
-		{"unknown locale: English", []string{"pt-BR"}, "de", "en"},
+		{"no locale: the browser's", nil, "ja-JP, de;q=0.8, fr;q=0.5", "de"},
+		{"unknown locale: English", []string{"ja-JP"}, "de", "en"},
 		{"nothing: English", nil, "", "en"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -199,7 +199,7 @@ func TestAcceptLanguage(t *testing.T) {
 		"":                          "",
 		"de-DE,de;q=0.9,en;q=0.8":   "de",
 		"en-GB;q=0.3, fr-CA":        "fr",
-		"pt-BR, es;q=0.2":           "es",
+		"ja-JP, es;q=0.2":           "es",
 		"*, ja":                     "",
 		"de;q=0, en;q=0.1":          "en",
 		"de;q=zero, es;q=0.4":       "es",
