@@ -162,10 +162,10 @@ type Config struct {
 	// approvers what waits (RECOVERY_CONSOLE_URL; default
 	// $RECOVERY_PUBLIC_URL/console); NotifyEvery how long a worker gathers
 	// them into one email (RECOVERY_NOTIFY_EVERY, default 1m; 0: none).
-	ConsoleURL                string
-	NotifyEvery               time.Duration
+	ConsoleURL  string
+	NotifyEvery time.Duration
 	// DigestTo are the addresses of the weekly digest (RECOVERY_DIGEST_TO).
-	DigestTo []string
+	DigestTo                  []string
 	CodecTLSCert, CodecTLSKey string
 	URL                       string // RECOVERY_URL (client commands)
 	ClientKey                 string // RECOVERY_API_KEY (client commands)

@@ -90,7 +90,7 @@ func TestWeeklyDigestThroughSendGrid(t *testing.T) {
 	d := &Digest{Wall: st, Insights: st, To: []string{"team@shop.example", "ceo@shop.example"},
 		Mail:       messaging.NewSendGrid(messaging.SendGridConfig{APIKey: "SG.test-key", From: "care@shop.example", APIBase: sg.URL}),
 		ConsoleURL: "https://ops.shop.example/console", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:        func() time.Time { return clock }}
+		Now: func() time.Time { return clock }}
 	ctx := context.Background()
 	if sent, err := d.Due(ctx); err != nil || sent || len(sg.Requests()) != 0 {
 		t.Fatalf("before 08:00: sent %v, %v, %d requests", sent, err, len(sg.Requests()))

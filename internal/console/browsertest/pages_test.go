@@ -173,7 +173,7 @@ func workday(t *testing.T) (base string, rem *remedies, st *store.Store) {
 			contact: &recovery.Contact{Step: 1, Channel: recovery.ChannelEmail, To: "ada.weber@example.com", Locale: "de-DE",
 				Subject: "Es tut uns leid: Ihr Paket hat einen Umweg gemacht",
 				Body:    "Hallo Ada,\n\nIhr Paket wurde falsch geleitet und kommt später an. Als Entschuldigung: 8,85 € Rabatt mit dem Code SORRY-7Q2K.\n\nIhr Team"},
-			news:   &recovery.ContactEvent{Step: 1, Channel: recovery.ChannelEmail, Outcome: recovery.OutcomeOpened, Detail: "opened"},
+			news: &recovery.ContactEvent{Step: 1, Channel: recovery.ChannelEmail, Outcome: recovery.OutcomeOpened, Detail: "opened"},
 			survey: &recovery.Survey{Answer: recovery.SurveyWOW, Via: "page", At: ago(18 * day),
 				Comment: "You called before I even noticed. Impressive."}, closed: "remedy applied; the customer answered the survey"},
 		{inc: recovery.Incident{ID: "inc-0995", OrderID: "0995", ShipmentID: "s-1", Kind: recovery.KindMisrouted, Status: recovery.IncidentResolved,
