@@ -17,7 +17,7 @@ import (
 )
 
 // GroupBys are the ways a report splits its incidents ("": not at all).
-var GroupBys = []string{"kind", "carrier", "source", "week"}
+var GroupBys = []string{"kind", "carrier", "source", "remedy", "week"}
 
 // Report is the numbers of the incidents detected in [From, To).
 type Report struct {
@@ -157,7 +157,8 @@ func Compute(from, to time.Time, groupBy string, rows []store.InsightRow, ret st
 	return r, nil
 }
 
-// Key is the group an incident falls in: its kind, carrier, source, or
+// Key is the group an incident falls in: its kind, carrier, source,
+// remedy, or
 // ISO week of detection ("2026-W48"); "unknown" when the row has none.
 func Key(groupBy string, row store.InsightRow) string {
 	var k string
@@ -168,6 +169,8 @@ func Key(groupBy string, row store.InsightRow) string {
 		k = row.Carrier
 	case "source":
 		k = row.Source
+	case "remedy":
+		k = row.Remedy
 	case "week":
 		y, w := row.DetectedAt.UTC().ISOWeek()
 		k = fmt.Sprintf("%d-W%02d", y, w)

@@ -84,6 +84,10 @@ func TestComputeByHand(t *testing.T) {
 	check("retention with", r.Retention.WithIncident, Share3{Customers: 3, Again30: 1, Again90: 2, Rate30: 0.3333, Rate90: 0.6667})
 	check("retention without", r.Retention.Without, Share3{Customers: 10, Again30: 2, Again90: 5, Rate30: 0.2, Rate90: 0.5})
 
+	byRemedy, _ := Compute(t0, t0, "remedy", rows, ret)
+	if len(byRemedy.Groups) != 4 || byRemedy.Groups[0].Key != "discount" || byRemedy.Groups[0].Survey.WOW != 1 || byRemedy.Groups[3].Key != "unknown" {
+		t.Errorf("by remedy %+v", byRemedy.Groups)
+	}
 	if _, err := Compute(t0, t0, "colour", rows, ret); err == nil {
 		t.Error("an unknown group_by was taken")
 	}
