@@ -72,6 +72,8 @@ type parts struct {
 
 // stack is a running set of roles against one database and one Temporal.
 type stack struct {
+	// templates are the messages' words (nil: the built-ins).
+	templates *messaging.Templates
 	// metrics are this process's, served at /metrics; extraServers are
 	// listeners beside the main one (metrics), shut down with it.
 	metrics      *metrics.Metrics
@@ -114,12 +116,13 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 		}
 	}
 	var tmpl *messaging.Templates
-	if p.worker {
+	if p.worker || p.api { // what messages say, and what pages, calls and SMS replies say
 		var err error
 		if tmpl, err = loadTemplates(cfg.TemplatesDir, log); err != nil {
 			return nil, err
 		}
 	}
+	s.templates = tmpl
 	var err error
 	if s.store, err = openDatabase(ctx, dbURL, store.Options{MaxConns: poolSize(p), Logger: log,
 		OptOutKey: cfg.optOutKey(dev)}, log); err != nil {
@@ -401,7 +404,7 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 	if err := cfg.checkCredentials(dev); err != nil {
 		return err
 	}
-	srv := &web.Server{Inbox: s.inbox, Incidents: s.store, Credentials: cfg.credentials(dev), EventSigners: cfg.eventSigners(dev),
+	srv := &web.Server{Templates: s.templates, Inbox: s.inbox, Incidents: s.store, Credentials: cfg.credentials(dev), EventSigners: cfg.eventSigners(dev),
 		Checks: s.checks(p, dev), Logger: s.log, WebhookSecrets: cfg.secrets(dev), Tracking: s.store, Codes: s.store, Events: s.store, Insights: s.store,
 		Privacy: s.store, Replays: s.store, PublicURL: cfg.PublicURL}
 	srv.Remedies = remedyClient{client: s.temporal, mail: s.store}

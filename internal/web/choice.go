@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/recoveryhq/recovery/internal/links"
-	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/store"
 )
@@ -221,7 +220,7 @@ func (s *Server) choiceIncident(w http.ResponseWriter, r *http.Request) (inc rec
 	}
 	for _, c := range inc.Contacts {
 		if c.Locale != "" {
-			return inc, messaging.Language(c.Locale), true
+			return inc, s.Templates.Language(c.Locale), true
 		}
 	}
 	return inc, requestLanguage(r), true
@@ -240,18 +239,18 @@ func choicePath(r *http.Request) string { return "/r/" + r.PathValue("token") }
 // the options to choose from, or what was done and the survey.
 func (s *Server) incidentPage(r *http.Request, inc recovery.Incident, lang string) pageData {
 	w := words[lang]
-	d := pageData{Lang: lang, Lines: []string{fill(w.Sorry, messaging.ProblemPhrase(lang, inc.Kind), inc.OrderID)}}
+	d := pageData{Lang: lang, Lines: []string{fill(w.Sorry, s.Templates.ProblemPhrase(lang, inc.Kind), inc.OrderID)}}
 	switch {
 	case awaitsChoice(inc):
 		d.Action = choicePath(r)
 		for i, o := range inc.Offer.Options {
-			d.Options = append(d.Options, pageOption{Value: string(o.Remedy), Label: messaging.OptionLine(lang, o), Checked: i == 0})
+			d.Options = append(d.Options, pageOption{Value: string(o.Remedy), Label: s.Templates.OptionLine(lang, o), Checked: i == 0})
 		}
 		return d
 	case inc.Status == recovery.IncidentHealed:
 		d.Lines = append(d.Lines, w.Healed)
 	case inc.Offer != nil && inc.Offer.Status == recovery.OfferApplied:
-		d.Lines = append(d.Lines, w.Done, messaging.OfferSentence(lang, *inc.Offer))
+		d.Lines = append(d.Lines, w.Done, s.Templates.OfferSentence(lang, *inc.Offer))
 	default:
 		d.Lines = append(d.Lines, w.Working)
 	}
@@ -318,7 +317,7 @@ func (s *Server) postChoicePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.tellChoice(ctx, inc)
-	d := pageData{Lang: lang, Status: wd.Thanks, Lines: []string{wd.Done, messaging.OptionLine(lang, inc.Offer.Options[i])}}
+	d := pageData{Lang: lang, Status: wd.Thanks, Lines: []string{wd.Done, s.Templates.OptionLine(lang, inc.Offer.Options[i])}}
 	if inc.Survey == nil && s.Customers != nil {
 		d.SurveyAction = choicePath(r) + "/survey"
 	}

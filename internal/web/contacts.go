@@ -213,19 +213,19 @@ func (s *Server) twilioVoice(w http.ResponseWriter, r *http.Request) {
 		writeTwiML(w, &twiml.VoiceHangup{})
 		return
 	}
-	lang := messaging.Language(c.Locale)
+	lang := s.Templates.Language(c.Locale)
 	say := func(text string) *twiml.VoiceSay {
 		return &twiml.VoiceSay{Message: text, Language: voiceLanguage[lang]}
 	}
 	if by := form.Get("AnsweredBy"); strings.HasPrefix(by, "machine") || by == "fax" {
-		writeTwiML(w, say(messaging.Phrase(lang, "voicemail", messaging.ApologyData{OrderID: inc.OrderID, Kind: inc.Kind})),
+		writeTwiML(w, say(s.Templates.Phrase(lang, "voicemail", messaging.ApologyData{OrderID: inc.OrderID, Kind: inc.Kind})),
 			&twiml.VoiceHangup{})
 		return
 	}
 	writeTwiML(w,
 		&twiml.VoiceGather{Input: "dtmf", NumDigits: "1", Timeout: "8", Action: s.twilioCallback("gather", ev), Method: "POST",
 			Language: voiceLanguage[lang], InnerElements: []twiml.Element{say(c.Body)}},
-		say(messaging.Phrase(lang, "voice_bye", nil)))
+		say(s.Templates.Phrase(lang, "voice_bye", nil)))
 }
 
 // twilioGather takes the digit pressed: 1, 2… choose a remedy, 0 puts the
@@ -242,9 +242,9 @@ func (s *Server) twilioGather(w http.ResponseWriter, r *http.Request) {
 // digits through it too).
 func (s *Server) pressed(ctx context.Context, inc recovery.Incident, c recovery.Contact, ev recovery.ContactEvent,
 	digits string) []twiml.Element {
-	lang := messaging.Language(c.Locale)
+	lang := s.Templates.Language(c.Locale)
 	say := func(name string, data any) *twiml.VoiceSay {
-		return &twiml.VoiceSay{Message: messaging.Phrase(lang, name, data), Language: voiceLanguage[lang]}
+		return &twiml.VoiceSay{Message: s.Templates.Phrase(lang, name, data), Language: voiceLanguage[lang]}
 	}
 	ev.Outcome, ev.Detail = recovery.OutcomeResponded, "pressed "+digits
 	if digits == "0" {
@@ -341,20 +341,20 @@ func (s *Server) inboundSMS(ctx context.Context, from, body string) string {
 		if !added {
 			return "" // confirmed once already
 		}
-		return messaging.Phrase(locale, "sms_stop", nil)
+		return s.Templates.Phrase(locale, "sms_stop", nil)
 	case optInWords[word] && (out || word != "YES"):
 		if _, err := s.Customers.OptIn(ctx, recovery.ChannelSMS, from); err != nil {
 			s.Logger.Error("opt-in not stored", "err", err)
 			return ""
 		}
-		return messaging.Phrase(locale, "sms_start", nil)
+		return s.Templates.Phrase(locale, "sms_start", nil)
 	case helpWords[word]:
-		return messaging.Phrase(locale, "sms_help", s.Ops.Phone)
+		return s.Templates.Phrase(locale, "sms_help", s.Ops.Phone)
 	case out:
 		return "" // an opted-out number gets no texts beyond help
 	}
 	if refErr != nil {
-		return messaging.Phrase(locale, "sms_help", s.Ops.Phone)
+		return s.Templates.Phrase(locale, "sms_help", s.Ops.Phone)
 	}
 	ev := recovery.ContactEvent{IncidentID: ref.IncidentID, Step: ref.Step, Channel: recovery.ChannelSMS,
 		Outcome: recovery.OutcomeResponded, Detail: "replied"}
@@ -363,7 +363,7 @@ func (s *Server) inboundSMS(ctx context.Context, from, body string) string {
 			s.Logger.Error("survey not stored", "incident_id", ref.IncidentID, "err", err)
 			return ""
 		}
-		return messaging.Phrase(locale, "survey_thanks", nil)
+		return s.Templates.Phrase(locale, "survey_thanks", nil)
 	}
 	n, err := strconv.Atoi(word)
 	if word == "YES" {
@@ -371,16 +371,16 @@ func (s *Server) inboundSMS(ctx context.Context, from, body string) string {
 	}
 	if err != nil || n < 1 || ref.IncidentStatus != recovery.IncidentAwaitingChoice {
 		s.tell(ctx, ev)
-		return messaging.Phrase(locale, "sms_unknown", nil)
+		return s.Templates.Phrase(locale, "sms_unknown", nil)
 	}
 	inc, err := s.Incidents.GetIncident(ctx, ref.IncidentID)
 	if err != nil || inc.Offer == nil || n > len(inc.Offer.Options) {
-		return messaging.Phrase(locale, "sms_unknown", nil)
+		return s.Templates.Phrase(locale, "sms_unknown", nil)
 	}
 	if _, err := s.Remedies.Act(ctx, inc.WorkflowID, recovery.RemedyAction{Action: recovery.ActionChoose,
 		Remedy: inc.Offer.Options[n-1].Remedy, By: recovery.Approver{Name: "customer (sms)"}}); err != nil {
 		s.Logger.Warn("choice by sms refused", "incident_id", inc.ID, "err", err)
-		return messaging.Phrase(locale, "sms_unknown", nil)
+		return s.Templates.Phrase(locale, "sms_unknown", nil)
 	}
 	ev.Detail = "chose " + string(inc.Offer.Options[n-1].Remedy)
 	s.tell(ctx, ev)

@@ -16,11 +16,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
@@ -479,5 +482,28 @@ func TestPressingZeroWithoutAnOpsPhonePromisesACallBack(t *testing.T) {
 				t.Errorf("0 chose a remedy: %+v", rem.sent)
 			}
 		})
+	}
+}
+
+// TestRepliesSpeakTheShopsOverrides: with RECOVERY_TEMPLATES_DIR's words
+// loaded, an SMS reply says them, not the built-in ones.
+func TestRepliesSpeakTheShopsOverrides(t *testing.T) {
+	const from = "+4915112345678"
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "en.tmpl"), []byte(`{{define "sms_help"}}The Lamp Shop team: call {{.}}.{{end}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tm, err := messaging.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cust, rem := newMemCustomers(), &memRemedies{}
+	srv := contactServer(cust, rem, choosing)
+	srv.Templates = tm
+	cust.latest["sms/"+from] = recovery.ContactRef{IncidentID: "inc-1", WorkflowID: choosing.WorkflowID, Step: 2,
+		IncidentStatus: recovery.IncidentAwaitingChoice, Locale: "en"}
+	code, out := twilioPost(t, srv.Handler(), "/v1/webhooks/twilio/sms", url.Values{"From": {from}, "Body": {"HELP"}, "MessageSid": {"SMo"}}, nil)
+	if code != http.StatusOK || !strings.Contains(out, "The Lamp Shop team: call +442071838750.") {
+		t.Fatalf("HELP with an override: %d %s", code, out)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/recoveryhq/recovery/internal/auth"
 	"github.com/recoveryhq/recovery/internal/links"
+	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/metrics"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
@@ -88,6 +89,10 @@ type Server struct {
 	// webhook. Either unset: that provider's webhooks answer 404.
 	Twilio   TwilioWebhooks
 	SendGrid SendGridWebhooks
+	// Templates are the messages' words (RECOVERY_TEMPLATES_DIR over the
+	// built-ins; nil: the built-ins), for what the customer pages, calls
+	// and SMS replies say.
+	Templates *messaging.Templates
 	// Ops is how customers reach a person (shown on the choice page, said
 	// on calls, sent in SMS help).
 	Ops OpsContact
