@@ -194,8 +194,10 @@ func TestInsightsEndToEnd(t *testing.T) {
 			Incidents int
 		} `json:"top_lanes"`
 		Retention struct {
-			With    share3json `json:"with_incident"`
-			Without share3json `json:"without_incident"`
+			With     share3json   `json:"with_incident"`
+			Without  share3json   `json:"without_incident"`
+			BySurvey []share3json `json:"by_survey"`
+			ByRemedy []share3json `json:"by_remedy"`
 		}
 	}
 	// The report is eventually complete: the last order's event has to be
@@ -256,6 +258,13 @@ func TestInsightsEndToEnd(t *testing.T) {
 	}{{"DE → DE", 5}})
 	check("retention with an incident", rep.Retention.With, share3json{Customers: 4, Again30: 1, Again90: 1, Rate30: 0.25, Rate90: 0.25})
 	check("retention without", rep.Retention.Without, share3json{Customers: 1, Again30: 1, Again90: 1, Rate30: 1, Rate90: 1})
+	// By their first incident: a said WOW (A, a discount), b said nothing
+	// (a discount) and came back, c had no offer (healed), e chose credit.
+	check("retention by survey", rep.Retention.BySurvey, []share3json{{Key: "wow", Customers: 1},
+		{Key: "none", Customers: 3, Again30: 1, Again90: 1, Rate30: 0.3333, Rate90: 0.3333}})
+	check("retention by remedy", rep.Retention.ByRemedy, []share3json{
+		{Key: "discount", Customers: 2, Again30: 1, Again90: 1, Rate30: 0.5, Rate90: 0.5},
+		{Key: "store_credit", Customers: 1}, {Key: "none", Customers: 1}})
 
 	// The same as CSV; a bad parameter is a problem that names it.
 	req, _ := http.NewRequest("GET", base+"/v1/insights?"+q.Encode(), nil)
@@ -282,6 +291,7 @@ type dist struct {
 }
 
 type share3json struct {
+	Key       string  `json:"key"`
 	Customers int     `json:"customers"`
 	Again30   int     `json:"ordered_again_30d"`
 	Again90   int     `json:"ordered_again_90d"`

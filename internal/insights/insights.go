@@ -114,6 +114,17 @@ type Count struct {
 type Retention struct {
 	WithIncident Share3 `json:"with_incident"`
 	Without      Share3 `json:"without_incident"`
+	// BySurvey and ByRemedy split the customers with an incident by the
+	// survey answer and the remedy of their first incident in the period
+	// ("none": no answer, no offer).
+	BySurvey []Segment `json:"by_survey"`
+	ByRemedy []Segment `json:"by_remedy"`
+}
+
+// Segment is Share3 of one survey answer or remedy.
+type Segment struct {
+	Key string `json:"key"`
+	Share3
 }
 
 // Share3 is customers and the shares who ordered again within 30 and 90
@@ -153,6 +164,8 @@ func Compute(from, to time.Time, groupBy string, rows []store.InsightRow, ret st
 	r.Retention = Retention{
 		WithIncident: share3(ret.WithIncident, ret.WithAgain30, ret.WithAgain90),
 		Without:      share3(ret.Without, ret.WithoutAgain30, ret.WithoutAgain90),
+		BySurvey:     segments(ret.BySurvey),
+		ByRemedy:     segments(ret.ByRemedy),
 	}
 	return r, nil
 }
@@ -273,6 +286,25 @@ func ratio(a, b int) float64 {
 		return 0
 	}
 	return math.Round(float64(a)/float64(b)*10000) / 10000
+}
+
+// segments orders the counts by key, "none" for the empty key last.
+func segments(m map[string]store.RetentionCount) []Segment {
+	out := []Segment{}
+	for k, c := range m {
+		out = append(out, Segment{Key: cmp.Or(k, "none"), Share3: share3(c.Customers, c.Again30, c.Again90)})
+	}
+	slices.SortFunc(out, func(a, b Segment) int {
+		return cmp.Or(cmp.Compare(boolInt(a.Key == "none"), boolInt(b.Key == "none")), cmp.Compare(a.Key, b.Key))
+	})
+	return out
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func share3(n, a30, a90 int) Share3 {

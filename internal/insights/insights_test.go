@@ -41,7 +41,8 @@ func TestComputeByHand(t *testing.T) {
 		{ID: "e", Kind: "stalled", Status: "resolved", DetectedAt: t0.Add(8 * 24 * time.Hour), Source: "shop", CustomerKey: "c3",
 			Remedy: "discount", OfferStatus: "rejected", ValueMinor: 500, Currency: "EUR"},
 	}
-	ret := store.Retention{WithIncident: 3, Without: 10, WithAgain30: 1, WithAgain90: 2, WithoutAgain30: 2, WithoutAgain90: 5}
+	ret := store.Retention{WithIncident: 3, Without: 10, WithAgain30: 1, WithAgain90: 2, WithoutAgain30: 2, WithoutAgain90: 5,
+		BySurvey: map[string]store.RetentionCount{"wow": {1, 1, 1}, "": {2, 0, 1}}}
 	r, err := Compute(t0, t0.Add(14*24*time.Hour), "week", rows, ret)
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +84,12 @@ func TestComputeByHand(t *testing.T) {
 	}
 	check("retention with", r.Retention.WithIncident, Share3{Customers: 3, Again30: 1, Again90: 2, Rate30: 0.3333, Rate90: 0.6667})
 	check("retention without", r.Retention.Without, Share3{Customers: 10, Again30: 2, Again90: 5, Rate30: 0.2, Rate90: 0.5})
+	if bs := r.Retention.BySurvey; len(bs) != 2 || bs[0].Key != "wow" || bs[0].Rate90 != 1 || bs[1].Key != "none" || bs[1].Rate90 != 0.5 {
+		t.Errorf("retention by survey %+v, want wow then none", bs)
+	}
+	if r.Retention.ByRemedy == nil {
+		t.Error("retention by remedy is null, want an empty list")
+	}
 
 	byRemedy, _ := Compute(t0, t0, "remedy", rows, ret)
 	if len(byRemedy.Groups) != 4 || byRemedy.Groups[0].Key != "discount" || byRemedy.Groups[0].Survey.WOW != 1 || byRemedy.Groups[3].Key != "unknown" {

@@ -101,40 +101,67 @@ ORDER BY inc.detected_at, inc.id`, from, to, timerKinds)
 // incident on an order of theirs detected then, and the others; and of
 // each, how many ordered again within 30 and 90 days of that order (or
 // of the incident, for those with one). A customer is their shop id,
-// else their email, as order.created carries it.
+// else their email, as order.created carries it. BySurvey and ByRemedy
+// split the customers with an incident by the survey answer and the
+// remedy of their first incident in the period ("" for none).
 type Retention struct {
 	WithIncident, Without          int
 	WithAgain30, WithAgain90       int
 	WithoutAgain30, WithoutAgain90 int
+	BySurvey, ByRemedy             map[string]RetentionCount
 }
+
+// RetentionCount is customers, and those who ordered again within 30 and
+// 90 days.
+type RetentionCount struct{ Customers, Again30, Again90 int }
 
 // CustomerRetention reads who ordered again.
 func (s *Store) CustomerRetention(ctx context.Context, from, to time.Time) (Retention, error) {
-	var r Retention
-	err := s.pool.QueryRow(ctx, `
+	r := Retention{BySurvey: map[string]RetentionCount{}, ByRemedy: map[string]RetentionCount{}}
+	rows, err := s.pool.Query(ctx, `
 WITH orders AS (
   SELECT DISTINCT ON (e.order_id) e.order_id, e.occurred_at,
     lower(coalesce(nullif(e.data->'customer'->>'id', ''), e.data->'customer'->>'email', '')) AS who
   FROM events e WHERE e.type = 'order.created' ORDER BY e.order_id, e.seq
+), hits AS (
+  SELECT DISTINCT ON (o.who) o.who, i.detected_at, i.survey, coalesce(f.remedy, '') AS remedy
+  FROM orders o JOIN incidents i ON i.order_id = o.order_id AND i.detected_at >= $1 AND i.detected_at < $2
+  LEFT JOIN offers f ON f.incident_id = i.id
+  WHERE o.who <> ''
+  ORDER BY o.who, i.detected_at
 ), period AS (
-  SELECT o.who, min(o.occurred_at) AS first_at,
-    min(i.detected_at) AS incident_at
-  FROM orders o LEFT JOIN incidents i ON i.order_id = o.order_id AND i.detected_at >= $1 AND i.detected_at < $2
-  WHERE o.who <> '' AND o.occurred_at >= $1 - interval '90 days' AND o.occurred_at < $2
-  GROUP BY o.who
-  HAVING min(i.detected_at) IS NOT NULL OR min(o.occurred_at) >= $1
+  SELECT o.who, min(o.occurred_at) AS first_at FROM orders o
+  WHERE o.who <> '' AND o.occurred_at >= $1 AND o.occurred_at < $2 GROUP BY o.who
+), people AS (
+  SELECT h.who, true AS hit, h.detected_at AS since, h.survey, h.remedy FROM hits h
+  UNION ALL
+  SELECT p.who, false, p.first_at, '', '' FROM period p WHERE NOT EXISTS (SELECT 1 FROM hits h WHERE h.who = p.who)
 ), again AS (
-  SELECT p.who, p.incident_at IS NOT NULL AS hit, coalesce(p.incident_at, p.first_at) AS since,
-    EXISTS (SELECT 1 FROM orders o2 WHERE o2.who = p.who AND o2.occurred_at > coalesce(p.incident_at, p.first_at)
-      AND o2.occurred_at <= coalesce(p.incident_at, p.first_at) + interval '30 days') AS a30,
-    EXISTS (SELECT 1 FROM orders o2 WHERE o2.who = p.who AND o2.occurred_at > coalesce(p.incident_at, p.first_at)
-      AND o2.occurred_at <= coalesce(p.incident_at, p.first_at) + interval '90 days') AS a90
-  FROM period p
+  SELECT p.hit, p.survey, p.remedy,
+    EXISTS (SELECT 1 FROM orders o2 WHERE o2.who = p.who AND o2.occurred_at > p.since AND o2.occurred_at <= p.since + interval '30 days') AS a30,
+    EXISTS (SELECT 1 FROM orders o2 WHERE o2.who = p.who AND o2.occurred_at > p.since AND o2.occurred_at <= p.since + interval '90 days') AS a90
+  FROM people p
 )
-SELECT count(*) FILTER (WHERE hit), count(*) FILTER (WHERE NOT hit),
-  count(*) FILTER (WHERE hit AND a30), count(*) FILTER (WHERE hit AND a90),
-  count(*) FILTER (WHERE NOT hit AND a30), count(*) FILTER (WHERE NOT hit AND a90)
-FROM again`, from, to).Scan(&r.WithIncident, &r.Without, &r.WithAgain30, &r.WithAgain90, &r.WithoutAgain30, &r.WithoutAgain90)
+SELECT hit, survey, remedy, count(*), count(*) FILTER (WHERE a30), count(*) FILTER (WHERE a90)
+FROM again GROUP BY hit, survey, remedy`, from, to)
+	if err != nil {
+		return r, fmt.Errorf("read retention: %w", err)
+	}
+	var hit bool
+	var survey, remedy string
+	var n, a30, a90 int
+	_, err = pgx.ForEachRow(rows, []any{&hit, &survey, &remedy, &n, &a30, &a90}, func() error {
+		if !hit {
+			r.Without, r.WithoutAgain30, r.WithoutAgain90 = r.Without+n, r.WithoutAgain30+a30, r.WithoutAgain90+a90
+			return nil
+		}
+		r.WithIncident, r.WithAgain30, r.WithAgain90 = r.WithIncident+n, r.WithAgain30+a30, r.WithAgain90+a90
+		for m, k := range map[*map[string]RetentionCount]string{&r.BySurvey: survey, &r.ByRemedy: remedy} {
+			c := (*m)[k]
+			(*m)[k] = RetentionCount{c.Customers + n, c.Again30 + a30, c.Again90 + a90}
+		}
+		return nil
+	})
 	if err != nil {
 		return r, fmt.Errorf("read retention: %w", err)
 	}
