@@ -321,7 +321,7 @@ func (c *checker) check() {
 	for _, name := range []string{"voice_thanks", "voice_person", "voice_callback", "voice_again", "voice_bye"} {
 		c.out("phrase "+name, name, nil, outPhrase)
 	}
-	for _, name := range []string{"sms_stop", "sms_start", "sms_unknown", "sms_thanks", "survey_thanks"} {
+	for _, name := range []string{"sms_stop", "sms_start", "sms_unknown", "sms_thanks", "survey_thanks", "survey_more", "survey_more_thanks"} {
 		c.out("phrase "+name, name, nil, outSMSPhrase)
 	}
 	c.out("phrase sms_help", "sms_help", sampleOpsPhone, outSMSPhrase, need{sampleOpsPhone, "the phone number of a person"})

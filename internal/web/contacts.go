@@ -20,6 +20,7 @@ import (
 
 	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/recovery"
+	"github.com/recoveryhq/recovery/internal/store"
 )
 
 // TwilioWebhooks verifies Twilio's webhooks with twilio-go's request
@@ -363,7 +364,13 @@ func (s *Server) inboundSMS(ctx context.Context, from, body string) string {
 			s.Logger.Error("survey not stored", "incident_id", ref.IncidentID, "err", err)
 			return ""
 		}
+		if answer == recovery.SurveyWOW {
+			return s.Templates.Phrase(locale, "survey_more", nil) // thanks, and: tell us more
+		}
 		return s.Templates.Phrase(locale, "survey_thanks", nil)
+	}
+	if reply, ok := s.surveyMore(ctx, ref.IncidentID, body, word); ok {
+		return s.Templates.Phrase(locale, reply, nil)
 	}
 	n, err := strconv.Atoi(word)
 	if word == "YES" {
@@ -385,6 +392,33 @@ func (s *Server) inboundSMS(ctx context.Context, from, body string) string {
 	ev.Detail = "chose " + string(inc.Offer.Options[n-1].Remedy)
 	s.tell(ctx, ev)
 	return "" // the confirmation follows from the workflow
+}
+
+// surveyMoreWithin is how long after a WOW by SMS a free-text reply is
+// taken as the customer telling us more.
+const surveyMoreWithin = 24 * time.Hour
+
+// surveyMore keeps a free-text SMS as what the customer tells us more,
+// when it follows their WOW by SMS within a day and they have not told us
+// more yet.
+func (s *Server) surveyMore(ctx context.Context, incidentID, body, word string) (string, bool) {
+	if _, err := strconv.Atoi(word); err == nil || word == "YES" || s.Incidents == nil {
+		return "", false // a choice, not words
+	}
+	inc, err := s.Incidents.GetIncident(ctx, incidentID)
+	if err != nil || inc.Survey == nil || inc.Survey.Answer != recovery.SurveyWOW || inc.Survey.Via != "sms" ||
+		inc.Survey.Comment != "" || time.Since(inc.Survey.At) > surveyMoreWithin {
+		return "", false
+	}
+	more := strings.TrimSpace(strings.ToValidUTF8(strings.ReplaceAll(body, "\x00", ""), ""))
+	if r := []rune(more); len(r) > store.MaxSurveyComment {
+		more = string(r[:store.MaxSurveyComment])
+	}
+	if err := s.Customers.SaveSurveyComment(ctx, incidentID, more); err != nil {
+		s.Logger.Error("survey comment not stored", "incident_id", incidentID, "err_kind", errKind(err))
+		return "", false
+	}
+	return "survey_more_thanks", true
 }
 
 // sendgridEvent is one event of SendGrid's Event Webhook; custom

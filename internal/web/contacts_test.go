@@ -232,7 +232,7 @@ func TestInboundSMS(t *testing.T) {
 	if out := sms(" 2 "); strings.Contains(out, "<Message>") || len(rem.sent) != 1 || rem.sent[0].(recovery.RemedyAction).Remedy != recovery.RemedyRefund {
 		t.Fatalf("2: %s %+v", out, rem.sent)
 	}
-	if out := sms("wow"); !strings.Contains(out, "Danke für Ihre Rückmeldung") || cust.surveys["inc-1"].Answer != "wow" || cust.surveys["inc-1"].Via != "sms" {
+	if out := sms("wow"); !strings.Contains(out, "Danke! Wenn Sie mögen, erzählen Sie uns mehr") || cust.surveys["inc-1"].Answer != "wow" || cust.surveys["inc-1"].Via != "sms" {
 		t.Fatalf("WOW: %s %+v", out, cust.surveys)
 	}
 	if out := sms("Stop"); !strings.Contains(out, "keine SMS mehr") {
@@ -374,7 +374,7 @@ func TestEverySMSKeyword(t *testing.T) {
 		{"help", true, want{reply: helpText, optedOut: true, confirmed: true}, ""}, // help still answers an opted-out number
 		{"OW", false, want{reply: thanks, survey: "ow", confirmed: true}, ""},
 		{"HOW", false, want{reply: thanks, survey: "how", confirmed: true}, ""},
-		{"wow", false, want{reply: thanks, survey: "wow", confirmed: true}, ""},
+		{"wow", false, want{reply: "Thank you! If you like, tell us more", survey: "wow", confirmed: true}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.body, func(t *testing.T) {
@@ -505,5 +505,39 @@ func TestRepliesSpeakTheShopsOverrides(t *testing.T) {
 	code, out := twilioPost(t, srv.Handler(), "/v1/webhooks/twilio/sms", url.Values{"From": {from}, "Body": {"HELP"}, "MessageSid": {"SMo"}}, nil)
 	if code != http.StatusOK || !strings.Contains(out, "The Lamp Shop team: call +442071838750.") {
 		t.Fatalf("HELP with an override: %d %s", code, out)
+	}
+}
+
+// TestTellUsMoreBySMS: after a WOW by SMS, the customer's next words (not
+// a keyword, not a number) are what they tell us more, once, within a
+// day; otherwise words go on as before.
+func TestTellUsMoreBySMS(t *testing.T) {
+	const from = "+4915112345678"
+	for name, c := range map[string]struct {
+		survey *recovery.Survey
+		kept   bool
+	}{
+		"after a WOW by SMS":      {&recovery.Survey{Answer: "wow", Via: "sms", At: time.Now().Add(-time.Hour)}, true},
+		"after a WOW a day ago":   {&recovery.Survey{Answer: "wow", Via: "sms", At: time.Now().Add(-25 * time.Hour)}, false},
+		"after a HOW":             {&recovery.Survey{Answer: "how", Via: "sms", At: time.Now()}, false},
+		"after a WOW on the page": {&recovery.Survey{Answer: "wow", Via: "page", At: time.Now()}, false},
+		"told us more already":    {&recovery.Survey{Answer: "wow", Via: "sms", At: time.Now(), Comment: "great"}, false},
+	} {
+		inc := choosing
+		inc.Survey = c.survey
+		cust, rem := newMemCustomers(), &memRemedies{}
+		cust.surveys[inc.ID] = *c.survey
+		h := contactServer(cust, rem, inc).Handler()
+		cust.latest["sms/"+from] = recovery.ContactRef{IncidentID: inc.ID, WorkflowID: inc.WorkflowID, Step: 2,
+			IncidentStatus: recovery.IncidentResolved, Locale: "en"}
+		_, out := twilioPost(t, h, "/v1/webhooks/twilio/sms", url.Values{"From": {from}, "Body": {"  The driver rang ahead. Lovely! "},
+			"MessageSid": {"SMm"}}, nil)
+		got := cust.surveys[inc.ID].Comment
+		switch {
+		case c.kept && (got != "The driver rang ahead. Lovely!" || !strings.Contains(out, "the whole team will read it")):
+			t.Errorf("%s: comment %q, reply %s", name, got, out)
+		case !c.kept && got != c.survey.Comment:
+			t.Errorf("%s: the words became the comment %q", name, got)
+		}
 	}
 }
