@@ -360,16 +360,22 @@ func (s *Server) tellChoice(ctx context.Context, inc recovery.Incident) {
 		Detail: "chose on the page"})
 }
 
+// surveyIncident bounds a survey form's body and finds its link's
+// incident and language (false: the page answering why is written).
+func (s *Server) surveyIncident(w http.ResponseWriter, r *http.Request) (recovery.Incident, string, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, pageLimit)
+	if s.Customers == nil {
+		s.linkError(w, r, links.ErrTampered)
+		return recovery.Incident{}, "", false
+	}
+	return s.choiceIncident(w, r)
+}
+
 // postSurveyPage serves POST /r/{token}/survey: OW, HOW or WOW, stored
 // with the incident.
 func (s *Server) postSurveyPage(w http.ResponseWriter, r *http.Request) {
 	defer s.recoverPage(w, r)
-	r.Body = http.MaxBytesReader(w, r.Body, pageLimit)
-	if s.Customers == nil {
-		s.linkError(w, r, links.ErrTampered)
-		return
-	}
-	inc, lang, ok := s.choiceIncident(w, r)
+	inc, lang, ok := s.surveyIncident(w, r)
 	if !ok {
 		return
 	}
@@ -399,12 +405,7 @@ func (s *Server) postSurveyPage(w http.ResponseWriter, r *http.Request) {
 // answered WOW tells us more, for the team's wow wall.
 func (s *Server) postSurveyMore(w http.ResponseWriter, r *http.Request) {
 	defer s.recoverPage(w, r)
-	r.Body = http.MaxBytesReader(w, r.Body, pageLimit)
-	if s.Customers == nil {
-		s.linkError(w, r, links.ErrTampered)
-		return
-	}
-	inc, lang, ok := s.choiceIncident(w, r)
+	inc, lang, ok := s.surveyIncident(w, r)
 	if !ok {
 		return
 	}
