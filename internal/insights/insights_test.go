@@ -42,7 +42,7 @@ func TestComputeByHand(t *testing.T) {
 			Remedy: "discount", OfferStatus: "rejected", ValueMinor: 500, Currency: "EUR"},
 	}
 	ret := store.Retention{WithIncident: 3, Without: 10, WithAgain30: 1, WithAgain90: 2, WithoutAgain30: 2, WithoutAgain90: 5,
-		BySurvey: map[string]store.RetentionCount{"wow": {1, 1, 1}, "": {2, 0, 1}}}
+		BySurvey: map[string]store.RetentionCount{"wow": {Customers: 1, Again30: 1, Again90: 1}, "": {Customers: 2, Again90: 1}}}
 	r, err := Compute(t0, t0.Add(14*24*time.Hour), "week", rows, ret)
 	if err != nil {
 		t.Fatal(err)

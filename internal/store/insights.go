@@ -158,7 +158,7 @@ FROM again GROUP BY hit, survey, remedy`, from, to)
 		r.WithIncident, r.WithAgain30, r.WithAgain90 = r.WithIncident+n, r.WithAgain30+a30, r.WithAgain90+a90
 		for m, k := range map[*map[string]RetentionCount]string{&r.BySurvey: survey, &r.ByRemedy: remedy} {
 			c := (*m)[k]
-			(*m)[k] = RetentionCount{c.Customers + n, c.Again30 + a30, c.Again90 + a90}
+			(*m)[k] = RetentionCount{Customers: c.Customers + n, Again30: c.Again30 + a30, Again90: c.Again90 + a90}
 		}
 		return nil
 	})
