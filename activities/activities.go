@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/recoveryhq/recovery/internal/brands"
 	"github.com/recoveryhq/recovery/internal/links"
 	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/metrics"
@@ -26,6 +27,9 @@ import (
 
 // Activities holds the dependencies of every activity.
 type Activities struct {
+	// Brands are the shops this deployment speaks for (nil: one, the
+	// deployment's own settings).
+	Brands *brands.Set
 	// Tracer traces provider calls (nil: not traced).
 	Tracer trace.Tracer
 	// ReplyDomain, when set, sends apology emails' replies to a per-step
@@ -266,6 +270,9 @@ func (a *Activities) sendApology(ctx context.Context, in SendApologyInput) (reco
 	}
 	data := messaging.ApologyData{Name: customer.Name, OrderID: in.Incident.OrderID, Kind: in.Incident.Kind,
 		Offer: in.Offer, Options: in.Options, Within: in.ChoiceWithin}
+	if b := a.Brands.For(oc.Source); b != nil {
+		data.Brand, data.SupportPhone, data.SupportEmail = b.Name, b.Support.Phone, b.Support.Email
+	}
 	if a.Links != nil && in.Channel != "" {
 		ttl := a.LinkTTL
 		if ttl <= 0 {
@@ -293,6 +300,7 @@ func (a *Activities) sendApology(ctx context.Context, in SendApologyInput) (reco
 		c.Subject, c.Body, html = "", msg.Voice, ""
 	}
 	m := recovery.Message{HTML: html, IdempotencyKey: in.IdempotencyKey, Unsubscribe: data.Unsubscribe}
+	m.From, m.FromName = a.sender(oc)
 	if channel == recovery.ChannelEmail && a.ReplyDomain != "" && a.Links != nil {
 		// Replies come back through SendGrid's Inbound Parse, to the
 		// incident: the email promises that a person reads them.
@@ -563,8 +571,12 @@ func (a *Activities) sendFollowUp(ctx context.Context, in SendFollowUpInput) (re
 	if done, err := a.mayNotSend(ctx, &c, in.Window); done || err != nil {
 		return c, err
 	}
-	msg, err := a.Templates.RenderFollowUp(oc.Customer.Locale, messaging.FollowUpData{
-		Name: oc.Customer.Name, OrderID: in.Incident.OrderID, Kind: in.Incident.Kind, Offer: in.Offer, Healed: in.Healed})
+	fd := messaging.FollowUpData{Name: oc.Customer.Name, OrderID: in.Incident.OrderID, Kind: in.Incident.Kind, Offer: in.Offer,
+		Healed: in.Healed}
+	if b := a.Brands.For(oc.Source); b != nil {
+		fd.Brand = b.Name
+	}
+	msg, err := a.Templates.RenderFollowUp(oc.Customer.Locale, fd)
 	if err != nil {
 		return recovery.Contact{}, temporal.NewNonRetryableApplicationError("render follow-up", "template", err)
 	}
@@ -573,7 +585,18 @@ func (a *Activities) sendFollowUp(ctx context.Context, in SendFollowUpInput) (re
 		body = msg.SMS
 	}
 	c.Subject, c.Body, c.Locale = msg.Subject, body, msg.Locale
-	return a.deliver(ctx, c, recovery.Message{HTML: msg.HTML, IdempotencyKey: in.IdempotencyKey})
+	m := recovery.Message{HTML: msg.HTML, IdempotencyKey: in.IdempotencyKey}
+	m.From, m.FromName = a.sender(oc)
+	return a.deliver(ctx, c, m)
+}
+
+// sender is the From of an order's emails: its brand's, or "" for the
+// email adapter's own.
+func (a *Activities) sender(oc recovery.OrderContact) (string, string) {
+	if b := a.Brands.For(oc.Source); b != nil && b.From.Email != "" {
+		return b.From.Email, b.From.Name
+	}
+	return "", ""
 }
 
 // DecideRemedyInput is the input of DecideRemedy.

@@ -14,6 +14,7 @@ import (
 
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/recoveryhq/recovery/internal/brands"
 	"github.com/recoveryhq/recovery/internal/links"
 	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/recovery"
@@ -336,4 +337,49 @@ func TestSendWithTheMerchantsTemplates(t *testing.T) {
 	if r, _ := messaging.Render("en", messaging.ApologyData{OrderID: "1001"}); !strings.HasPrefix(r.Subject, "We're sorry") {
 		t.Fatalf("built-in subject now %q", r.Subject)
 	}
+}
+
+// TestTheOrdersBrandSpeaks: an order from a brand's source is sent from
+// the brand's address, and its templates get the brand's name and
+// contacts; an order from elsewhere keeps the deployment's sender.
+func TestTheOrdersBrandSpeaks(t *testing.T) {
+	set, err := brands.Parse("brands.yaml", []byte("brands:\n  - name: Lamp Shop\n    sources: [lamps]\n"+
+		"    from: {email: care@lampshop.example, name: Lamp Shop care}\n    support: {phone: '+442071838750'}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for source, want := range map[string]string{"lamps": "care@lampshop.example", "elsewhere": ""} {
+		st := recoverytest.NewMemStore()
+		sink := &messaging.MemorySink{}
+		tm, err := messaging.Load(writeOverride(t, "en.tmpl", `{{define "subject"}}{{or .Brand "Us"}}: order {{.OrderID}}, call {{.SupportPhone}}{{end}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := &Activities{Store: st, Messenger: &messaging.Capture{Sink: sink}, Brands: set, Templates: tm}
+		in := apologyInput(st, "en-GB")
+		oc, _ := st.OrderContact(t.Context(), in.Incident.OrderID)
+		oc.Source = source
+		st.People[in.Incident.OrderID] = oc
+		if _, err := send(t, a, in); err != nil {
+			t.Fatal(err)
+		}
+		m := sink.Messages[0]
+		if m.From != want {
+			t.Errorf("%s: from %q, want %q", source, m.From, want)
+		}
+		if source == "lamps" && (m.FromName != "Lamp Shop care" || !strings.HasPrefix(m.Subject, "Lamp Shop: order") ||
+			!strings.HasSuffix(m.Subject, "call +442071838750")) {
+			t.Errorf("the brand's email: %+v", m)
+		}
+	}
+}
+
+// writeOverride writes one template file into a new directory.
+func writeOverride(t *testing.T, name, src string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

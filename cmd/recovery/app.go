@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/recoveryhq/recovery/activities"
+	"github.com/recoveryhq/recovery/internal/brands"
 	"github.com/recoveryhq/recovery/internal/catalog"
 	"github.com/recoveryhq/recovery/internal/codec"
 	"github.com/recoveryhq/recovery/internal/console"
@@ -72,8 +73,10 @@ type parts struct {
 
 // stack is a running set of roles against one database and one Temporal.
 type stack struct {
-	// templates are the messages' words (nil: the built-ins).
+	// templates are the messages' words (nil: the built-ins); brands the
+	// shops the deployment speaks for (nil: one).
 	templates *messaging.Templates
+	brands    *brands.Set
 	// metrics are this process's, served at /metrics; extraServers are
 	// listeners beside the main one (metrics), shut down with it.
 	metrics      *metrics.Metrics
@@ -123,6 +126,13 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 		}
 	}
 	s.templates = tmpl
+	if cfg.BrandsFile != "" && (p.worker || p.api) {
+		var err error
+		if s.brands, err = brands.Load(cfg.BrandsFile); err != nil {
+			return nil, fmt.Errorf("RECOVERY_BRANDS:\n%w", err)
+		}
+		log.Info("brands loaded", "brands", len(s.brands.Brands()))
+	}
 	var err error
 	if s.store, err = openDatabase(ctx, dbURL, store.Options{MaxConns: poolSize(p), Logger: log,
 		OptOutKey: cfg.optOutKey(dev)}, log); err != nil {
@@ -214,6 +224,7 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 				DiscountPercent: cfg.DiscountPercent, MaxMinor: cfg.DiscountMax},
 			Detection: cfg.Detection,
 			Templates: tmpl,
+			Brands:    s.brands,
 		}
 		workflows.Register(wf, acts)
 		if n := cfg.notifier(s.store, messenger, dev, s.Addr(), log); n != nil {
@@ -404,7 +415,7 @@ func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
 	if err := cfg.checkCredentials(dev); err != nil {
 		return err
 	}
-	srv := &web.Server{Templates: s.templates, Inbox: s.inbox, Incidents: s.store, Credentials: cfg.credentials(dev), EventSigners: cfg.eventSigners(dev),
+	srv := &web.Server{Templates: s.templates, Brands: s.brands, Inbox: s.inbox, Incidents: s.store, Credentials: cfg.credentials(dev), EventSigners: cfg.eventSigners(dev),
 		Checks: s.checks(p, dev), Logger: s.log, WebhookSecrets: cfg.secrets(dev), Tracking: s.store, Codes: s.store, Events: s.store, Insights: s.store,
 		Privacy: s.store, Replays: s.store, PublicURL: cfg.PublicURL}
 	srv.Remedies = remedyClient{client: s.temporal, mail: s.store}

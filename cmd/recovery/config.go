@@ -82,6 +82,9 @@ type Config struct {
 	// TemplatesDir holds <lang>.tmpl files merged over the built-in
 	// message templates, define by define ("" = the built-in ones).
 	TemplatesDir string // RECOVERY_TEMPLATES_DIR
+	// BrandsFile lists the shops one deployment speaks for
+	// (RECOVERY_BRANDS; docs/templates.md).
+	BrandsFile string
 	// Remedies.
 	DailyBudget     map[string]int64 // RECOVERY_DAILY_BUDGET: EUR:50000,... (minor units)
 	OutboundURL     string           // RECOVERY_OUTBOUND_URL ("" = capture in the database)
@@ -240,6 +243,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		DataDir:         get("RECOVERY_DATA_DIR", ".recovery"),
 		PolicyFile:      get("RECOVERY_POLICY_FILE", ""),
 		TemplatesDir:    get("RECOVERY_TEMPLATES_DIR", ""),
+		BrandsFile:      get("RECOVERY_BRANDS", ""),
 	}
 	var err error
 	if err := c.loadTemporal(getenv); err != nil {

@@ -227,7 +227,11 @@ func (s *SendGrid) Send(ctx context.Context, m recovery.Message) (string, error)
 	if m.Channel != recovery.ChannelEmail {
 		return "", fmt.Errorf("sendgrid sends email, not %s: %w", m.Channel, recovery.ErrInvalid)
 	}
-	msg := mail.NewSingleEmail(mail.NewEmail(s.cfg.FromName, s.cfg.From), m.Subject, mail.NewEmail("", m.To), m.Text, m.HTML)
+	from, fromName := s.cfg.From, s.cfg.FromName
+	if m.From != "" {
+		from, fromName = m.From, m.FromName
+	}
+	msg := mail.NewSingleEmail(mail.NewEmail(fromName, from), m.Subject, mail.NewEmail("", m.To), m.Text, m.HTML)
 	if m.IncidentID != "" {
 		// Event webhooks carry custom arguments back: they name the step.
 		msg.SetCustomArg("incident_id", m.IncidentID)
@@ -237,7 +241,7 @@ func (s *SendGrid) Send(ctx context.Context, m recovery.Message) (string, error)
 		msg.SetCustomArg("recovery_key", m.IdempotencyKey)
 	}
 	if m.ReplyTo != "" {
-		msg.SetReplyTo(mail.NewEmail(s.cfg.FromName, m.ReplyTo))
+		msg.SetReplyTo(mail.NewEmail(fromName, m.ReplyTo))
 	}
 	if m.Unsubscribe != "" {
 		msg.SetHeader("List-Unsubscribe", "<"+m.Unsubscribe+">")

@@ -107,6 +107,16 @@ func TestSendGridSendsTheExactRequest(t *testing.T) {
 		b["reply_to"].(map[string]any)["email"] != "r+inc-1.3.0123456789ab@reply.shop.example" {
 		t.Fatalf("body = %v", b)
 	}
+	// A brand's sender replaces the adapter's own, for From and Reply-To.
+	if _, err := sg.Send(context.Background(), recovery.Message{Channel: recovery.ChannelEmail, To: "ada@example.com", Subject: "s",
+		Text: "t", From: "care@lampshop.example", FromName: "Lamp Shop care", ReplyTo: "r+x@reply.shop.example"}); err != nil {
+		t.Fatal(err)
+	}
+	b = stub.Requests()[1].JSON
+	if f := b["from"].(map[string]any); f["email"] != "care@lampshop.example" || f["name"] != "Lamp Shop care" ||
+		b["reply_to"].(map[string]any)["name"] != "Lamp Shop care" {
+		t.Fatalf("a brand's email: %v", b)
+	}
 	bad := NewSendGrid(SendGridConfig{APIKey: "wrong", From: "care@shop.example", APIBase: stub.URL})
 	if _, err := bad.Send(context.Background(), recovery.Message{Channel: recovery.ChannelEmail, To: "a@b.c", Subject: "s", Text: "t"}); !errors.Is(err, recovery.ErrInvalid) {
 		t.Fatalf("bad key: %v, want a permanent refusal", err)

@@ -33,6 +33,10 @@ type ApologyData struct {
 	// Link is the signed choice page of the incident, Unsubscribe the
 	// signed link that ends email to the address (email only).
 	Link, Unsubscribe string
+	// Brand names the shop the order is from, and SupportPhone and
+	// SupportEmail how its customers reach a person ("": none set; for
+	// templates in RECOVERY_TEMPLATES_DIR).
+	Brand, SupportPhone, SupportEmail string
 }
 
 // FollowUpData is what an "all is well again" note says.
@@ -46,6 +50,8 @@ type FollowUpData struct {
 	Healed string
 	// Resolution is Healed in the language; RenderFollowUp fills it.
 	Resolution string
+	// Brand names the shop the order is from ("": none set).
+	Brand string
 }
 
 // RenderFollowUp writes, with the built-in templates, the note that tells

@@ -80,6 +80,9 @@ type Message struct {
 	// ReplyTo is where the customer's reply goes (the incident's reply
 	// address, read by SendGrid's Inbound Parse); "" for the sender.
 	ReplyTo string
+	// From and FromName are the sender of an email for the order's brand
+	// ("": the adapter's own).
+	From, FromName string
 }
 
 // Messenger delivers messages: a provider adapter, or the capture adapter

@@ -181,6 +181,9 @@ func (c Contact) ForWorkflow() Contact {
 type OrderContact struct {
 	Customer Customer
 	Address  Location
+	// Source is the source of the order's order.created: it names the
+	// shop (the brand) the order is from.
+	Source string
 }
 
 // Apply folds one event into an order's contact: an order event

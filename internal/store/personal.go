@@ -10,7 +10,7 @@ import (
 
 // The order's events that say who its customer is and where it ships,
 // in event-time order: the latest word wins whatever order they came in.
-const orderContactEvents = `SELECT type, data FROM events
+const orderContactEvents = `SELECT type, data, source FROM events
 WHERE order_id = $1 AND type IN ('order.created', 'order.updated', 'customer.updated')
 ORDER BY occurred_at, seq`
 
@@ -24,13 +24,16 @@ func (s *Store) OrderContact(ctx context.Context, orderID string) (recovery.Orde
 	var oc recovery.OrderContact
 	found := false
 	for rows.Next() {
-		var typ string
+		var typ, source string
 		var data []byte
-		if err := rows.Scan(&typ, &data); err != nil {
+		if err := rows.Scan(&typ, &data, &source); err != nil {
 			return recovery.OrderContact{}, fmt.Errorf("read the contact of order %s: %w", orderID, err)
 		}
 		found = true
 		oc.Apply(typ, data)
+		if typ == recovery.TypeOrderCreated {
+			oc.Source = source
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return recovery.OrderContact{}, fmt.Errorf("read the contact of order %s: %w", orderID, mapErr(err))

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/recoveryhq/recovery/internal/brands"
 	"github.com/recoveryhq/recovery/internal/links"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/store"
@@ -93,9 +94,12 @@ type pageData struct {
 	Options       []pageOption
 	Action        string // the choice or unsubscribe form's target
 	SurveyAction  string // set: the survey form is shown
-	MoreAction    string // set: the "tell us more" form is shown
-	Unsubscribe   string // the address, when confirming an unsubscribe
-	Ops           OpsContact
+	// Brand is the shop the order is from: its name, logo, colours and
+	// contacts (nil: the deployment's own).
+	Brand       *brands.Brand
+	MoreAction  string // set: the "tell us more" form is shown
+	Unsubscribe string // the address, when confirming an unsubscribe
+	Ops         OpsContact
 }
 
 // pageOption is one remedy to choose, a radio button with its label.
@@ -119,6 +123,9 @@ func (s *Server) renderPage(w http.ResponseWriter, status int, d pageData) {
 		d.Lang = "en"
 	}
 	d.W, d.Ops = words[d.Lang], s.Ops
+	if b := d.Brand; b != nil && b.Support.Phone != "" {
+		d.Ops = OpsContact{Phone: b.Support.Phone, Email: b.Support.Email}
+	}
 	if d.Heading == "" {
 		d.Heading = d.W.Title
 	}
@@ -134,7 +141,11 @@ func (s *Server) renderPage(w http.ResponseWriter, status int, d pageData) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	csp := "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+	if origin := d.Brand.LogoOrigin(); origin != "" {
+		csp += "; img-src " + origin // the brand's logo, and nothing else
+	}
+	h.Set("Content-Security-Policy", csp)
 	w.WriteHeader(status)
 	w.Write(buf.Bytes()) //nolint:errcheck // the customer has gone
 }
@@ -235,11 +246,28 @@ func awaitsChoice(inc recovery.Incident) bool {
 // choicePath is the path of the choice page the request came by.
 func choicePath(r *http.Request) string { return "/r/" + r.PathValue("token") }
 
+// brandOf is the shop an incident's order is from (nil: none configured,
+// or the order's source is no brand's).
+func (s *Server) brandOf(ctx context.Context, inc recovery.Incident) *brands.Brand {
+	src, ok := s.Customers.(interface {
+		OrderContact(ctx context.Context, orderID string) (recovery.OrderContact, error)
+	})
+	if s.Brands == nil || !ok {
+		return nil
+	}
+	oc, err := src.OrderContact(ctx, inc.OrderID)
+	if err != nil {
+		return nil
+	}
+	return s.Brands.For(oc.Source)
+}
+
 // incidentPage is the page of an incident as it stands: the apology, then
 // the options to choose from, or what was done and the survey.
 func (s *Server) incidentPage(r *http.Request, inc recovery.Incident, lang string) pageData {
 	w := words[lang]
-	d := pageData{Lang: lang, Lines: []string{fill(w.Sorry, s.Templates.ProblemPhrase(lang, inc.Kind), inc.OrderID)}}
+	d := pageData{Lang: lang, Lines: []string{fill(w.Sorry, s.Templates.ProblemPhrase(lang, inc.Kind), inc.OrderID)},
+		Brand: s.brandOf(r.Context(), inc)}
 	switch {
 	case awaitsChoice(inc):
 		d.Action = choicePath(r)

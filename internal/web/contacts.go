@@ -251,8 +251,8 @@ func (s *Server) pressed(ctx context.Context, inc recovery.Incident, c recovery.
 	if digits == "0" {
 		ev.Detail = recovery.DetailPersonRequested
 		s.tell(ctx, ev)
-		if s.Ops.Phone != "" {
-			return []twiml.Element{say("voice_person", nil), &twiml.VoiceDial{Number: s.Ops.Phone}}
+		if phone := s.opsFor(ctx, inc).Phone; phone != "" {
+			return []twiml.Element{say("voice_person", nil), &twiml.VoiceDial{Number: phone}}
 		}
 		return []twiml.Element{say("voice_callback", nil), &twiml.VoiceHangup{}}
 	}
@@ -350,7 +350,7 @@ func (s *Server) inboundSMS(ctx context.Context, from, body string) string {
 		}
 		return s.Templates.Phrase(locale, "sms_start", nil)
 	case helpWords[word]:
-		return s.Templates.Phrase(locale, "sms_help", s.Ops.Phone)
+		return s.Templates.Phrase(locale, "sms_help", s.opsOfIncident(ctx, ref.IncidentID, refErr).Phone)
 	case out:
 		return "" // an opted-out number gets no texts beyond help
 	}
@@ -392,6 +392,28 @@ func (s *Server) inboundSMS(ctx context.Context, from, body string) string {
 	ev.Detail = "chose " + string(inc.Offer.Options[n-1].Remedy)
 	s.tell(ctx, ev)
 	return "" // the confirmation follows from the workflow
+}
+
+// opsFor is how an incident's customer reaches a person: the order's
+// brand's support contacts, else the deployment's.
+func (s *Server) opsFor(ctx context.Context, inc recovery.Incident) OpsContact {
+	if b := s.brandOf(ctx, inc); b != nil && b.Support.Phone != "" {
+		return OpsContact{Phone: b.Support.Phone, Email: b.Support.Email}
+	}
+	return s.Ops
+}
+
+// opsOfIncident is opsFor of an incident known by id (the deployment's
+// contacts when there is none, or it cannot be read).
+func (s *Server) opsOfIncident(ctx context.Context, id string, refErr error) OpsContact {
+	if refErr != nil || s.Brands == nil {
+		return s.Ops
+	}
+	inc, err := s.Incidents.GetIncident(ctx, id)
+	if err != nil {
+		return s.Ops
+	}
+	return s.opsFor(ctx, inc)
 }
 
 // surveyMoreWithin is how long after a WOW by SMS a free-text reply is

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recoveryhq/recovery/internal/brands"
 	"github.com/recoveryhq/recovery/internal/links"
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
@@ -179,5 +181,51 @@ func TestCustomerLinksStayOutOfLogs(t *testing.T) {
 	}
 	if got := redactPath("/v1/incidents"); got != "/v1/incidents" {
 		t.Errorf("redactPath = %q", got)
+	}
+}
+
+// brandedCustomers says every order is from the source "lamps".
+type brandedCustomers struct{ *memCustomers }
+
+func (brandedCustomers) OrderContact(context.Context, string) (recovery.OrderContact, error) {
+	return recovery.OrderContact{Source: "lamps"}, nil
+}
+
+// TestTheChoicePageWearsTheOrdersBrand: the page of an order from a
+// brand's source shows its logo (allowed by the page's policy, from its
+// host only), its colours and its contacts; SMS HELP and a call's 0 reach
+// the brand's people.
+func TestTheChoicePageWearsTheOrdersBrand(t *testing.T) {
+	set, err := brands.Parse("brands.yaml", []byte(`brands:
+  - name: Lamp Shop
+    sources: [lamps]
+    support: {phone: "+441632960001", email: help@lampshop.example}
+    logo_url: https://cdn.lampshop.example/logo.svg
+    colors: {accent: "#8a2be2"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cust := newMemCustomers()
+	s := contactServer(cust, &memRemedies{}, choosing)
+	s.Links, s.Brands = pageSigner, set
+	s.Customers = brandedCustomers{cust}
+	code, body, hdr := pageReq(t, s.Handler(), http.MethodGet, "/r/"+choiceToken("inc-1", time.Hour), nil)
+	for _, want := range []string{`<img src="https://cdn.lampshop.example/logo.svg" alt="Lamp Shop">`, "background:#8a2be2",
+		"441632960001", "help@lampshop.example"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the branded page lacks %q (%d)", want, code)
+		}
+	}
+	if csp := hdr.Get("Content-Security-Policy"); !strings.HasSuffix(csp, "; img-src https://cdn.lampshop.example") {
+		t.Errorf("CSP %q, want the logo's host allowed and nothing more", csp)
+	}
+	if strings.Contains(body, "care@shop.example") {
+		t.Error("the branded page shows the deployment's own contact")
+	}
+	cust.latest["sms/+4915112345678"] = recovery.ContactRef{IncidentID: "inc-1", WorkflowID: choosing.WorkflowID, Step: 2,
+		IncidentStatus: recovery.IncidentAwaitingChoice, Locale: "en"}
+	if out := s.inboundSMS(t.Context(), "+4915112345678", "HELP"); !strings.Contains(out, "+441632960001") {
+		t.Errorf("HELP from a brand's customer: %q", out)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/recoveryhq/recovery/internal/auth"
+	"github.com/recoveryhq/recovery/internal/brands"
 	"github.com/recoveryhq/recovery/internal/links"
 	"github.com/recoveryhq/recovery/internal/messaging"
 	"github.com/recoveryhq/recovery/internal/metrics"
@@ -93,6 +94,9 @@ type Server struct {
 	// built-ins; nil: the built-ins), for what the customer pages, calls
 	// and SMS replies say.
 	Templates *messaging.Templates
+	// Brands are the shops this deployment speaks for: an order's brand
+	// gives its page its name, logo, colours and contacts (nil: none).
+	Brands *brands.Set
 	// Ops is how customers reach a person (shown on the choice page, said
 	// on calls, sent in SMS help).
 	Ops OpsContact
