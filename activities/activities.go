@@ -283,9 +283,10 @@ func (a *Activities) sendApology(ctx context.Context, in SendApologyInput) (reco
 			data.Unsubscribe = a.Links.UnsubscribeURL(to, a.now().Add(365*24*time.Hour))
 		}
 	}
-	render := a.Templates.Render
+	tm := a.templatesFor(oc)
+	render := tm.Render
 	if in.Confirm {
-		render = a.Templates.RenderConfirmation
+		render = tm.RenderConfirmation
 	}
 	msg, err := render(customer.Locale, data)
 	if err != nil {
@@ -576,7 +577,7 @@ func (a *Activities) sendFollowUp(ctx context.Context, in SendFollowUpInput) (re
 	if b := a.Brands.For(oc.Source); b != nil {
 		fd.Brand = b.Name
 	}
-	msg, err := a.Templates.RenderFollowUp(oc.Customer.Locale, fd)
+	msg, err := a.templatesFor(oc).RenderFollowUp(oc.Customer.Locale, fd)
 	if err != nil {
 		return recovery.Contact{}, temporal.NewNonRetryableApplicationError("render follow-up", "template", err)
 	}
@@ -588,6 +589,15 @@ func (a *Activities) sendFollowUp(ctx context.Context, in SendFollowUpInput) (re
 	m := recovery.Message{HTML: msg.HTML, IdempotencyKey: in.IdempotencyKey}
 	m.From, m.FromName = a.sender(oc)
 	return a.deliver(ctx, c, m)
+}
+
+// templatesFor are the words of an order's messages: its brand's own,
+// else the deployment's.
+func (a *Activities) templatesFor(oc recovery.OrderContact) *messaging.Templates {
+	if b := a.Brands.For(oc.Source); b != nil && b.Messages != nil {
+		return b.Messages
+	}
+	return a.Templates
 }
 
 // sender is the From of an order's emails: its brand's, or "" for the

@@ -131,6 +131,9 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 		if s.brands, err = brands.Load(cfg.BrandsFile); err != nil {
 			return nil, fmt.Errorf("RECOVERY_BRANDS:\n%w", err)
 		}
+		if err := s.brands.LoadTemplates(tmpl); err != nil {
+			return nil, fmt.Errorf("RECOVERY_BRANDS:\n%w", err)
+		}
 		log.Info("brands loaded", "brands", len(s.brands.Brands()))
 	}
 	var err error

@@ -11,10 +11,13 @@ import (
 	"net/mail"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/recoveryhq/recovery/internal/messaging"
 )
 
 // Brand is one shop.
@@ -37,6 +40,12 @@ type Brand struct {
 		Background string `yaml:"background"`
 		Text       string `yaml:"text"`
 	} `yaml:"colors"`
+	// Templates is a directory of the brand's own <lang>.tmpl files,
+	// merged over the deployment's (relative to the brands file).
+	Templates string `yaml:"templates"`
+	// Messages are the brand's templates once loaded (nil: the
+	// deployment's).
+	Messages *messaging.Templates `yaml:"-"`
 }
 
 // Set is the brands of a file, found by source.
@@ -63,7 +72,33 @@ func Load(path string) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("brands: cannot read %s: %w", path, err)
 	}
-	return Parse(path, raw)
+	s, err := Parse(path, raw)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range s.brands {
+		if b.Templates != "" && !filepath.IsAbs(b.Templates) {
+			b.Templates = filepath.Join(filepath.Dir(path), b.Templates)
+		}
+	}
+	return s, nil
+}
+
+// LoadTemplates loads each brand's templates over base (the deployment's;
+// nil: the built-in ones); a brand's file that does not parse or render
+// is an error naming the brand, the file and the line.
+func (s *Set) LoadTemplates(base *messaging.Templates) error {
+	for _, b := range s.Brands() {
+		if b.Templates == "" {
+			continue
+		}
+		t, err := messaging.LoadOver(base, b.Templates)
+		if err != nil {
+			return fmt.Errorf("brand %s: templates %s:\n%w", b.Name, b.Templates, err)
+		}
+		b.Messages = t
+	}
+	return nil
 }
 
 // Parse reads a brands file's text (name names it in errors).

@@ -1,8 +1,13 @@
 package brands
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/recoveryhq/recovery/internal/messaging"
+	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
 const lamps = `brands:
@@ -48,5 +53,53 @@ func TestBrandsFileProblemsAreNamed(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "brands.yaml") {
 			t.Errorf("%q: %v, want an error naming the file and %q", bad, err, want)
 		}
+	}
+}
+
+// TestABrandsOwnWords: a brand's templates directory (relative to the
+// brands file) is merged over the deployment's, define by define; a broken
+// one is refused naming the brand, the file and the line.
+func TestABrandsOwnWords(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("shop/en.tmpl", `{{define "healed_subject"}}All well with {{.OrderID}}{{end}}`)
+	write("lamps/en.tmpl", `{{define "subject"}}Lamp Shop is sorry about {{.OrderID}}{{end}}`)
+	write("brands.yaml", "brands:\n  - {name: Lamp Shop, sources: [lamps], templates: lamps}\n  - {name: Chair Co, sources: [chairs]}\n")
+	deployment, err := messaging.Load(filepath.Join(dir, "shop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(filepath.Join(dir, "brands.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LoadTemplates(deployment); err != nil {
+		t.Fatal(err)
+	}
+	lamps := s.For("lamps").Messages
+	if lamps == nil || s.For("chairs").Messages != nil {
+		t.Fatalf("brand templates: lamps %v, chairs %v", lamps, s.For("chairs").Messages)
+	}
+	ap, err := lamps.Render("en", messaging.ApologyData{OrderID: "1001", Kind: recovery.KindLate})
+	if err != nil || ap.Subject != "Lamp Shop is sorry about 1001" {
+		t.Fatalf("the brand's subject: %q, %v", ap.Subject, err)
+	}
+	fu, err := lamps.RenderFollowUp("en", messaging.FollowUpData{OrderID: "1001", Kind: recovery.KindLate, Healed: "delivered"})
+	if err != nil || fu.Subject != "All well with 1001" {
+		t.Fatalf("the deployment's words under the brand's: %q, %v", fu.Subject, err)
+	}
+	write("lamps/en.tmpl", "{{define \"subject\"}}\n{{.OrderID\n{{end}}")
+	s, _ = Load(filepath.Join(dir, "brands.yaml"))
+	err = s.LoadTemplates(deployment)
+	if err == nil || !strings.Contains(err.Error(), "brand Lamp Shop") || !strings.Contains(err.Error(), filepath.Join(dir, "lamps", "en.tmpl")+":3: en") {
+		t.Fatalf("a broken brand template: %v", err)
 	}
 }

@@ -109,10 +109,19 @@ var langFile = regexp.MustCompile(`^([a-z]{2,3})\.tmpl$`)
 // rather than a send: the error is Problems, each with its file and line.
 // Load("") is the built-in set.
 func Load(dir string) (*Templates, error) {
-	if dir == "" {
-		return builtin, nil
+	return LoadOver(nil, dir)
+}
+
+// LoadOver is Load with base (nil: the built-in set) in place of the
+// built-in templates: a brand's own files over the deployment's.
+func LoadOver(base *Templates, dir string) (*Templates, error) {
+	if base == nil {
+		base = builtin
 	}
-	t, problems := Merge(dir)
+	if dir == "" {
+		return base, nil
+	}
+	t, problems := mergeOver(base, dir)
 	if t != nil {
 		// The languages without a file are the built-in ones, whose
 		// check is a test of this package.
@@ -143,12 +152,17 @@ func Load(dir string) (*Templates, error) {
 // the built-in ones (nil when dir cannot be read). `recovery templates
 // check` and `preview` use it, so that one broken file hides nothing else.
 func Merge(dir string) (*Templates, []Problem) {
+	return mergeOver(builtin, dir)
+}
+
+// mergeOver merges dir's files over base.
+func mergeOver(base0 *Templates, dir string) (*Templates, []Problem) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, []Problem{{File: dir, Msg: "cannot read the templates directory: " + errText(err), Broken: true}}
 	}
-	t := &Templates{langs: slices.Clone(builtin.langs), text: map[string]*template.Template{}}
-	for lang, tm := range builtin.text {
+	t := &Templates{langs: slices.Clone(base0.langs), text: map[string]*template.Template{}, files: slices.Clone(base0.files)}
+	for lang, tm := range base0.text {
 		t.text[lang] = tm
 	}
 	var problems []Problem
@@ -171,9 +185,9 @@ func Merge(dir string) (*Templates, []Problem) {
 			problems = append(problems, Problem{File: path, Lang: lang, Msg: "cannot read: " + errText(err), Broken: true})
 			continue
 		}
-		base, ok := builtin.text[lang]
+		base, ok := base0.text[lang]
 		if !ok {
-			base = builtin.text[builtin.langs[0]]
+			base = base0.text[base0.langs[0]]
 		}
 		merged, o, ps := mergeFile(base, lang, path, string(src))
 		problems = append(problems, ps...)

@@ -266,19 +266,23 @@ func (s *Server) brandOf(ctx context.Context, inc recovery.Incident) *brands.Bra
 // the options to choose from, or what was done and the survey.
 func (s *Server) incidentPage(r *http.Request, inc recovery.Incident, lang string) pageData {
 	w := words[lang]
-	d := pageData{Lang: lang, Lines: []string{fill(w.Sorry, s.Templates.ProblemPhrase(lang, inc.Kind), inc.OrderID)},
-		Brand: s.brandOf(r.Context(), inc)}
+	b := s.brandOf(r.Context(), inc)
+	tm := s.Templates
+	if b != nil && b.Messages != nil {
+		tm = b.Messages // the brand's own words
+	}
+	d := pageData{Lang: lang, Lines: []string{fill(w.Sorry, tm.ProblemPhrase(lang, inc.Kind), inc.OrderID)}, Brand: b}
 	switch {
 	case awaitsChoice(inc):
 		d.Action = choicePath(r)
 		for i, o := range inc.Offer.Options {
-			d.Options = append(d.Options, pageOption{Value: string(o.Remedy), Label: s.Templates.OptionLine(lang, o), Checked: i == 0})
+			d.Options = append(d.Options, pageOption{Value: string(o.Remedy), Label: tm.OptionLine(lang, o), Checked: i == 0})
 		}
 		return d
 	case inc.Status == recovery.IncidentHealed:
 		d.Lines = append(d.Lines, w.Healed)
 	case inc.Offer != nil && inc.Offer.Status == recovery.OfferApplied:
-		d.Lines = append(d.Lines, w.Done, s.Templates.OfferSentence(lang, *inc.Offer))
+		d.Lines = append(d.Lines, w.Done, tm.OfferSentence(lang, *inc.Offer))
 	default:
 		d.Lines = append(d.Lines, w.Working)
 	}
