@@ -14,23 +14,6 @@ import (
 	"time"
 )
 
-// insightIncident is what the insights test reads of an incident.
-type insightIncident struct {
-	ID         string    `json:"id"`
-	Kind       string    `json:"kind"`
-	Status     string    `json:"status"`
-	DetectedAt time.Time `json:"detected_at"`
-	Offer      *struct {
-		Remedy     string `json:"remedy"`
-		ValueMinor int64  `json:"value_minor"`
-		Currency   string `json:"currency"`
-		Status     string `json:"status"`
-	} `json:"offer"`
-	Contacts []struct {
-		SentAt *time.Time `json:"sent_at"`
-	} `json:"contacts"`
-}
-
 // story builds a misroute story of an order for a customer; edit changes
 // its events (by id suffix) before they are pushed.
 func story(order, email string, edit func(id string, data map[string]any)) []json.RawMessage {
@@ -126,9 +109,9 @@ func TestInsightsEndToEnd(t *testing.T) {
 	push(t, base, []any{order(id("b2"), mail("b"), time.Now())})
 
 	// What the test did, read back: the offers and the contacts' times.
-	var incs []insightIncident
+	var incs []incident
 	for _, o := range []string{id("ins-a"), id("ins-b"), id("ins-c"), id("ins-d"), id("page-e")} {
-		var list struct{ Incidents []insightIncident }
+		var list struct{ Incidents []incident }
 		api(t, base, "GET", "/v1/incidents?order_id="+o, nil, &list)
 		if len(list.Incidents) != 1 {
 			t.Fatalf("order %s has %d incidents, want 1", o, len(list.Incidents))
