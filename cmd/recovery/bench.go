@@ -116,7 +116,7 @@ func (b *bench) run(ctx context.Context, cfg Config, dbURL, temporalAddr string)
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: b.o.conns * 2}, Timeout: 30 * time.Second}
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DevAPIKey = "bench"
-	cfg.RateLimit = 0 // the benchmark is one caller at full speed
+	cfg.RateLimit = 0             // the benchmark is one caller at full speed
 	if b.o.phases == "temporal" { // (it posted with the wrong key before this was set first)
 		return b.temporalPhases(ctx, cfg, dbURL, temporalAddr, hc)
 	}
