@@ -116,8 +116,8 @@ func (b *bench) run(ctx context.Context, cfg Config, dbURL, temporalAddr string)
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: b.o.conns * 2}, Timeout: 30 * time.Second}
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DevAPIKey = "bench"
-	cfg.RateLimit = 0             // the benchmark is one caller at full speed
-	if b.o.phases == "temporal" { // (it posted with the wrong key before this was set first)
+	cfg.RateLimit = 0 // the benchmark is one caller at full speed
+	if b.o.phases == "temporal" {
 		return b.temporalPhases(ctx, cfg, dbURL, temporalAddr, hc)
 	}
 	api, err := startStack(ctx, cfg, dbURL, temporalAddr, parts{api: true}, true, b.log)
