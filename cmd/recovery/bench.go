@@ -91,6 +91,10 @@ type bench struct {
 	out io.Writer
 	log *slog.Logger
 	seq atomic.Int64
+	// orders, while recording, keeps the ids of the orders events builds.
+	mu        sync.Mutex
+	recording bool
+	orders    []string
 }
 
 func (b *bench) run(ctx context.Context, cfg Config, dbURL, temporalAddr string) error {
@@ -169,11 +173,23 @@ func (b *bench) temporalPhases(ctx context.Context, cfg Config, dbURL, temporalA
 	if err != nil {
 		return err
 	}
+	b.mu.Lock()
+	b.recording, b.orders = true, nil
+	b.mu.Unlock()
+	start := time.Now()
 	e2e, err := b.endToEnd(ctx, hc, "http://"+full.Addr()+"/v1/events", full.store)
+	b.mu.Lock()
+	b.recording = false
+	b.mu.Unlock()
 	if err != nil {
 		return err
 	}
 	ratio(b.out, "end-to-end events/s / bare SignalWithStart/s", e2e, bare, 1.0)
+	processed, err := b.processed(ctx, full, start)
+	if err != nil {
+		return err
+	}
+	ratio(b.out, "end-to-end processed events/s / bare SignalWithStart/s", processed, bare, 3.0)
 	return b.costPerOrder(ctx, full, "http://"+full.Addr()+"/v1/events", hc)
 }
 

@@ -193,3 +193,73 @@ func contacted(ctx context.Context, st *store.Store, orderID string) (recovery.I
 	}
 	return recovery.Incident{}, fmt.Errorf("order %s: no incident contacted within a minute", orderID)
 }
+
+// processed measures end to end until every event of the end-to-end phase
+// has been applied by its order's workflow, not merely accepted as a
+// signal: the time of each order's last workflow task completed after its
+// last signal, from the histories, read once the relay is drained (again
+// for an order whose task is still pending).
+func (b *bench) processed(ctx context.Context, s *stack, start time.Time) (float64, error) {
+	b.mu.Lock()
+	orders := append([]string(nil), b.orders...)
+	b.mu.Unlock()
+	var last time.Time
+	deadline := time.Now().Add(5 * time.Minute)
+	// until polls the orders until each has applied its events.
+	until := func(pending []string) error {
+		for len(pending) > 0 {
+			var again []string
+			for _, id := range pending {
+				evs, err := history(ctx, s.temporal, workflows.OrderWorkflowID(id))
+				if err != nil {
+					return err
+				}
+				at, ok := appliedAt(evs)
+				if !ok {
+					again = append(again, id)
+				} else if at.After(last) {
+					last = at
+				}
+			}
+			if len(again) > 0 {
+				if time.Now().After(deadline) {
+					return fmt.Errorf("%d orders still hold unapplied events after 5 minutes", len(again))
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			pending = again
+		}
+		return nil
+	}
+	// The newest orders first, alone, so that reading every history does
+	// not weigh on the worker while it still works (they finish last);
+	// then every order once.
+	if err := until(orders[max(0, len(orders)-10):]); err != nil {
+		return 0, err
+	}
+	if err := until(orders); err != nil {
+		return 0, err
+	}
+	total := len(orders) * b.o.perOrder
+	rate := float64(total) / last.Sub(start).Seconds()
+	fmt.Fprintf(b.out, "%-40s %9.0f events/s  (%d orders x %d events, ingest to applied by the workflow)\n",
+		"end to end, processed", rate, len(orders), b.o.perOrder)
+	return rate, nil
+}
+
+// appliedAt is when the workflow finished the task that handled its last
+// signal (false: that task has not completed yet).
+func appliedAt(evs []*historypb.HistoryEvent) (time.Time, bool) {
+	lastSignal := int64(-1)
+	for _, e := range evs {
+		if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED {
+			lastSignal = e.GetEventId()
+		}
+	}
+	for _, e := range evs {
+		if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && e.GetEventId() > lastSignal && lastSignal > 0 {
+			return e.GetEventTime().AsTime(), true
+		}
+	}
+	return time.Time{}, false
+}

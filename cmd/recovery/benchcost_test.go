@@ -2,9 +2,11 @@ package main
 
 import (
 	"testing"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // TestActionsAsTemporalCloudCountsThem: a history's Actions by Cloud's
@@ -42,5 +44,28 @@ func TestActionsAsTemporalCloudCountsThem(t *testing.T) {
 	}
 	if got := actions(hist); got != 11 {
 		t.Fatalf("actions = %d, want 11", got)
+	}
+}
+
+// TestAppliedAtIsTheTaskAfterTheLastSignal: an order's events are applied
+// when a workflow task completes after its last signal, not before.
+func TestAppliedAtIsTheTaskAfterTheLastSignal(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	ev := func(id int64, typ enumspb.EventType, s int) *historypb.HistoryEvent {
+		return &historypb.HistoryEvent{EventId: id, EventType: typ, EventTime: timestamppb.New(t0.Add(time.Duration(s) * time.Second))}
+	}
+	hist := []*historypb.HistoryEvent{
+		ev(1, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, 0),
+		ev(2, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 0),
+		ev(5, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 1),
+		ev(6, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, 2),
+		ev(7, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, 2),
+	}
+	if _, ok := appliedAt(hist); ok {
+		t.Fatal("applied before the task after the last signal completed")
+	}
+	hist = append(hist, ev(9, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, 3), ev(10, enumspb.EVENT_TYPE_TIMER_STARTED, 3))
+	if at, ok := appliedAt(hist); !ok || !at.Equal(t0.Add(3*time.Second)) {
+		t.Fatalf("applied at %v, %v; want 3 s in", at, ok)
 	}
 }

@@ -45,6 +45,11 @@ func (b *bench) events(n, perOrder int) []recovery.Event {
 	out := make([]recovery.Event, 0, n*perOrder)
 	for range n {
 		id := fmt.Sprintf("bench-%d-%d", now.UnixNano(), b.seq.Add(1))
+		b.mu.Lock()
+		if b.recording {
+			b.orders = append(b.orders, id)
+		}
+		b.mu.Unlock()
 		for k := range perOrder {
 			out = append(out, benchEvent(id, k, now))
 		}
