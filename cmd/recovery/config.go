@@ -340,7 +340,7 @@ func (c *Config) loadConsole(get func(k, def string) string) error {
 	}
 	c.NotifyEvery = d
 	for _, to := range splitList(get("RECOVERY_DIGEST_TO", "")) {
-		if !plausibleEmail(to) {
+		if !recovery.PlausibleEmail(to) {
 			return fmt.Errorf("RECOVERY_DIGEST_TO: %q is not an email address (a comma-separated list of bare addresses)", to)
 		}
 		c.DigestTo = append(c.DigestTo, to)
@@ -643,7 +643,7 @@ func (c *Config) loadRemedies(get func(k, def string) string) error {
 		return errors.New("RECOVERY_REPLY_DOMAIN is set: RECOVERY_INBOUND_SECRET is required too (the last path segment of the Inbound Parse webhook)")
 	case c.InboundSecret != "" && c.ReplyDomain == "":
 		return errors.New("RECOVERY_INBOUND_SECRET is set: RECOVERY_REPLY_DOMAIN is required too (the domain whose mail SendGrid's Inbound Parse receives)")
-	case c.InboundSecret != "" && (len(c.InboundSecret) < 24 || !tokenLike(c.InboundSecret)):
+	case c.InboundSecret != "" && (len(c.InboundSecret) < 24 || !console.NameChars(c.InboundSecret)):
 		return errors.New("RECOVERY_INBOUND_SECRET: at least 24 letters, digits and . _ - @ (it is a URL path segment)")
 	case c.ReplyDomain != "" && (strings.ContainsAny(c.ReplyDomain, "@/ ") || !strings.Contains(c.ReplyDomain, ".")):
 		return fmt.Errorf("RECOVERY_REPLY_DOMAIN: %q is not a domain such as reply.shop.example", c.ReplyDomain)

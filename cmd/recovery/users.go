@@ -8,11 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/mail"
 	"os"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"golang.org/x/term"
@@ -21,10 +19,6 @@ import (
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/store"
 )
-
-// consoleRoles are the console's roles: viewers read, approvers act
-// within their limits, admins act without limits and manage the rest.
-var consoleRoles = []string{"viewer", "approver", "admin"}
 
 // stdin is where `users add` reads the password (a variable for tests).
 var stdin io.Reader = os.Stdin
@@ -93,13 +87,9 @@ type limitFlags map[string]int64
 func (l limitFlags) String() string { return formatLimits(l) }
 
 func (l limitFlags) Set(v string) error {
-	amount, cur, ok := strings.Cut(v, ":")
-	n, err := strconv.ParseInt(amount, 10, 64)
-	switch {
-	case !ok || err != nil || n < -1:
-		return fmt.Errorf("%q: want AMOUNT:CURRENCY in whole units, such as 100:EUR, 0:default, or -1 for no limit", v)
-	case cur != "default" && !recovery.ValidCurrency(cur):
-		return fmt.Errorf("%q: %s is not an ISO 4217 currency code (or default)", v, cur)
+	cur, n, err := console.ParseLimit(v)
+	if err != nil {
+		return err
 	}
 	l[cur] = n
 	return nil
@@ -126,7 +116,7 @@ func usersAdd(ctx context.Context, st *store.Store, args []string, stdout io.Wri
 		return fmt.Errorf("users add NAME --role ROLE [--limit AMOUNT:CURRENCY]...: %w", errUsage)
 	}
 	name := args[0]
-	if len(name) > 64 || strings.TrimSpace(name) != name || name == "" || !tokenLike(name) {
+	if !console.ValidName(name) {
 		return fmt.Errorf("users add: %q: a name is 1 to 64 letters, digits and . _ - @", name)
 	}
 	fs := flag.NewFlagSet("users add", flag.ContinueOnError)
@@ -139,10 +129,10 @@ func usersAdd(ctx context.Context, st *store.Store, args []string, stdout io.Wri
 		return fmt.Errorf("users add: %v: %w", err, errUsage)
 	}
 	switch {
-	case *email != "" && !plausibleEmail(*email):
+	case *email != "" && !recovery.PlausibleEmail(*email):
 		return fmt.Errorf("users add: --email %q is not an email address", *email)
-	case !slices.Contains(consoleRoles, *role):
-		return fmt.Errorf("users add: --role must be one of %s", strings.Join(consoleRoles, ", "))
+	case !slices.Contains(console.Roles, *role):
+		return fmt.Errorf("users add: --role must be one of %s", strings.Join(console.Roles, ", "))
 	case *role == "approver" && len(limits) == 0:
 		return errors.New("users add: an approver needs limits, such as --limit 100:EUR --limit 0:default")
 	case *role != "approver" && len(limits) > 0:
@@ -200,18 +190,3 @@ func readPassword(stdout io.Writer) (string, error) {
 }
 
 // tokenLike reports whether s holds only letters, digits and . _ - @.
-func tokenLike(s string) bool {
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-@", r)) {
-			return false
-		}
-	}
-	return true
-}
-
-// plausibleEmail reports whether s is a bare address (no display name)
-// with a dotted domain.
-func plausibleEmail(s string) bool {
-	a, err := mail.ParseAddress(s)
-	return err == nil && a.Address == s && strings.Contains(s[strings.LastIndex(s, "@"):], ".")
-}

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/recoveryhq/recovery/internal/messaging"
+	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
 // Brand is one shop.
@@ -133,7 +133,7 @@ func Parse(name string, raw []byte) (*Set, error) {
 			s.bySource[src] = b
 		}
 		for field, addr := range map[string]string{"from.email": b.From.Email, "support.email": b.Support.Email} {
-			if a, err := mail.ParseAddress(addr); addr != "" && (err != nil || a.Address != addr) {
+			if addr != "" && !recovery.PlausibleEmail(addr) {
 				bad(i, b, field, fmt.Sprintf("%q is not a bare email address", addr))
 			}
 		}

@@ -93,11 +93,9 @@ func ParseRoles(s string) ([]RoleMapping, error) {
 		case role == "approver":
 			m.Limits = map[string]int64{"default": 0}
 			for _, l := range strings.Split(limits, ",") {
-				amount, cur, ok := strings.Cut(strings.TrimSpace(l), ":")
-				n, err := strconv.ParseInt(amount, 10, 64)
-				if !ok || err != nil || n < -1 || cur != "default" && !recovery.ValidCurrency(cur) {
-					return nil, fmt.Errorf("entry %d (%s): %q: want AMOUNT:CURRENCY in whole units, such as 100:EUR, 0:default, or -1 for no limit",
-						i+1, group, l)
+				cur, n, err := ParseLimit(strings.TrimSpace(l))
+				if err != nil {
+					return nil, fmt.Errorf("entry %d (%s): %w", i+1, group, err)
 				}
 				m.Limits[cur] = n
 			}
@@ -110,7 +108,22 @@ func ParseRoles(s string) ([]RoleMapping, error) {
 	return out, nil
 }
 
-// Roles are the console's roles, least first.
+// ParseLimit reads an approver's limit, AMOUNT:CURRENCY in whole units
+// (100:EUR; 0:default for the currencies not named; -1 for no limit).
+func ParseLimit(v string) (currency string, amount int64, err error) {
+	a, cur, ok := strings.Cut(v, ":")
+	n, err := strconv.ParseInt(a, 10, 64)
+	switch {
+	case !ok || err != nil || n < -1:
+		return "", 0, fmt.Errorf("%q: want AMOUNT:CURRENCY in whole units, such as 100:EUR, 0:default, or -1 for no limit", v)
+	case cur != "default" && !recovery.ValidCurrency(cur):
+		return "", 0, fmt.Errorf("%q: %s is not an ISO 4217 currency code (or default)", v, cur)
+	}
+	return cur, n, nil
+}
+
+// Roles are the console's roles, least first: viewers read, approvers
+// act within their limits, admins act without limits.
 var Roles = []string{"viewer", "approver", "admin"}
 
 // roleFor is the role and limits of someone in groups: the highest role
@@ -298,22 +311,25 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 // . _ - @).
 func accountName(claims map[string]any, subject string) string {
 	for _, key := range []string{"preferred_username", "email"} {
-		if v, _ := claims[key].(string); v != "" && nameLike(v) {
+		if v, _ := claims[key].(string); v != "" && ValidName(v) {
 			return strings.ToLower(v)
 		}
 	}
-	if nameLike(subject) {
+	if ValidName(subject) {
 		return subject
 	}
 	sum := sha256.Sum256([]byte(subject))
 	return "oidc-" + hex.EncodeToString(sum[:8])
 }
 
-// nameLike reports whether s fits a console account's name.
-func nameLike(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
+// ValidName reports whether s fits a console account's name: 1 to 64
+// letters, digits and . _ - @.
+func ValidName(s string) bool {
+	return s != "" && len(s) <= 64 && NameChars(s)
+}
+
+// NameChars reports whether s holds only letters, digits and . _ - @.
+func NameChars(s string) bool {
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-@", r)) {
 			return false

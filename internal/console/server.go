@@ -515,7 +515,14 @@ func (s *Server) lists(ctx context.Context, f queueFilter) (map[string][]row, er
 // counts answers the queue page's script, which refreshes the tabs'
 // counts while the page is open: {"approval": 2, "attention": 0, ...}.
 func (s *Server) counts(w http.ResponseWriter, r *http.Request, u store.ConsoleUser) {
-	lists, err := s.lists(r.Context(), parseFilter(r.URL.Query()))
+	// The counts need carriers only to filter by one (no column here): the
+	// open queue pages ask every RefreshEvery.
+	f := parseFilter(r.URL.Query())
+	var carriers Carriers
+	if f.Carrier != "" {
+		carriers = s.Carriers
+	}
+	lists, err := waiting(r.Context(), s.Incidents, carriers, s.now(), f)
 	if err != nil {
 		http.Error(w, "unavailable", http.StatusServiceUnavailable)
 		return

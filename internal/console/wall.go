@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/recoveryhq/recovery/internal/insights"
 	"github.com/recoveryhq/recovery/internal/recovery"
 	"github.com/recoveryhq/recovery/internal/store"
 	"github.com/recoveryhq/recovery/internal/web"
@@ -110,12 +111,10 @@ func (d *Digest) Run(ctx context.Context) {
 	}
 }
 
-// week is the ISO week a time falls in (2026-W48) and its Monday.
-func week(t time.Time) (string, time.Time) {
+// monday is the start (UTC) of the ISO week a time falls in.
+func monday(t time.Time) time.Time {
 	t = t.UTC()
-	monday := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -((int(t.Weekday()) + 6) % 7))
-	y, w := monday.ISOWeek()
-	return fmt.Sprintf("%d-W%02d", y, w), monday
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -((int(t.Weekday()) + 6) % 7))
 }
 
 // Due sends last week's digest if it is Monday 08:00 UTC or later and no
@@ -125,14 +124,14 @@ func (d *Digest) Due(ctx context.Context) (bool, error) {
 	if d.Now != nil {
 		now = d.Now()
 	}
-	_, monday := week(now)
-	if now.UTC().Before(monday.Add(8 * time.Hour)) {
+	this := monday(now)
+	if now.UTC().Before(this.Add(8 * time.Hour)) {
 		return false, nil
 	}
-	from := monday.AddDate(0, 0, -7)
-	name, _ := week(from)
+	from := this.AddDate(0, 0, -7)
+	name := insights.Week(from)
 	return d.Wall.SendDigestOnce(ctx, name, func() error {
-		m, err := d.message(ctx, name, from, monday)
+		m, err := d.message(ctx, name, from, this)
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package ingest
 import (
 	"bytes"
 	"fmt"
-	"net/mail"
 	"regexp"
 	"slices"
 	"strings"
@@ -102,7 +101,7 @@ func checkCustomer(c *checker, cust obj, path string, needContact bool) {
 		c.add(path, "needs an email or a phone so the customer can be contacted")
 	}
 	if email != "" {
-		if a, err := mail.ParseAddress(email); err != nil || a.Address != email || !strings.Contains(email[strings.LastIndex(email, "@"):], ".") {
+		if !recovery.PlausibleEmail(email) {
 			c.add(path+".email", "must be a plain email address such as name@example.com")
 		}
 	}

@@ -185,10 +185,15 @@ func Key(groupBy string, row store.InsightRow) string {
 	case "remedy":
 		k = row.Remedy
 	case "week":
-		y, w := row.DetectedAt.UTC().ISOWeek()
-		k = fmt.Sprintf("%d-W%02d", y, w)
+		k = Week(row.DetectedAt)
 	}
 	return cmp.Or(k, "unknown")
+}
+
+// Week names the ISO week a time falls in (UTC), such as 2026-W48.
+func Week(t time.Time) string {
+	y, w := t.UTC().ISOWeek()
+	return fmt.Sprintf("%d-W%02d", y, w)
 }
 
 func group(key string, rows []store.InsightRow) Group {

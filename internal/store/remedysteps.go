@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -59,7 +60,7 @@ func (s *Store) RemedySteps(ctx context.Context, incidentID string) ([]RemedySte
 		out = append(out, RemedyStep{At: created, What: "code issued", Detail: what})
 		switch {
 		case status == "void":
-			out = append(out, RemedyStep{At: *cmpOr(voided, &created), What: "code voided", Detail: what, Undo: true})
+			out = append(out, RemedyStep{At: *cmp.Or(voided, &created), What: "code voided", Detail: what, Undo: true})
 		case status == "redeemed" && redeemed != nil:
 			out = append(out, RemedyStep{At: *redeemed, What: "code redeemed", Detail: what + ", on order " + order})
 		}
@@ -79,13 +80,6 @@ func (s *Store) RemedySteps(ctx context.Context, incidentID string) ([]RemedySte
 	}
 	slices.SortStableFunc(out, func(a, b RemedyStep) int { return a.At.Compare(b.At) })
 	return out, nil
-}
-
-func cmpOr(a, b *time.Time) *time.Time {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // Carriers names the carrier of each of the orders' shipments, from the

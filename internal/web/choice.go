@@ -392,6 +392,12 @@ func (s *Server) tellChoice(ctx context.Context, inc recovery.Incident) {
 		Detail: "chose on the page"})
 }
 
+// customerWords cleans what a customer wrote for keeping: valid UTF-8,
+// no NUL (Postgres refuses it), no surrounding space.
+func customerWords(s string) string {
+	return strings.TrimSpace(strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), ""))
+}
+
 // surveyIncident bounds a survey form's body and finds its link's
 // incident and language (false: the page answering why is written).
 func (s *Server) surveyIncident(w http.ResponseWriter, r *http.Request) (recovery.Incident, string, bool) {
@@ -443,7 +449,7 @@ func (s *Server) postSurveyMore(w http.ResponseWriter, r *http.Request) {
 	}
 	more := ""
 	if r.ParseForm() == nil {
-		more = strings.TrimSpace(strings.ToValidUTF8(strings.ReplaceAll(r.PostForm.Get("more"), "\x00", ""), ""))
+		more = customerWords(r.PostForm.Get("more"))
 	}
 	if more == "" || utf8.RuneCountInString(more) > store.MaxSurveyComment {
 		d := pageData{Lang: lang, Alert: words[lang].More, MoreAction: choicePath(r) + "/survey/more"}

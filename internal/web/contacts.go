@@ -432,7 +432,7 @@ func (s *Server) surveyMore(ctx context.Context, incidentID, body, word string) 
 		inc.Survey.Comment != "" || time.Since(inc.Survey.At) > surveyMoreWithin {
 		return "", false
 	}
-	more := strings.TrimSpace(strings.ToValidUTF8(strings.ReplaceAll(body, "\x00", ""), ""))
+	more := customerWords(body)
 	if r := []rune(more); len(r) > store.MaxSurveyComment {
 		more = string(r[:store.MaxSurveyComment])
 	}

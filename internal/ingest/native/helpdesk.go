@@ -1,6 +1,7 @@
 package native
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -70,7 +71,7 @@ func mapTicket(via string, body []byte) ([]recovery.Event, error) {
 	if err := dec.Decode(&t); err != nil {
 		return nil, malformed("the body is not a %s ticket (see docs/api.md for the body to configure)", via)
 	}
-	id, created, channel, subject := t.ID.String(), firstOf(t.CreatedAt, t.Created), firstOf(t.Channel, t.Via), t.Subject
+	id, created, channel, subject := t.ID.String(), cmp.Or(t.CreatedAt, t.Created), cmp.Or(t.Channel, t.Via), t.Subject
 	if d := t.Detail; d != nil {
 		if !strings.HasPrefix(t.Type, "zen:event-type:ticket.created") {
 			return nil, ErrIgnored // another ticket event: not the customer reaching out
@@ -100,15 +101,6 @@ func mapTicket(via string, body []byte) ([]recovery.Event, error) {
 	raw, _ := json.Marshal(d)
 	return []recovery.Event{{ID: shortID(via, "ticket", id), Source: via, Type: recovery.TypeCustomerContacted, Time: at.UTC(),
 		Data: raw, OrderID: order, Subject: "order/" + order}}, nil
-}
-
-func firstOf(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // zendesk verifies base64(HMAC-SHA256(secret, timestamp + body)) in
