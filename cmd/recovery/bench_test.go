@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"io"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/recoveryhq/recovery/internal/ingest"
@@ -23,6 +26,25 @@ func TestBenchBodyIsValidIngest(t *testing.T) {
 		g, w := got[i], evs[i]
 		if g.ID != w.ID || g.Type != w.Type || !g.Time.Equal(w.Time) || g.Order() != w.OrderID || !slices.Equal(g.Data, w.Data) {
 			t.Fatalf("event %d: got %+v, sent %+v", i, g, w)
+		}
+	}
+}
+
+// TestBenchTemporalPhasesRun: `recovery bench -phases temporal` runs on
+// its own (it posted with a key the API did not know, and answered 401),
+// and prints the end to end rates and the cost per order.
+//
+// Time budget: about 30 seconds (a throwaway Postgres and Temporal).
+func TestBenchTemporalPhasesRun(t *testing.T) {
+	var out bytes.Buffer
+	err := run(t.Context(), []string{"bench", "-phases", "temporal", "-signals", "20", "-orders", "10", "-duration", "1s",
+		"-conns", "2", "-batch-conns", "2"}, func(string) string { return "" }, &out, io.Discard)
+	if err != nil {
+		t.Fatalf("bench -phases temporal: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"temporal: bare SignalWithStart", "end to end, processed", "cost: correct order", "cost: misroute"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the bench printed no %q:\n%s", want, out.String())
 		}
 	}
 }
