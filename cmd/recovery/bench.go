@@ -30,6 +30,7 @@ type benchOpts struct {
 	signals   int
 	orders    int
 	perOrder  int
+	incidents int
 	phases    string
 }
 
@@ -46,13 +47,14 @@ func runBench(ctx context.Context, cfg Config, args []string, stdout io.Writer, 
 	fs.IntVar(&o.signals, "signals", 2000, "SignalWithStart calls in the bare Temporal baseline")
 	fs.IntVar(&o.orders, "orders", 1000, "orders in the end-to-end phase")
 	fs.IntVar(&o.perOrder, "events-per-order", 5, "events per order in the end-to-end phase")
-	fs.StringVar(&o.phases, "phases", "all", "which phases to run: all, ingest or temporal")
+	fs.IntVar(&o.incidents, "incidents", 300, "misroutes revealed at once to measure the rate of handled incidents")
+	fs.StringVar(&o.phases, "phases", "all", "which phases to run: all, ingest, temporal or incidents")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (API, relay, worker and clients) to `file`")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
 	}
-	if o.phases != "all" && o.phases != "ingest" && o.phases != "temporal" {
-		return fmt.Errorf("-phases must be all, ingest or temporal, not %q: %w", o.phases, errUsage)
+	if o.phases != "all" && o.phases != "ingest" && o.phases != "temporal" && o.phases != "incidents" {
+		return fmt.Errorf("-phases must be all, ingest, temporal or incidents, not %q: %w", o.phases, errUsage)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -121,8 +123,8 @@ func (b *bench) run(ctx context.Context, cfg Config, dbURL, temporalAddr string)
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DevAPIKey = "bench"
 	cfg.RateLimit = 0 // the benchmark is one caller at full speed
-	if b.o.phases == "temporal" {
-		return b.temporalPhases(ctx, cfg, dbURL, temporalAddr, hc)
+	if b.o.phases == "temporal" || b.o.phases == "incidents" {
+		return b.temporalPhases(ctx, cfg, dbURL, temporalAddr, hc, pool)
 	}
 	api, err := startStack(ctx, cfg, dbURL, temporalAddr, parts{api: true}, true, b.log)
 	if err != nil {
@@ -151,12 +153,12 @@ func (b *bench) run(ctx context.Context, cfg Config, dbURL, temporalAddr string)
 	if b.o.phases == "ingest" {
 		return nil
 	}
-	return b.temporalPhases(ctx, cfg, dbURL, temporalAddr, hc)
+	return b.temporalPhases(ctx, cfg, dbURL, temporalAddr, hc, pool)
 }
 
 // temporalPhases compares a bare SignalWithStart loop with events carried
 // end to end: HTTP ingest, commit, relay, SignalWithStart.
-func (b *bench) temporalPhases(ctx context.Context, cfg Config, dbURL, temporalAddr string, hc *http.Client) error {
+func (b *bench) temporalPhases(ctx context.Context, cfg Config, dbURL, temporalAddr string, hc *http.Client, pool *pgxpool.Pool) error {
 	// The ingest phases left their events in the inbox; they are not part of
 	// what the relay is measured on.
 	if err := truncateInbox(ctx, dbURL); err != nil {
@@ -168,6 +170,10 @@ func (b *bench) temporalPhases(ctx context.Context, cfg Config, dbURL, temporalA
 		return err
 	}
 	defer full.Stop()
+	url := "http://" + full.Addr() + "/v1/events"
+	if b.o.phases == "incidents" {
+		return b.incidents(ctx, full, url, hc, pool)
+	}
 	sig := relay.TemporalSignaler{Client: full.temporal}
 	bare, err := b.bareSignals(ctx, sig)
 	if err != nil {
@@ -190,7 +196,10 @@ func (b *bench) temporalPhases(ctx context.Context, cfg Config, dbURL, temporalA
 		return err
 	}
 	ratio(b.out, "end-to-end processed events/s / bare SignalWithStart/s", processed, bare, 3.0)
-	return b.costPerOrder(ctx, full, "http://"+full.Addr()+"/v1/events", hc)
+	if err := b.costPerOrder(ctx, full, url, hc); err != nil {
+		return err
+	}
+	return b.incidents(ctx, full, url, hc, pool)
 }
 
 // bareSignals sends one SignalWithStart per event, conns at a time.

@@ -204,40 +204,18 @@ func (b *bench) processed(ctx context.Context, s *stack, start time.Time) (float
 	orders := append([]string(nil), b.orders...)
 	b.mu.Unlock()
 	var last time.Time
-	deadline := time.Now().Add(5 * time.Minute)
-	// until polls the orders until each has applied its events.
-	until := func(pending []string) error {
-		for len(pending) > 0 {
-			var again []string
-			for _, id := range pending {
-				evs, err := history(ctx, s.temporal, workflows.OrderWorkflowID(id))
-				if err != nil {
-					return err
-				}
-				at, ok := appliedAt(evs)
-				if !ok {
-					again = append(again, id)
-				} else if at.After(last) {
-					last = at
-				}
-			}
-			if len(again) > 0 {
-				if time.Now().After(deadline) {
-					return fmt.Errorf("%d orders still hold unapplied events after 5 minutes", len(again))
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
-			pending = again
+	seen := func(at time.Time) {
+		if at.After(last) {
+			last = at
 		}
-		return nil
 	}
 	// The newest orders first, alone, so that reading every history does
 	// not weigh on the worker while it still works (they finish last);
 	// then every order once.
-	if err := until(orders[max(0, len(orders)-10):]); err != nil {
+	if err := b.applied(ctx, s, orders[max(0, len(orders)-10):], seen); err != nil {
 		return 0, err
 	}
-	if err := until(orders); err != nil {
+	if err := b.applied(ctx, s, orders, seen); err != nil {
 		return 0, err
 	}
 	total := len(orders) * b.o.perOrder
@@ -245,6 +223,34 @@ func (b *bench) processed(ctx context.Context, s *stack, start time.Time) (float
 	fmt.Fprintf(b.out, "%-40s %9.0f events/s  (%d orders x %d events, ingest to applied by the workflow)\n",
 		"end to end, processed", rate, len(orders), b.o.perOrder)
 	return rate, nil
+}
+
+// applied polls the orders' histories until each workflow has applied
+// its last signal, and tells seen when it did.
+func (b *bench) applied(ctx context.Context, s *stack, pending []string, seen func(time.Time)) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	for len(pending) > 0 {
+		var again []string
+		for _, id := range pending {
+			evs, err := history(ctx, s.temporal, workflows.OrderWorkflowID(id))
+			if err != nil {
+				return err
+			}
+			if at, ok := appliedAt(evs); ok {
+				seen(at)
+			} else {
+				again = append(again, id)
+			}
+		}
+		if len(again) > 0 {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%d orders still hold unapplied events after 5 minutes", len(again))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		pending = again
+	}
+	return nil
 }
 
 // appliedAt is when the workflow finished the task that handled its last
