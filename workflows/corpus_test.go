@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,6 +20,11 @@ import (
 // embedded server (workflows/recordhistory, TestRecordCorpus); a file is
 // never re-recorded for a change that alters history (see
 // docs/workflow-changes.md).
+// corpusGeneration is the newest generation of corpus files: each path
+// needs one recorded by today's code (see workflows/recordhistory), whose
+// workflows start with the newest baseline of versions.
+const corpusGeneration = changeBaseline
+
 var corpusPaths = map[string]func(h history) error{
 	"choice": func(h history) error {
 		return h.need(h.update("choose"), "an accepted choose update")
@@ -76,11 +82,21 @@ func (h history) count(t enumspb.EventType) int {
 	return n
 }
 
+// activity counts the activities of a type the history ran, local ones
+// (their markers) included.
 func (h history) activity(name string) int {
 	n := 0
 	for _, e := range h {
 		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == name {
 			n++
+		}
+		if m := e.GetMarkerRecordedEventAttributes(); m.GetMarkerName() == "LocalActivity" {
+			var d struct{ ActivityType string }
+			for _, p := range m.GetDetails()["data"].GetPayloads() {
+				if json.Unmarshal(p.GetData(), &d) == nil && d.ActivityType == name {
+					n++
+				}
+			}
 		}
 	}
 	return n
@@ -124,10 +140,12 @@ func TestWorkflowsReplayTheCorpus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]bool{}
+	seen, current := map[string]bool{}, map[string]bool{}
 	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		// "<path>.json" (the first recordings) or "<path>.<generation>.json".
+		name, gen, _ := strings.Cut(strings.TrimSuffix(filepath.Base(f), ".json"), ".")
 		seen[name] = true
+		current[name] = current[name] || gen == corpusGeneration
 		replayer := worker.NewWorkflowReplayer()
 		replayer.RegisterWorkflow(RecoveryWorkflow)
 		replayer.RegisterWorkflow(OrderWorkflow)
@@ -152,8 +170,9 @@ func TestWorkflowsReplayTheCorpus(t *testing.T) {
 		}
 	}
 	for name := range corpusPaths {
-		if !seen[name] {
-			t.Errorf("the corpus has no history of %s: record it (RECOVERY_RECORD_HISTORY=1 go test ./workflows/recordhistory -run Corpus)", name)
+		if !seen[name] || !current[name] {
+			t.Errorf("the corpus has no history of %s recorded by today's code (%s): record it (RECOVERY_RECORD_HISTORY=1 go test ./workflows/recordhistory -run Corpus)",
+				name, corpusGeneration)
 		}
 	}
 }

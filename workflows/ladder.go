@@ -151,7 +151,7 @@ func (st *remedyState) reach(ctx workflow.Context, l *ladderSteps, msg activitie
 		m.Channel = ch
 		c, healed, err := st.sendStep(ctx, l, m, true)
 		if err == nil && !healed && c.Status == recovery.ContactUnconfirmed && slices.Contains(l.plan.Reporting, ch) &&
-			workflow.GetVersion(ctx, changeConfirmUnconfirmed, workflow.DefaultVersion, 1) >= 1 {
+			changed(ctx, changeConfirmUnconfirmed) {
 			c, healed, err = st.confirmOrResend(ctx, l, m, c)
 		}
 		if err != nil || healed {
@@ -305,7 +305,7 @@ func (st *remedyState) followUpWritten(ctx workflow.Context, l *ladderSteps, in 
 	// each written channel is tried and the activity skips one without an
 	// address. Older histories looked the address up here and scheduled
 	// nothing for a channel without one.
-	resolveInActivity := workflow.GetVersion(ctx, changeNoPersonalData, workflow.DefaultVersion, 1) >= 1
+	resolveInActivity := changed(ctx, changeNoPersonalData)
 	return l.inWriting(reached, func(ch string) (recovery.Contact, error) {
 		to := ""
 		if !resolveInActivity {

@@ -57,16 +57,17 @@ type orderRun struct {
 // RecoveryWorkflow per (order, shipment, kind) occurrence and tells it when
 // its evidence goes away.
 func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
+	ctx = withBaseline(ctx)
 	r := &orderRun{ctx: ctx, st: in.State}
 	fresh := r.st == nil
 	if fresh {
 		r.st = newState(in.OrderID)
 	}
 	r.st.init()
-	r.st.resolveTracking = workflow.GetVersion(ctx, changeTrackingResolution, workflow.DefaultVersion, 1) >= 1
-	r.completes = workflow.GetVersion(ctx, changeOrderCompletes, workflow.DefaultVersion, 1) >= 1
+	r.st.resolveTracking = changed(ctx, changeTrackingResolution)
+	r.completes = changed(ctx, changeOrderCompletes)
 	r.st.boundSeen = r.completes
-	r.st.orderByTime = workflow.GetVersion(ctx, changeOrderEventTime, workflow.DefaultVersion, 1) >= 1
+	r.st.orderByTime = changed(ctx, changeOrderEventTime)
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (OrderSummary, error) {
 		return r.st.summary(), nil
 	}); err != nil {
@@ -291,7 +292,7 @@ func (r *orderRun) start(f Finding, prev *IncidentRef) {
 	default:
 		workflow.GetLogger(ctx).Error("start recovery workflow", "incident_id", id, "error", err)
 		// Not left open for ever: the next evidence may start it again.
-		if workflow.GetVersion(ctx, changeReportClose, workflow.DefaultVersion, 1) >= 1 {
+		if changed(ctx, changeReportClose) {
 			r.st.Incidents[f.ShipmentID+"\x00"+string(f.Kind)].Open = false
 		}
 	}

@@ -73,6 +73,7 @@ var activityOptions = workflow.ActivityOptions{
 // heal before contact closes the incident without a word to the customer;
 // a heal after it sends a short follow-up if configured.
 func RecoveryWorkflow(ctx workflow.Context, in RecoveryInput) (res RecoveryResult, err error) {
+	ctx = withBaseline(ctx)
 	defer func() { reportClosed(ctx, in, err) }()
 	return recoveryWorkflow(ctx, in)
 }
@@ -93,7 +94,7 @@ func reportClosed(ctx workflow.Context, in RecoveryInput, err error) {
 		return
 	}
 	if temporal.IsCanceledError(err) ||
-		workflow.GetVersion(ctx, changeReportClose, workflow.DefaultVersion, 1) < 1 {
+		!changed(ctx, changeReportClose) {
 		return
 	}
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
@@ -121,7 +122,7 @@ const changeReportEveryClose = "report-every-close"
 // reportEnded tells the order's workflow that the incident's workflow
 // ended as it should (resolved, healed, waiting for ops no more).
 func reportEnded(ctx workflow.Context, in RecoveryInput) {
-	if workflow.GetVersion(ctx, changeReportEveryClose, workflow.DefaultVersion, 1) < 1 {
+	if !changed(ctx, changeReportEveryClose) {
 		return
 	}
 	closed := IncidentClosed{IncidentID: in.Incident.ID, ShipmentID: in.Incident.ShipmentID, Kind: in.Incident.Kind}
@@ -147,7 +148,7 @@ func recoveryWorkflow(ctx workflow.Context, in RecoveryInput) (RecoveryResult, e
 	inc := in.Incident
 	res := RecoveryResult{IncidentID: inc.ID}
 	heals := workflow.GetSignalChannel(ctx, SignalHeal)
-	if err := workflow.ExecuteActivity(ctx, a.RecordIncident, activities.RecordIncidentInput{Incident: inc}).Get(ctx, nil); err != nil {
+	if err := dbStep(ctx, a.RecordIncident, activities.RecordIncidentInput{Incident: inc}).Get(ctx, nil); err != nil {
 		return res, fmt.Errorf("record incident: %w", err)
 	}
 	if h, healed := waitHeal(ctx, heals, in.Settle); healed {
@@ -155,20 +156,20 @@ func recoveryWorkflow(ctx workflow.Context, in RecoveryInput) (RecoveryResult, e
 		return res, closeHealed(ctx, inc.ID, h)
 	}
 	// Versioned: histories recorded before policies existed replay without it.
-	if workflow.GetVersion(ctx, changePolicyDecision, workflow.DefaultVersion, 1) >= 1 {
+	if changed(ctx, changePolicyDecision) {
 		// Versioned again: acting on the decision (approval, choice, saga).
-		if workflow.GetVersion(ctx, changeRemedySaga, workflow.DefaultVersion, 1) >= 1 {
+		if changed(ctx, changeRemedySaga) {
 			err := runRemedy(ctx, in, &res, heals)
 			return res, err
 		}
-		err := workflow.ExecuteActivity(ctx, a.DecideRemedy, activities.DecideRemedyInput{Incident: inc, Code: in.Code,
+		err := dbStep(ctx, a.DecideRemedy, activities.DecideRemedyInput{Incident: inc, Code: in.Code,
 			Order: in.Order, Shipment: in.Shipment}).Get(ctx, &res.Decision)
 		if err != nil {
 			return res, fmt.Errorf("decide remedy: %w", err)
 		}
 	}
 	offerIn := activities.DecideOfferInput{IncidentID: inc.ID, Currency: in.Order.Currency, TotalMinor: in.Order.TotalMinor}
-	if err := workflow.ExecuteActivity(ctx, a.DecideOffer, offerIn).Get(ctx, &res.Offer); err != nil {
+	if err := dbStep(ctx, a.DecideOffer, offerIn).Get(ctx, &res.Offer); err != nil {
 		return res, fmt.Errorf("decide offer: %w", err)
 	}
 	const step = 1
@@ -215,7 +216,7 @@ func waitHeal(ctx workflow.Context, heals workflow.ReceiveChannel, d time.Durati
 
 func closeHealed(ctx workflow.Context, incidentID string, h HealSignal) error {
 	var a *activities.Activities
-	err := workflow.ExecuteActivity(ctx, a.CloseIncident, activities.CloseIncidentInput{
+	err := dbStep(ctx, a.CloseIncident, activities.CloseIncidentInput{
 		IncidentID: incidentID, Status: recovery.IncidentHealed, Resolution: "healed: " + h.Reason}).Get(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("close incident: %w", err)
@@ -234,5 +235,5 @@ func followUpWanted(ctx workflow.Context, in RecoveryInput, h HealSignal) bool {
 	if !in.FollowUpOnHeal {
 		return false
 	}
-	return !h.OrderCancelled || workflow.GetVersion(ctx, changeQuietCancel, workflow.DefaultVersion, 1) == workflow.DefaultVersion
+	return !h.OrderCancelled || !changed(ctx, changeQuietCancel)
 }

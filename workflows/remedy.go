@@ -157,7 +157,7 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 	inc := in.Incident
 	st := &remedyState{inc: inc, currency: in.Order.Currency, stage: StageDeciding, order: in.Order,
 		policyMax: map[recovery.Remedy]int64{}}
-	st.engineValues = workflow.GetVersion(ctx, changeEngineValues, workflow.DefaultVersion, 1) >= 1
+	st.engineValues = changed(ctx, changeEngineValues)
 	st.startAttributes(ctx, in)
 	defer st.publish(ctx) // done, or healed
 	if err := st.register(ctx); err != nil {
@@ -173,7 +173,7 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 		_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	}()
 	var plan activities.Plan
-	err := workflow.ExecuteActivity(ctx, a.PlanRemedy, activities.DecideRemedyInput{Incident: inc, Code: in.Code,
+	err := dbStep(ctx, a.PlanRemedy, activities.DecideRemedyInput{Incident: inc, Code: in.Code,
 		Order: in.Order, Shipment: in.Shipment}).Get(ctx, &plan)
 	if err != nil {
 		return fmt.Errorf("plan remedy: %w", err)
@@ -187,10 +187,10 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 	steps := &ladderSteps{wid: workflow.GetInfo(ctx).WorkflowExecution.ID, plan: plan}
 	// Versioned: histories from before the ladder send one message by
 	// email (else SMS) whenever they are ready.
-	steps.ladder = workflow.GetVersion(ctx, changeContactLadder, workflow.DefaultVersion, 1) >= 1
+	steps.ladder = changed(ctx, changeContactLadder)
 	if steps.ladder {
 		steps.listen(ctx, inc)
-		if workflow.GetVersion(ctx, changeSendQueues, workflow.DefaultVersion, 1) >= 1 {
+		if changed(ctx, changeSendQueues) {
 			tq := workflow.GetInfo(ctx).TaskQueueName
 			steps.sendQueue = func(channel string) string { return SendQueue(tq, channel) }
 		}
@@ -314,7 +314,7 @@ func runRemedy(ctx workflow.Context, in RecoveryInput, res *RecoveryResult, heal
 
 func saveOffer(ctx workflow.Context, incidentID string, o recovery.Offer, status, consume string) error {
 	var a *activities.Activities
-	err := workflow.ExecuteActivity(ctx, a.SaveOffer, activities.SaveOfferInput{IncidentID: incidentID, Offer: o,
+	err := dbStep(ctx, a.SaveOffer, activities.SaveOfferInput{IncidentID: incidentID, Offer: o,
 		IncidentStatus: status, ConsumeSKU: consume}).Get(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("save offer: %w", err)
@@ -324,7 +324,7 @@ func saveOffer(ctx workflow.Context, incidentID string, o recovery.Offer, status
 
 func closeIncident(ctx workflow.Context, id, status, resolution string) error {
 	var a *activities.Activities
-	err := workflow.ExecuteActivity(ctx, a.CloseIncident, activities.CloseIncidentInput{IncidentID: id, Status: status,
+	err := dbStep(ctx, a.CloseIncident, activities.CloseIncidentInput{IncidentID: id, Status: status,
 		Resolution: resolution}).Get(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("close incident: %w", err)

@@ -84,14 +84,14 @@ func applyRemedy(ctx workflow.Context, in RecoveryInput, plan activities.Plan, s
 		sku := o.SubstituteSKU
 		undo = append(undo, func(ctx workflow.Context) error { return releaseSubstitute(ctx, inc.ID, sku) })
 	case recovery.RemedyDiscount, recovery.RemedyStoreCredit:
-		err := workflow.ExecuteActivity(ctx, a.IssueCode, activities.IssueCodeInput{IncidentID: inc.ID, Offer: o,
+		err := dbStep(ctx, a.IssueCode, activities.IssueCodeInput{IncidentID: inc.ID, Offer: o,
 			ExpiresIn: spec.ExpiresIn}).Get(ctx, &o)
 		if err != nil {
 			return fail(err)
 		}
 		remedy := o.Remedy
 		undo = append(undo, func(ctx workflow.Context) error {
-			return workflow.ExecuteActivity(ctx, a.VoidCode, activities.VoidCodeInput{IncidentID: inc.ID, Remedy: remedy}).Get(ctx, nil)
+			return dbStep(ctx, a.VoidCode, activities.VoidCodeInput{IncidentID: inc.ID, Remedy: remedy}).Get(ctx, nil)
 		})
 	}
 	wctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -127,7 +127,7 @@ var errOutcomeUnknown = errors.New("a remedy's outcome is unknown and its cancel
 func cancelUnknown(ctx workflow.Context, carry activities.CarryOutInput, err error) error {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.Type() == "refused" ||
-		workflow.GetVersion(ctx, changeCancelUnknown, workflow.DefaultVersion, 1) < 1 {
+		!changed(ctx, changeCancelUnknown) {
 		return nil
 	}
 	var a *activities.Activities
@@ -145,14 +145,14 @@ func findSubstitute(ctx workflow.Context, in RecoveryInput, spec recovery.Remedy
 	if band == 0 {
 		band = 10
 	}
-	err := workflow.ExecuteActivity(ctx, a.FindSubstitute, activities.SubstituteInput{IncidentID: in.Incident.ID,
+	err := dbStep(ctx, a.FindSubstitute, activities.SubstituteInput{IncidentID: in.Incident.ID,
 		Order: in.Order, BandPercent: band}).Get(ctx, &sub)
 	return sub, err
 }
 
 func releaseSubstitute(ctx workflow.Context, incidentID, sku string) error {
 	var a *activities.Activities
-	return workflow.ExecuteActivity(ctx, a.ReleaseSubstitute, activities.ReservationInput{IncidentID: incidentID,
+	return dbStep(ctx, a.ReleaseSubstitute, activities.ReservationInput{IncidentID: incidentID,
 		SKU: sku}).Get(ctx, nil)
 }
 
@@ -188,11 +188,11 @@ const changeBudgetRelease = "budget-release"
 // its remedy was not carried out after all (healed first, or every
 // candidate failed).
 func (st *remedyState) releaseBudget(ctx workflow.Context) {
-	if workflow.GetVersion(ctx, changeBudgetRelease, workflow.DefaultVersion, 1) < 1 {
+	if !changed(ctx, changeBudgetRelease) {
 		return
 	}
 	var a *activities.Activities
-	if err := workflow.ExecuteActivity(ctx, a.ReleaseBudget, st.inc.ID).Get(ctx, nil); err != nil {
+	if err := dbStep(ctx, a.ReleaseBudget, st.inc.ID).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("release the daily budget", "incident_id", st.inc.ID, "err", err)
 	}
 }

@@ -33,7 +33,7 @@ const changeSearchAttributes = "search-attributes"
 // startAttributes sets what the incident is (its kind, its order, the
 // carrier) and its first stage; publish keeps the stage current.
 func (st *remedyState) startAttributes(ctx workflow.Context, in RecoveryInput) {
-	st.attrs = in.SearchAttributes && workflow.GetVersion(ctx, changeSearchAttributes, workflow.DefaultVersion, 1) >= 1
+	st.attrs = in.SearchAttributes && changed(ctx, changeSearchAttributes)
 	if !st.attrs {
 		return
 	}

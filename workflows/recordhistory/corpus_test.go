@@ -26,6 +26,12 @@ import (
 // workflows.TestWorkflowsReplayTheCorpus on every test run.
 const corpusDir = "../testdata/corpus/"
 
+// corpusGeneration names the files recorded now: "<path>.<generation>.json".
+// Each generation of workflow code that records differently (a new
+// baseline of versions) gets files of its own beside the older ones,
+// which stay to keep their branches replaying.
+const corpusGeneration = "baseline-2026-12"
+
 // corpusPolicy decides by the order's name: each path of the corpus asks
 // for what it needs.
 type corpusPolicy struct{}
@@ -154,7 +160,7 @@ func (k *corpus) done(run client.WorkflowRun, name string) {
 	if err := run.Get(k.ctx, nil); err != nil {
 		k.t.Fatalf("%s: %v", name, err)
 	}
-	writeHistory(k.t, k.c, run.GetID(), run.GetRunID(), corpusDir+name+".json")
+	writeHistory(k.t, k.c, run.GetID(), run.GetRunID(), corpusDir+name+"."+corpusGeneration+".json")
 }
 
 // signal sends events to an order's workflow, as the relay does (the
@@ -287,7 +293,7 @@ func TestRecordCorpus(t *testing.T) {
 		d, err := k.c.DescribeWorkflowExecution(k.ctx, first.GetID(), first.GetRunID())
 		return err == nil && d.WorkflowExecutionInfo.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
 	})
-	writeHistory(t, k.c, first.GetID(), first.GetRunID(), corpusDir+"order_continue_as_new.json")
+	writeHistory(t, k.c, first.GetID(), first.GetRunID(), corpusDir+"order_continue_as_new."+corpusGeneration+".json")
 	k.c.TerminateWorkflow(k.ctx, first.GetID(), "", "recorded") //nolint:errcheck
 }
 
