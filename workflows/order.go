@@ -276,12 +276,17 @@ func (r *orderRun) start(f Finding, prev *IncidentRef) {
 		in.Carrier = sh.Carrier
 		in.Shipment = sh.facts()
 	}
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+	opts := workflow.ChildWorkflowOptions{
 		WorkflowID:            wfID,
 		TaskQueue:             workflow.GetInfo(ctx).TaskQueueName, // the order's own
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	})
+	}
+	if in.SearchAttributes && baseline(ctx) { // set with the start, not upserted by the incident
+		in.AttributesAtStart = true
+		opts.TypedSearchAttributes = temporal.NewSearchAttributes(incidentAttributes(in, StageDeciding)...)
+	}
+	cctx := workflow.WithChildOptions(ctx, opts)
 	var exec workflow.Execution
 	err := workflow.ExecuteChildWorkflow(cctx, RecoveryWorkflow, in).GetChildWorkflowExecution().Get(ctx, &exec)
 	switch {

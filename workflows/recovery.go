@@ -35,6 +35,9 @@ type RecoveryInput struct {
 	// SearchAttributes is set when the cluster has the project's search
 	// attributes registered: the incident publishes its stage.
 	SearchAttributes bool `json:",omitempty"`
+	// AttributesAtStart says the order's workflow set them when it
+	// started this one (under changeBaseline): no upsert is needed.
+	AttributesAtStart bool `json:",omitempty"`
 }
 
 // changePolicyDecision marks the workflow change that asks the remedy

@@ -37,13 +37,11 @@ func (st *remedyState) startAttributes(ctx workflow.Context, in RecoveryInput) {
 	if !st.attrs {
 		return
 	}
-	updates := []temporal.SearchAttributeUpdate{AttrKind.ValueSet(string(in.Incident.Kind)),
-		AttrOrderID.ValueSet(in.Incident.OrderID), AttrStage.ValueSet(st.stage)}
-	if in.Carrier != "" {
-		updates = append(updates, AttrCarrier.ValueSet(in.Carrier))
-	}
 	st.published = st.stage
-	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+	if in.AttributesAtStart && st.stage == StageDeciding {
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, incidentAttributes(in, st.stage)...); err != nil {
 		workflow.GetLogger(ctx).Warn("search attributes not set", "incident_id", in.Incident.ID, "error", err)
 	}
 }
@@ -57,4 +55,14 @@ func (st *remedyState) publish(ctx workflow.Context) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStage.ValueSet(st.stage)); err != nil {
 		workflow.GetLogger(ctx).Warn("stage not published", "incident_id", st.inc.ID, "error", err)
 	}
+}
+
+// incidentAttributes are an incident's search attributes at a stage.
+func incidentAttributes(in RecoveryInput, stage string) []temporal.SearchAttributeUpdate {
+	updates := []temporal.SearchAttributeUpdate{AttrKind.ValueSet(string(in.Incident.Kind)),
+		AttrOrderID.ValueSet(in.Incident.OrderID), AttrStage.ValueSet(stage)}
+	if in.Carrier != "" {
+		updates = append(updates, AttrCarrier.ValueSet(in.Carrier))
+	}
+	return updates
 }

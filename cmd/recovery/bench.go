@@ -31,6 +31,7 @@ type benchOpts struct {
 	orders    int
 	perOrder  int
 	incidents int
+	burst     int
 	phases    string
 }
 
@@ -48,6 +49,7 @@ func runBench(ctx context.Context, cfg Config, args []string, stdout io.Writer, 
 	fs.IntVar(&o.orders, "orders", 1000, "orders in the end-to-end phase")
 	fs.IntVar(&o.perOrder, "events-per-order", 5, "events per order in the end-to-end phase")
 	fs.IntVar(&o.incidents, "incidents", 300, "misroutes revealed at once to measure the rate of handled incidents")
+	fs.IntVar(&o.burst, "burst", 10000, "orders whose promise passes in the same second, in the burst phase (0: none)")
 	fs.StringVar(&o.phases, "phases", "all", "which phases to run: all, ingest, temporal or incidents")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (API, relay, worker and clients) to `file`")
 	if err := fs.Parse(args); err != nil {
@@ -172,7 +174,10 @@ func (b *bench) temporalPhases(ctx context.Context, cfg Config, dbURL, temporalA
 	defer full.Stop()
 	url := "http://" + full.Addr() + "/v1/events"
 	if b.o.phases == "incidents" {
-		return b.incidents(ctx, full, url, hc, pool)
+		if err := b.incidents(ctx, full, url, hc, pool); err != nil {
+			return err
+		}
+		return b.burst(ctx, full, url, hc, pool, cfg.SendGridRPS)
 	}
 	sig := relay.TemporalSignaler{Client: full.temporal}
 	bare, err := b.bareSignals(ctx, sig)
@@ -182,6 +187,10 @@ func (b *bench) temporalPhases(ctx context.Context, cfg Config, dbURL, temporalA
 	b.mu.Lock()
 	b.recording, b.orders = true, nil
 	b.mu.Unlock()
+	ours0, temporal0, err := dbBytes(ctx, pool)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	e2e, err := b.endToEnd(ctx, hc, "http://"+full.Addr()+"/v1/events", full.store)
 	b.mu.Lock()
@@ -196,10 +205,16 @@ func (b *bench) temporalPhases(ctx context.Context, cfg Config, dbURL, temporalA
 		return err
 	}
 	ratio(b.out, "end-to-end processed events/s / bare SignalWithStart/s", processed, bare, 3.0)
+	if err := b.storage(ctx, pool, "storage: per order of 5 events", ours0, temporal0, len(b.orders)); err != nil {
+		return err
+	}
 	if err := b.costPerOrder(ctx, full, url, hc); err != nil {
 		return err
 	}
-	return b.incidents(ctx, full, url, hc, pool)
+	if err := b.incidents(ctx, full, url, hc, pool); err != nil {
+		return err
+	}
+	return b.burst(ctx, full, url, hc, pool, cfg.SendGridRPS)
 }
 
 // bareSignals sends one SignalWithStart per event, conns at a time.
@@ -295,15 +310,22 @@ func (b *bench) pair(nameA string, connsA int, opA func(context.Context) (int, e
 type tally struct {
 	done, failed int64
 	elapsed      time.Duration
+	cpu          cpuSample
 }
 
 func (t *tally) add(o tally) {
 	t.done, t.failed, t.elapsed = t.done+o.done, t.failed+o.failed, t.elapsed+o.elapsed
+	t.cpu.self, t.cpu.postgres = t.cpu.self+o.cpu.self, t.cpu.postgres+o.cpu.postgres
 }
 
+// print prints the rate and the CPU time per row: this process's (for
+// the HTTP phases the API and the bench's HTTP clients; for the raw ones
+// the pgx clients) and Postgres's.
 func (t tally) print(w io.Writer, name string) float64 {
 	rate := float64(t.done) / t.elapsed.Seconds()
-	fmt.Fprintf(w, "%-40s %9.0f rows/s    (%d failed)\n", name, rate, t.failed)
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(max(t.done, 1)) }
+	fmt.Fprintf(w, "%-40s %9.0f rows/s    CPU %5.1f µs/row here + %5.1f µs in Postgres  (%d failed)\n",
+		name, rate, per(t.cpu.self), per(t.cpu.postgres), t.failed)
 	return rate
 }
 
@@ -312,7 +334,7 @@ func slice(d time.Duration, conns int, op func(context.Context) (int, error)) ta
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var done, failed atomic.Int64
-	start := time.Now()
+	start, cpu := time.Now(), cpuNow()
 	var wg sync.WaitGroup
 	for range conns {
 		wg.Go(func() {
@@ -329,7 +351,7 @@ func slice(d time.Duration, conns int, op func(context.Context) (int, error)) ta
 		})
 	}
 	wg.Wait()
-	return tally{done: done.Load(), failed: failed.Load(), elapsed: time.Since(start)}
+	return tally{done: done.Load(), failed: failed.Load(), elapsed: time.Since(start), cpu: cpuNow().sub(cpu)}
 }
 
 func ratio(w io.Writer, name string, got, base, target float64) {
@@ -339,6 +361,19 @@ func ratio(w io.Writer, name string, got, base, target float64) {
 		verdict = "BELOW"
 	}
 	fmt.Fprintf(w, "ratio  %-48s %6.2fx  (target >= %.1fx: %s)\n", name, r, target, verdict)
+}
+
+// storage prints how much the databases grew per order since ours0 and
+// temporal0 were measured.
+func (b *bench) storage(ctx context.Context, pool *pgxpool.Pool, name string, ours0, temporal0 int64, orders int) error {
+	ours, temporal, err := dbBytes(ctx, pool)
+	if err != nil {
+		return err
+	}
+	per := func(grew int64) float64 { return float64(grew) / float64(max(orders, 1)) / 1024 }
+	fmt.Fprintf(b.out, "%-46s ours %6.1f KiB  Temporal's %6.1f KiB  (pg_database_size grown over %d orders)\n",
+		name, per(ours-ours0), per(temporal-temporal0), orders)
+	return nil
 }
 
 func postBench(ctx context.Context, hc *http.Client, url string, evs []recovery.Event) error {

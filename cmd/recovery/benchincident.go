@@ -282,11 +282,18 @@ func (ib *incidentBench) single(ctx context.Context, n int) ([]time.Duration, er
 func (b *bench) incidents(ctx context.Context, s *stack, url string, hc *http.Client, pool *pgxpool.Pool) error {
 	ib := &incidentBench{b: b, hc: hc, url: url, pool: pool, s: s}
 	n := b.o.incidents
+	ours0, temporal0, err := dbBytes(ctx, pool)
+	if err != nil {
+		return err
+	}
 	if err := ib.prepare(ctx, n); err != nil {
 		return err
 	}
 	rate, took, err := ib.capacity(ctx, n)
 	if err != nil {
+		return err
+	}
+	if err := b.storage(ctx, pool, "storage: per misrouted order, contacted", ours0, temporal0, n); err != nil {
 		return err
 	}
 	fmt.Fprintf(b.out, "%-40s %9.1f incidents/s  (%d misroutes revealed at once, all contacted in %s)\n",
@@ -349,7 +356,7 @@ func verdict(w io.Writer, name string, got float64, op string, target float64) {
 	if !ok {
 		v = "BELOW"
 	}
-	fmt.Fprintf(w, "target %-48s %8.1f  (target %s %g: %s)\n", name, got, op, target, v)
+	fmt.Fprintf(w, "target %-48s %8.1f  (target %s %.6g: %s)\n", name, got, op, target, v)
 }
 
 func cmpErr(a, b error) error {

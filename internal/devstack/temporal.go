@@ -197,6 +197,9 @@ func dynamicConfig() dynamicconfig.StaticClient {
 		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key():   1,
 		dynamicconfig.NamespaceCacheRefreshInterval.Key():         time.Second,
 		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key(): true,
+		// An activity scheduled on the workflow's own queue starts in the
+		// workflow task's completion: no trip through matching.
+		dynamicconfig.EnableActivityEagerExecution.Key(): true,
 	}
 }
 
