@@ -143,19 +143,25 @@ func soak(ctx context.Context, cfg Config, o soakOpts, stdout io.Writer, log *sl
 		return err
 	}
 	defer worker.stop(log)
+	csvPath, svgPath := filepath.Join(out, "soak.csv"), filepath.Join(out, "soak.svg")
+	samples, err := newSoakCSV(csvPath)
+	if err != nil {
+		return err
+	}
+	defer samples.close() //nolint:errcheck // closed below; this is for the errors on the way
 	r, err := newSoakRun(ctx, cfg, o, dbURL, temporalAddr, key, serve, worker, log)
 	if err != nil {
 		return err
 	}
 	defer r.close()
+	r.csv = samples
 	fmt.Fprintf(stdout, "recovery bench soak: %d correct orders (5 events each) at %g/s, a sample every %s, orders idle %s, "+
 		"sampling %s after the last; serve pid %d, worker pid %d; %d CPUs\n",
 		o.orders, o.rate, o.sample, o.idle, o.tail(), serve.cmd.Process.Pid, worker.cmd.Process.Pid, numCPU())
 	if err := r.run(ctx); err != nil {
 		return fmt.Errorf("%w\n%s", err, tailLogs(serve, worker))
 	}
-	csvPath, svgPath := filepath.Join(out, "soak.csv"), filepath.Join(out, "soak.svg")
-	if err := writeSoakCSV(csvPath, r.samples); err != nil {
+	if err := samples.close(); err != nil {
 		return err
 	}
 	if err := writeSoakPlot(svgPath, r.samples, o); err != nil {
@@ -373,6 +379,7 @@ type soakRun struct {
 	start   time.Time
 	sent    atomic.Int64
 	samples []soakSample
+	csv     *soakCSV
 	// loadTook is how long sending every order took.
 	loadTook time.Duration
 	// warned keeps one warning per series that could not be read.
@@ -423,7 +430,9 @@ func (r *soakRun) run(ctx context.Context) error {
 	}()
 	tick := time.NewTicker(r.o.sample)
 	defer tick.Stop()
-	r.take(ctx, true)
+	if err := r.take(ctx, true); err != nil {
+		return err
+	}
 	var tailEnd time.Time
 	for {
 		select {
@@ -433,10 +442,14 @@ func (r *soakRun) run(ctx context.Context) error {
 				return err
 			}
 			r.loadTook = time.Since(r.start)
-			r.take(ctx, true) // the load's last sample: every order sent
+			if err := r.take(ctx, true); err != nil { // the load's last sample: every order sent
+				return err
+			}
 			tailEnd = time.Now().Add(r.o.tail())
 		case <-tick.C:
-			r.take(ctx, loadDone != nil)
+			if err := r.take(ctx, loadDone != nil); err != nil {
+				return err
+			}
 			if loadDone == nil && !time.Now().Before(tailEnd) {
 				return nil
 			}
@@ -565,9 +578,9 @@ func postEvents(ctx context.Context, hc *http.Client, url, key string, body []by
 	return nil
 }
 
-// take records one sample. A value that cannot be read is NaN, with one
-// warning per series.
-func (r *soakRun) take(ctx context.Context, loading bool) {
+// take records one sample and writes it to the CSV. A value that cannot
+// be read is NaN, with one warning per series.
+func (r *soakRun) take(ctx context.Context, loading bool) error {
 	s := soakSample{elapsed: time.Since(r.start).Seconds(), sent: int(r.sent.Load()), loading: loading}
 	for i := range s.values {
 		s.values[i] = math.NaN()
@@ -588,6 +601,7 @@ func (r *soakRun) take(ctx context.Context, loading bool) {
 		r.note(&s, read.into, vals, err)
 	}
 	r.samples = append(r.samples, s)
+	return r.csv.add(s)
 }
 
 // note puts read values into s at idx, or warns once per series.
@@ -688,37 +702,62 @@ func (r *soakRun) dbSize(ctx context.Context) ([]float64, error) {
 	return []float64{float64(n)}, nil
 }
 
-// writeSoakCSV writes the samples with a header: elapsed seconds, orders
-// sent, phase (load or idle), then each series raw (empty: unread).
-func writeSoakCSV(path string, samples []soakSample) error {
+// soakCSV is soak.csv, written a row per sample as the run goes, so that
+// a run cut short keeps what it sampled: elapsed seconds, orders sent,
+// phase (load or idle), then each series raw (empty: unread).
+type soakCSV struct {
+	path string
+	f    *os.File
+	w    *csv.Writer
+}
+
+// newSoakCSV creates the file with its header.
+func newSoakCSV(path string) (*soakCSV, error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("soak CSV: %w", err)
+		return nil, fmt.Errorf("soak CSV: %w", err)
 	}
-	w := csv.NewWriter(f)
+	c := &soakCSV{path: path, f: f, w: csv.NewWriter(f)}
 	header := []string{"elapsed_s", "orders_sent", "phase"}
 	for _, s := range soakSeriesList {
 		header = append(header, s.column)
 	}
-	w.Write(header) //nolint:errcheck // w.Error below
-	for _, s := range samples {
-		phase := "idle"
-		if s.loading {
-			phase = "load"
-		}
-		row := []string{strconv.FormatFloat(s.elapsed, 'f', 1, 64), strconv.Itoa(s.sent), phase}
-		for _, v := range s.values {
-			cell := ""
-			if !math.IsNaN(v) {
-				cell = strconv.FormatFloat(v, 'f', -1, 64)
-			}
-			row = append(row, cell)
-		}
-		w.Write(row) //nolint:errcheck // w.Error below
+	if err := c.write(header); err != nil {
+		f.Close()
+		return nil, err
 	}
-	w.Flush()
-	if err := cmpErr(w.Error(), f.Close()); err != nil {
-		return fmt.Errorf("soak CSV %s: %w", path, err)
+	return c, nil
+}
+
+// add writes one sample.
+func (c *soakCSV) add(s soakSample) error {
+	phase := "idle"
+	if s.loading {
+		phase = "load"
+	}
+	row := []string{strconv.FormatFloat(s.elapsed, 'f', 1, 64), strconv.Itoa(s.sent), phase}
+	for _, v := range s.values {
+		cell := ""
+		if !math.IsNaN(v) {
+			cell = strconv.FormatFloat(v, 'f', -1, 64)
+		}
+		row = append(row, cell)
+	}
+	return c.write(row)
+}
+
+func (c *soakCSV) write(row []string) error {
+	c.w.Write(row) //nolint:errcheck // c.w.Error below
+	c.w.Flush()
+	if err := c.w.Error(); err != nil {
+		return fmt.Errorf("soak CSV %s: %w", c.path, err)
+	}
+	return nil
+}
+
+func (c *soakCSV) close() error {
+	if err := c.f.Close(); err != nil {
+		return fmt.Errorf("soak CSV %s: %w", c.path, err)
 	}
 	return nil
 }
