@@ -38,6 +38,9 @@ type benchOpts struct {
 // runBench measures, in one run on one machine, each path of the engine
 // against its raw baseline and prints the ratios (DESIGN §9).
 func runBench(ctx context.Context, cfg Config, args []string, stdout io.Writer, log *slog.Logger) error {
+	if len(args) > 0 && args[0] == "soak" {
+		return runSoak(ctx, cfg, args[1:], stdout, log)
+	}
 	cfg = cfg.withDevPayloadKey() // every Temporal call encrypted, as in dev, the baseline's too
 	var o benchOpts
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
