@@ -383,7 +383,7 @@ func (r *orderRun) finish(sig, closes workflow.ReceiveChannel) (bool, error) {
 	}
 	var a *activities.Activities
 	actx := workflow.WithActivityOptions(r.ctx, activityOptions)
-	if err := workflow.ExecuteActivity(actx, a.SaveOrderState, activities.SaveOrderStateInput{OrderID: r.st.OrderID,
+	if err := dbStep(actx, a.SaveOrderState, activities.SaveOrderStateInput{OrderID: r.st.OrderID,
 		State: state}).Get(r.ctx, nil); err != nil {
 		workflow.GetLogger(r.ctx).Error("save the order's projection; the order stays open", "order_id", r.st.OrderID, "error", err)
 		return false, nil

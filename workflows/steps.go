@@ -5,8 +5,9 @@ import (
 )
 
 // changeBaseline marks workflows started with every change before it in
-// place, and one more: an incident's short database steps (record, plan,
-// save, audit, issue a code, close) run as local activities (dbStep).
+// place, and one more: the short database steps (an incident's record,
+// plan, save, audit, issue a code, close; an order's saved projection
+// when it finishes) run as local activities (dbStep).
 //
 // Such a workflow records this one version marker instead of one per
 // change: the SDK upserts a search attribute with each marker, which
