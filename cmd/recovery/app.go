@@ -44,6 +44,11 @@ import (
 const (
 	workerActivities = 32
 	sendActivities   = 16
+	// workerPollers long-poll each of the workflows' task queues (workflow
+	// and activity tasks): a task that finds a poller waiting is handed
+	// over at once, one that finds none is written to Temporal's database
+	// and read back, which costs a burst several times more.
+	workerPollers = 8
 )
 
 // poolSize sizes the database pool for the roles a process runs: the
@@ -192,7 +197,8 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 	s.cancel = cancel
 	if p.worker {
 		wf := worker.New(s.temporal, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.WorkerStopTimeout,
-			MaxConcurrentActivityExecutionSize: workerActivities, MaxConcurrentLocalActivityExecutionSize: workerActivities})
+			MaxConcurrentActivityExecutionSize: workerActivities, MaxConcurrentLocalActivityExecutionSize: workerActivities,
+			MaxConcurrentWorkflowTaskPollers: workerPollers, MaxConcurrentActivityTaskPollers: workerPollers})
 		s.workers = []worker.Worker{wf}
 		var outbox recovery.Outbox = s.store // capture: kept in captured_webhooks
 		if cfg.OutboundURL != "" {

@@ -84,3 +84,13 @@ func dbBytes(ctx context.Context, pool *pgxpool.Pool) (ours, temporal int64, err
 	}
 	return ours, temporal, rows.Err()
 }
+
+// dbCommits is how many transactions our database and the cluster's
+// others (Temporal's) have committed (pg_stat_database; backends report
+// within a second or so).
+func dbCommits(ctx context.Context, pool *pgxpool.Pool) (ours, temporal int64, err error) {
+	err = pool.QueryRow(ctx, `SELECT coalesce(sum(xact_commit) FILTER (WHERE datname = current_database()), 0),
+		coalesce(sum(xact_commit) FILTER (WHERE datname <> current_database()), 0)
+		FROM pg_stat_database WHERE datname IS NOT NULL AND datname NOT IN ('postgres', 'template0', 'template1')`).Scan(&ours, &temporal)
+	return ours, temporal, err
+}

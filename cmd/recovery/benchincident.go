@@ -79,6 +79,8 @@ type incidentBench struct {
 	s    *stack
 	// ready are prepared orders whose revealing scans are still unsent.
 	ready []recovery.Event
+	// polls counts contactTimes' queries.
+	polls int
 }
 
 // prepare pushes the setup events of n new orders and waits until their
@@ -123,7 +125,7 @@ type sent struct {
 // contactTimes waits until every order has a first contact attempt and
 // returns each order's, with the relay lag (received to relayed) of each
 // revealing scan.
-func (ib *incidentBench) contactTimes(ctx context.Context, evs []recovery.Event, within time.Duration) (map[string]time.Time, map[string]time.Duration, error) {
+func (ib *incidentBench) contactTimes(ctx context.Context, evs []recovery.Event, within, every time.Duration) (map[string]time.Time, map[string]time.Duration, error) {
 	ids := make([]string, len(evs))
 	evIDs := make([]string, len(evs))
 	for i, e := range evs {
@@ -132,6 +134,7 @@ func (ib *incidentBench) contactTimes(ctx context.Context, evs []recovery.Event,
 	deadline := time.Now().Add(within)
 	got := map[string]time.Time{}
 	for {
+		ib.polls++
 		rows, err := ib.pool.Query(ctx, `SELECT i.order_id, min(c.created_at) FROM incidents i
 			JOIN contacts c ON c.incident_id = i.id WHERE i.order_id = ANY($1) GROUP BY i.order_id`, ids)
 		if err != nil {
@@ -156,7 +159,7 @@ func (ib *incidentBench) contactTimes(ctx context.Context, evs []recovery.Event,
 		if time.Now().After(deadline) {
 			return nil, nil, fmt.Errorf("%d of %d revealed incidents not contacted within %s", len(ids)-len(got), len(ids), within)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(every)
 	}
 	lags := map[string]time.Duration{}
 	rows, err := ib.pool.Query(ctx, `SELECT order_id, relayed_at - received_at FROM events
@@ -185,9 +188,13 @@ func (ib *incidentBench) post(ctx context.Context, e recovery.Event) sent {
 // capacity pushes n revealing scans at once, conns at a time, and returns
 // the rate at which their incidents were handled: first push to last
 // contact attempt.
-func (ib *incidentBench) capacity(ctx context.Context, n int) (float64, time.Duration, error) {
+func (ib *incidentBench) capacity(ctx context.Context, n int) (float64, time.Duration, cpuSample, error) {
 	evs := ib.take(n)
-	start := time.Now()
+	ours0, temporal0, err := dbCommits(ctx, ib.pool)
+	if err != nil {
+		return 0, 0, cpuSample{}, err
+	}
+	start, cpu := time.Now(), cpuNow()
 	ch := make(chan recovery.Event)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -209,12 +216,22 @@ func (ib *incidentBench) capacity(ctx context.Context, n int) (float64, time.Dur
 	close(ch)
 	wg.Wait()
 	if firstErr != nil {
-		return 0, 0, firstErr
+		return 0, 0, cpuSample{}, firstErr
 	}
-	at, _, err := ib.contactTimes(ctx, evs, 10*time.Minute)
+	ib.polls = 0
+	at, _, err := ib.contactTimes(ctx, evs, 10*time.Minute, 100*time.Millisecond)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, cpuSample{}, err
 	}
+	used := cpuNow().sub(cpu)
+	time.Sleep(1500 * time.Millisecond) // backends report their commits within a second
+	ours, temporal, err := dbCommits(ctx, ib.pool)
+	if err != nil {
+		return 0, 0, cpuSample{}, err
+	}
+	// Polling for contacts commits too: counted apart by the poll count.
+	fmt.Fprintf(ib.b.out, "%-40s %.1f transactions in our database (%d polls among them), %.1f in Temporal's\n", "  commits per incident",
+		float64(ours-ours0)/float64(n), ib.polls, float64(temporal-temporal0)/float64(n))
 	var last time.Time
 	for _, t := range at {
 		if t.After(last) {
@@ -222,7 +239,7 @@ func (ib *incidentBench) capacity(ctx context.Context, n int) (float64, time.Dur
 		}
 	}
 	took := last.Sub(start)
-	return float64(n) / took.Seconds(), took, nil
+	return float64(n) / took.Seconds(), took, used, nil
 }
 
 // paced sends n revealing scans at rate per second, each on schedule
@@ -244,7 +261,7 @@ func (ib *incidentBench) paced(ctx context.Context, n int, rate float64) ([]time
 			return nil, nil, s.err
 		}
 	}
-	at, lags, err := ib.contactTimes(ctx, evs, 5*time.Minute)
+	at, lags, err := ib.contactTimes(ctx, evs, 5*time.Minute, 50*time.Millisecond)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -268,7 +285,7 @@ func (ib *incidentBench) single(ctx context.Context, n int) ([]time.Duration, er
 		if s.err != nil {
 			return nil, s.err
 		}
-		at, _, err := ib.contactTimes(ctx, []recovery.Event{s.ev}, time.Minute)
+		at, _, err := ib.contactTimes(ctx, []recovery.Event{s.ev}, time.Minute, 5*time.Millisecond)
 		if err != nil {
 			return nil, err
 		}
@@ -289,7 +306,7 @@ func (b *bench) incidents(ctx context.Context, s *stack, url string, hc *http.Cl
 	if err := ib.prepare(ctx, n); err != nil {
 		return err
 	}
-	rate, took, err := ib.capacity(ctx, n)
+	rate, took, cpu, err := ib.capacity(ctx, n)
 	if err != nil {
 		return err
 	}
@@ -298,6 +315,8 @@ func (b *bench) incidents(ctx context.Context, s *stack, url string, hc *http.Cl
 	}
 	fmt.Fprintf(b.out, "%-40s %9.1f incidents/s  (%d misroutes revealed at once, all contacted in %s)\n",
 		"incidents: fully handled", rate, n, took.Round(time.Millisecond))
+	fmt.Fprintf(b.out, "%-40s CPU %.1f ms here (API, relay, worker, embedded Temporal) + %.1f ms in Postgres, over %d cores\n",
+		"  per incident", float64(cpu.self.Microseconds())/1000/float64(n), float64(cpu.postgres.Microseconds())/1000/float64(n), numCPU())
 	verdict(b.out, "incidents handled per second", rate, ">=", 40)
 	for _, f := range []float64{0.25, 0.5, 0.75} {
 		r := rate * f
