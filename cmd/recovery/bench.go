@@ -110,13 +110,7 @@ func (b *bench) run(ctx context.Context, cfg Config, dbURL, temporalAddr string)
 		return err
 	}
 	defer pool.Close()
-	st, err := store.Open(ctx, dbURL, 2)
-	if err != nil {
-		return err
-	}
-	_, err = st.Migrate(ctx) // the baseline table copies the inbox's
-	st.Close()
-	if err != nil {
+	if err := migrateDatabase(ctx, dbURL); err != nil { // the baseline table copies the inbox's
 		return err
 	}
 	if _, err := pool.Exec(ctx, benchTable); err != nil {

@@ -125,7 +125,7 @@ func soak(ctx context.Context, cfg Config, o soakOpts, stdout io.Writer, log *sl
 		return err
 	}
 	defer cleanup()
-	if err := migrate(ctx, dbURL); err != nil {
+	if err := migrateDatabase(ctx, dbURL); err != nil {
 		return err
 	}
 	key := "soak-" + rand.Text()
@@ -189,8 +189,9 @@ func soakDir(dir string) (string, error) {
 	return dir, nil
 }
 
-// migrate applies the migrations before the processes start.
-func migrate(ctx context.Context, dbURL string) error {
+// migrateDatabase applies the migrations (before a bench's processes
+// start, and before its baseline copies the events table).
+func migrateDatabase(ctx context.Context, dbURL string) error {
 	st, err := store.Open(ctx, dbURL, 2)
 	if err != nil {
 		return fmt.Errorf("open the database to migrate it: %w", err)

@@ -42,7 +42,7 @@ Usage:
   recovery events dead          list the events the relay quarantined (never deliverable), with why
   recovery events retry SEQ...  requeue quarantined events; --dead requeues all of them
   recovery bench [flags]        measure ingest and relay throughput against raw baselines
-  recovery bench soak [flags]   run serve and worker under steady load; sample memory, goroutines, open workflows (docs/soak.md)
+  recovery bench soak [flags]   run serve and worker under steady load; sample memory, goroutines, open workflows (docs/benchmarks.md)
   recovery codec-server [--dev] decrypt payloads for the Temporal UI on RECOVERY_CODEC_ADDR (docs/codec.md)
   recovery healthcheck [URL]    exit 0 when URL (default http://127.0.0.1:8080/readyz, RECOVERY_ADDR's port) answers 2xx within 3s
   recovery policy check FILE    check a remedy policy: structure, every CEL condition, each value
