@@ -102,14 +102,7 @@ func settled(ctx context.Context, c client.Client, id string) ([]*historypb.Hist
 func (b *bench) costPerOrder(ctx context.Context, s *stack, url string, hc *http.Client) error {
 	now := time.Now().UTC()
 	happy := fmt.Sprintf("bench-cost-happy-%d", now.UnixNano())
-	evs := make([]recovery.Event, 0, 5)
-	for k := range 4 {
-		evs = append(evs, benchEvent(happy, k, now))
-	}
-	raw, _ := json.Marshal(recovery.TrackingData{OrderID: happy, ShipmentID: "s-1", Carrier: "dhl", Status: recovery.StatusDelivered,
-		Location: &recovery.Location{City: "Berlin", PostalCode: "10115", Country: "DE"}})
-	evs = append(evs, recovery.Event{ID: happy + "-4", Source: "bench", Type: recovery.TypeShipmentTracking,
-		Time: now.Add(4 * time.Minute), Subject: "order/" + happy, Data: raw, OrderID: happy})
+	evs := correctOrder(happy, now)
 	if err := postBench(ctx, hc, url, evs); err != nil {
 		return err
 	}
