@@ -15,16 +15,16 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
-// corpusPaths names what each history of the replay corpus must show: the
-// path it stands for. The corpus is recorded from real runs on the
-// embedded server (workflows/recordhistory, TestRecordCorpus); a file is
-// never re-recorded for a change that alters history (see
-// docs/workflow-changes.md).
 // corpusGeneration is the newest generation of corpus files: each path
 // needs one recorded by today's code (see workflows/recordhistory), whose
 // workflows start with the newest baseline of versions.
 const corpusGeneration = changeBaseline
 
+// corpusPaths names what each history of the replay corpus must show: the
+// path it stands for. The corpus is recorded from real runs on the
+// embedded server (workflows/recordhistory, TestRecordCorpus); a file is
+// never re-recorded for a change that alters history (see
+// docs/workflow-changes.md).
 var corpusPaths = map[string]func(h history) error{
 	"choice": func(h history) error {
 		return h.need(h.update("choose"), "an accepted choose update")
