@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/recoveryhq/recovery/internal/ingest"
 )
@@ -50,5 +51,40 @@ func TestBenchTemporalPhasesRun(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the bench printed no %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// The bench's customers live where it is about noon, so that a contact
+// window never holds their contact back.
+func TestMiddayZone(t *testing.T) {
+	for h := range 24 {
+		now := time.Date(2026, 12, 6, h, 30, 0, 0, time.UTC)
+		loc, err := time.LoadLocation(middayZone(now))
+		if err != nil {
+			t.Fatalf("%02d:30 UTC: %v", h, err)
+		}
+		if local := now.In(loc).Hour(); local < 11 || local > 13 {
+			t.Errorf("%02d:30 UTC: %s is at %02d:30, not about noon", h, loc, local)
+		}
+	}
+}
+
+// pct is the nearest-rank percentile.
+func TestPercentile(t *testing.T) {
+	var ds []time.Duration
+	for i := 1; i <= 100; i++ {
+		ds = append(ds, time.Duration(101-i)*time.Millisecond) // unsorted
+	}
+	for p, want := range map[float64]time.Duration{50: 50 * time.Millisecond, 95: 95 * time.Millisecond,
+		99: 99 * time.Millisecond, 100: 100 * time.Millisecond} {
+		if got := pct(ds, p); got != want {
+			t.Errorf("p%.0f = %s, want %s", p, got, want)
+		}
+	}
+	if got := pct(ds[:3], 99); got != 100*time.Millisecond {
+		t.Errorf("p99 of 3 = %s, want the largest", got)
+	}
+	if got := pct(nil, 50); got != 0 {
+		t.Errorf("p50 of none = %s", got)
 	}
 }
