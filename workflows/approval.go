@@ -94,15 +94,14 @@ func (st *remedyState) checkLimit(by Approver, offers []recovery.RemedyOffer) er
 // register installs the update handlers and the query. Validators only
 // read; handlers change the state and append to the audit trail.
 func (st *remedyState) register(ctx workflow.Context) error {
-	base := baseline(ctx) // handlers run on the workflow's root context, without the mark
 	audit := func(ctx workflow.Context, actor, action, note string, before, after any) {
 		var a *activities.Activities
-		ctx = inBaseline(workflow.WithActivityOptions(ctx, activityOptions), base)
+		ctx = workflow.WithActivityOptions(ctx, activityOptions)
 		e := recovery.AuditEntry{IncidentID: st.inc.ID, Actor: actor, Action: action, Note: note,
 			Before: mustJSON(before), After: mustJSON(after)}
 		// The audit row is best effort only in the sense that a failure after
 		// a day of retries is logged, not fatal to the incident.
-		if err := dbStep(ctx, a.Audit, e).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteActivity(ctx, a.Audit, e).Get(ctx, nil); err != nil {
 			workflow.GetLogger(ctx).Error("audit failed", "incident_id", st.inc.ID, "action", action, "err", err)
 		}
 	}
@@ -267,5 +266,5 @@ func (st *remedyState) awaitApproval(ctx workflow.Context, in RecoveryInput, rul
 	if st.rejected == nil {
 		e.After = mustJSON(st.candidates)
 	}
-	return dbStep(ctx, a.Audit, e).Get(ctx, nil)
+	return workflow.ExecuteActivity(ctx, a.Audit, e).Get(ctx, nil)
 }

@@ -102,7 +102,7 @@ func (st *remedyState) awaitChoice(ctx workflow.Context, in RecoveryInput, res *
 	}
 	if !ok {
 		st.stage, st.chosen = StageApplying, st.options[0].Remedy
-		err := dbStep(ctx, a.Audit, recovery.AuditEntry{IncidentID: inc.ID, Actor: "system", Action: "choose",
+		err := workflow.ExecuteActivity(ctx, a.Audit, recovery.AuditEntry{IncidentID: inc.ID, Actor: "system", Action: "choose",
 			Note: fmt.Sprintf("no choice after %s: the default", timeout), After: mustJSON(st.chosen)}).Get(ctx, nil)
 		if err != nil {
 			return nil, false, false, err

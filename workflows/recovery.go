@@ -156,6 +156,11 @@ func recoveryWorkflow(ctx workflow.Context, in RecoveryInput) (RecoveryResult, e
 	}
 	if h, healed := waitHeal(ctx, heals, in.Settle); healed {
 		res.Healed = h.Reason
+		if in.SearchAttributes && in.AttributesAtStart { // it started "deciding"
+			if err := workflow.UpsertTypedSearchAttributes(ctx, AttrStage.ValueSet(StageHealed)); err != nil {
+				workflow.GetLogger(ctx).Warn("stage not published", "incident_id", inc.ID, "error", err)
+			}
+		}
 		return res, closeHealed(ctx, inc.ID, h)
 	}
 	// Versioned: histories recorded before policies existed replay without it.

@@ -42,7 +42,8 @@ import (
 // How many activities a worker runs at once: on the workflows' queue
 // (each may hold a database connection), and on each provider's queue.
 const (
-	workerActivities = 32
+	workerActivities = 16 // webhooks, and older histories' database steps
+	workerLocalSteps = 16 // database steps as local activities
 	sendActivities   = 16
 	// workerPollers long-poll each of the workflows' task queues (workflow
 	// and activity tasks): a task that finds a poller waiting is handed
@@ -53,10 +54,10 @@ const (
 
 // poolSize sizes the database pool for the roles a process runs: the
 // API's handlers and the inbox's flushers, the relay's claims, LISTEN and
-// mailbox, and the worker's activities (the database steps of at most
-// workerActivities at once, local ones included, and the sends' ledger
-// writes). It stays well under Postgres's default of 100 connections for
-// a process that runs every role.
+// mailbox, and the worker's activities (workerActivities and
+// workerLocalSteps at once, and the sends' ledger writes). It stays well
+// under Postgres's default of 100 connections for a process that runs
+// every role.
 func poolSize(p parts) int32 {
 	n := int32(2)
 	if p.api {
@@ -66,7 +67,7 @@ func poolSize(p parts) int32 {
 		n += 4
 	}
 	if p.worker {
-		n += workerActivities + sendActivities
+		n += workerActivities + workerLocalSteps + sendActivities
 	}
 	return n
 }
@@ -197,7 +198,7 @@ func startStack(ctx context.Context, cfg Config, dbURL, temporalAddr string, p p
 	s.cancel = cancel
 	if p.worker {
 		wf := worker.New(s.temporal, cfg.TaskQueue, worker.Options{WorkerStopTimeout: cfg.WorkerStopTimeout,
-			MaxConcurrentActivityExecutionSize: workerActivities, MaxConcurrentLocalActivityExecutionSize: workerActivities,
+			MaxConcurrentActivityExecutionSize: workerActivities, MaxConcurrentLocalActivityExecutionSize: workerLocalSteps,
 			MaxConcurrentWorkflowTaskPollers: workerPollers, MaxConcurrentActivityTaskPollers: workerPollers})
 		s.workers = []worker.Worker{wf}
 		var outbox recovery.Outbox = s.store // capture: kept in captured_webhooks

@@ -36,8 +36,8 @@ func TestBenchBodyIsValidIngest(t *testing.T) {
 // and prints the end to end rates, the cost per order, the incidents'
 // rate and latencies and the burst's outcome.
 //
-// Time budget: about 2 minutes (a throwaway Postgres and Temporal; the
-// burst's promise is a minute ahead).
+// Time budget: about 90 seconds (a throwaway Postgres and Temporal; the
+// burst's promise is 10 seconds ahead).
 func TestBenchTemporalPhasesRun(t *testing.T) {
 	var out bytes.Buffer
 	err := run(t.Context(), []string{"bench", "-phases", "temporal", "-signals", "20", "-orders", "10", "-duration", "1s",

@@ -55,10 +55,12 @@ func (b *bench) burst(ctx context.Context, s *stack, url string, hc *http.Client
 		n, due.Format(time.TimeOnly), time.Since(now).Round(time.Second))
 	floor := time.Duration(float64(n) / limit * float64(time.Second))
 	deadline := due.Add(max(10*time.Minute, 3*floor))
-	var contacted, incidents, extra int
+	var contacted, extra int
 	for {
-		err := pool.QueryRow(ctx, `SELECT count(DISTINCT i.order_id), count(DISTINCT c.incident_id), count(*) - count(DISTINCT c.incident_id)
-			FROM incidents i JOIN contacts c ON c.incident_id = i.id WHERE i.order_id LIKE $1`, prefix+"%").Scan(&contacted, &incidents, &extra)
+		// Contacts per order, that is per customer: a second incident's
+		// contact, or a second step, counts as contacting them again.
+		err := pool.QueryRow(ctx, `SELECT count(DISTINCT i.order_id), count(*) - count(DISTINCT i.order_id)
+			FROM incidents i JOIN contacts c ON c.incident_id = i.id WHERE i.order_id LIKE $1`, prefix+"%").Scan(&contacted, &extra)
 		if err != nil {
 			return err
 		}
@@ -66,6 +68,9 @@ func (b *bench) burst(ctx context.Context, s *stack, url string, hc *http.Client
 			break
 		}
 		time.Sleep(time.Second)
+	}
+	if contacted == 0 {
+		return fmt.Errorf("burst: none of the %d customers was contacted by %s", n, deadline.Format(time.TimeOnly))
 	}
 	var last time.Time
 	var peak int

@@ -230,8 +230,8 @@ func (ib *incidentBench) capacity(ctx context.Context, n int) (float64, time.Dur
 		return 0, 0, cpuSample{}, err
 	}
 	// Polling for contacts commits too: counted apart by the poll count.
-	fmt.Fprintf(ib.b.out, "%-40s %.1f transactions in our database (%d polls among them), %.1f in Temporal's\n", "  commits per incident",
-		float64(ours-ours0)/float64(n), ib.polls, float64(temporal-temporal0)/float64(n))
+	fmt.Fprintf(ib.b.out, "%-40s %.1f transactions in our database (%.1f of them the bench's polls), %.1f in Temporal's\n",
+		"  commits per incident", float64(ours-ours0)/float64(n), float64(ib.polls)/float64(n), float64(temporal-temporal0)/float64(n))
 	var last time.Time
 	for _, t := range at {
 		if t.After(last) {
@@ -331,7 +331,7 @@ func (b *bench) incidents(ctx context.Context, s *stack, url string, hc *http.Cl
 		name := fmt.Sprintf("latency at %.0f%% (%.1f/s, %d)", f*100, r, m)
 		fmt.Fprintf(b.out, "%-40s p50 %s  p95 %s  p99 %s  (202 to first contact attempt)\n", name,
 			ms(pct(lat, 50)), ms(pct(lat, 95)), ms(pct(lat, 99)))
-		fmt.Fprintf(b.out, "%-40s p50 %s  p95 %s  p99 %s  (commit to signal accepted)\n", "  relay lag",
+		fmt.Fprintf(b.out, "%-40s p50 %s  p95 %s  p99 %s  (received to relayed: commit to signal accepted, at most)\n", "  relay lag",
 			ms(pct(lag, 50)), ms(pct(lag, 95)), ms(pct(lag, 99)))
 		if f == 0.5 {
 			verdict(b.out, "latency p99 at 50% of the rate (ms)", float64(pct(lat, 99).Milliseconds()), "<=", 1000)

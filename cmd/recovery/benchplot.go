@@ -92,10 +92,15 @@ func writeChart(w io.Writer, n, x0, y0 int, c lineChart) {
 	pw, ph := float64(chartW-plotLeft-plotRight), float64(chartH-plotTop-plotBottom)
 	xmin, xmax := extent(c.xs)
 	ymin, ymax := extent(c.ys)
-	// The drawn range: padded when flat, so that a constant is a line
-	// across the middle.
+	// The drawn range: from zero for values that cannot be negative (so
+	// that a flat line of memory does not look like a climb), padded when
+	// flat, so that a constant is a line across the middle.
+	ylo := ymin
+	if ylo > 0 {
+		ylo = 0
+	}
 	dxmin, dxmax := padded(xmin, xmax)
-	dymin, dymax := padded(ymin, ymax)
+	dymin, dymax := padded(ylo, ymax)
 	px := func(x float64) float64 { return plotLeft + (x-dxmin)/(dxmax-dxmin)*pw }
 	py := func(y float64) float64 { return plotTop + ph - (y-dymin)/(dymax-dymin)*ph }
 	id := fmt.Sprintf("chart-%d", n)
@@ -124,11 +129,12 @@ func writeChart(w io.Writer, n, x0, y0 int, c lineChart) {
 	if len(pts) > 0 {
 		fmt.Fprintf(w, `<polyline fill="none" stroke="#1f5fbf" stroke-width="1.5" points="%s"/>`+"\n", strings.Join(pts, " "))
 	}
-	// Axes: min and max of each, where the values lie (not the padding).
+	// Axes: the y axis from zero (or the least value, when negative) to the
+	// greatest; the x axis from the first value to the last.
 	if !math.IsNaN(ymin) {
 		fmt.Fprintf(w, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", plotLeft-6, py(ymax)+4, num(ymax))
-		if ymax != ymin {
-			fmt.Fprintf(w, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", plotLeft-6, py(ymin)+4, num(ymin))
+		if ymax != ylo {
+			fmt.Fprintf(w, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", plotLeft-6, py(ylo)+4, num(ylo))
 		}
 	}
 	if !math.IsNaN(xmin) {

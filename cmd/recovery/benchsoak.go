@@ -837,8 +837,8 @@ func summarise(w io.Writer, samples []soakSample, o soakOpts) {
 }
 
 // openTarget is how many workflows may still be open at the end: back
-// near zero, 1% of the orders or 10, whichever is more.
-func openTarget(orders int) float64 { return max(10, math.Floor(float64(orders)/100)) }
+// near zero: 10, or 0.01% of the orders when that is more.
+func openTarget(orders int) float64 { return max(10, math.Floor(float64(orders)/10000)) }
 
 // slope is the least-squares slope of ys against xs, skipping NaNs; false
 // when fewer than two points or a single x remain.
