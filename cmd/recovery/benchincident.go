@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -204,7 +205,7 @@ func (ib *incidentBench) capacity(ctx context.Context, n int) (float64, time.Dur
 			for e := range ch {
 				if s := ib.post(ctx, e); s.err != nil {
 					mu.Lock()
-					firstErr = cmpErr(firstErr, s.err)
+					firstErr = cmp.Or(firstErr, s.err)
 					mu.Unlock()
 				}
 			}
@@ -376,11 +377,4 @@ func verdict(w io.Writer, name string, got float64, op string, target float64) {
 		v = "BELOW"
 	}
 	fmt.Fprintf(w, "target %-48s %8.1f  (target %s %.6g: %s)\n", name, got, op, target, v)
-}
-
-func cmpErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }

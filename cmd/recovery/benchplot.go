@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"bufio"
 	"fmt"
 	"html"
@@ -61,7 +62,7 @@ func writeSoakPlot(path string, samples []soakSample, o soakOpts) error {
 	}
 	heading := fmt.Sprintf("recovery bench soak: %d orders at %g/s, orders idle %s", o.orders, o.rate, o.idle)
 	err = writeCharts(f, heading, charts)
-	if err := cmpErr(err, f.Close()); err != nil {
+	if err := cmp.Or(err, f.Close()); err != nil {
 		return fmt.Errorf("soak plot %s: %w", path, err)
 	}
 	return nil

@@ -10,6 +10,7 @@ package main
 // backlog drained.
 
 import (
+	"cmp"
 	"bufio"
 	"bytes"
 	"context"
@@ -518,7 +519,7 @@ schedule:
 	close(batches)
 	wg.Wait()
 	close(errs)
-	return cmpErr(err, <-errs)
+	return cmp.Or(err, <-errs)
 }
 
 // soakEventsPerOrder is the length of correctOrder's journey.
