@@ -80,12 +80,34 @@ func ParseBody(body []byte) ([]recovery.Event, error) {
 	if trimmed[0] != '{' {
 		return nil, &SyntaxError{Msg: "the body must be a JSON object: one event or {\"events\":[...]}"}
 	}
+	// One pass for the common case (decode.go); anything else takes the
+	// general path, which names what is wrong. The reader refuses every
+	// string checkText would refuse, so only the general path needs it.
+	if wires, batch, ok := fastBody(trimmed); ok {
+		return checkBody(wires, batch)
+	}
+	return parseGeneral(trimmed)
+}
+
+// checkBody validates the events of a decoded body; batch says it was
+// {"events":[...]}.
+func checkBody(wires []wireEvent, batch bool) ([]recovery.Event, error) {
+	if !batch {
+		return check(wires, func(int) string { return "" })
+	}
+	if err := checkBatchLen(len(wires)); err != nil {
+		return nil, err
+	}
+	return check(wires, batchPrefix)
+}
+
+// parseGeneral decodes a body with encoding/json: first a valid single
+// event or a batch whose elements are all objects, then anything else by
+// the slower path that can name the bad element.
+func parseGeneral(trimmed []byte) ([]recovery.Event, error) {
 	if err := checkText(trimmed, ""); err != nil {
 		return nil, err
 	}
-	// One pass for the common case: a valid single event or a batch whose
-	// elements are all objects. Anything else takes the slower path that
-	// can name the bad element.
 	var body1 struct {
 		wireEvent
 		Events *[]wireEvent `json:"events"`
@@ -98,12 +120,9 @@ func ParseBody(body []byte) ([]recovery.Event, error) {
 		return parseSlow(trimmed)
 	}
 	if body1.Events == nil {
-		return check([]wireEvent{body1.wireEvent}, func(int) string { return "" })
+		return checkBody([]wireEvent{body1.wireEvent}, false)
 	}
-	if err := checkBatchLen(len(*body1.Events)); err != nil {
-		return nil, err
-	}
-	return check(*body1.Events, batchPrefix)
+	return checkBody(*body1.Events, true)
 }
 
 // wrapBatch turns a JSON array of events into {"events":[...]}.
@@ -195,9 +214,9 @@ func check(wires []wireEvent, prefix func(int) string) ([]recovery.Event, error)
 	var errs []FieldError
 	events := make([]recovery.Event, 0, len(wires))
 	seen := make(map[recovery.EventKey]int, len(wires))
-	dec := newObjDecoder()
+	var dec *objDecoder // only for payloads not decoded yet
 	for i := range wires {
-		ev, fes := checkEvent(&wires[i], dec)
+		ev, fes := checkEvent(&wires[i], &dec)
 		if len(fes) == 0 {
 			if first, dup := seen[ev.Key()]; dup {
 				fes = []FieldError{{"id", fmt.Sprintf("repeats the source and id of event %d in this batch", first)}}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -85,39 +86,40 @@ func checkOrder(c *checker, d obj, full bool) {
 		c.add("data.lines", "must be an array with at least one order line")
 		return
 	}
-	c.eachLine(list, func(line obj, path string) {
-		c.integer(line, "unit_price_minor", path+".unit_price_minor", true, 0, recovery.MaxMinor)
-		c.text(line, "name", path+".name", false, MaxTextLen)
-		c.text(line, "category", path+".category", false, MaxNameLen)
+	c.eachLine(list, func(line obj) {
+		c.integer(line, "unit_price_minor", "unit_price_minor", true, 0, recovery.MaxMinor)
+		c.text(line, "name", "name", false, MaxTextLen)
+		c.text(line, "category", "category", false, MaxNameLen)
 	})
 }
 
 // checkCustomer validates contact details; needContact demands an email or
 // a phone.
 func checkCustomer(c *checker, cust obj, path string, needContact bool) {
-	email := c.text(cust, "email", path+".email", false, 254)
-	phone := c.text(cust, "phone", path+".phone", false, 16)
+	defer c.under(path)()
+	email := c.text(cust, "email", "email", false, 254)
+	phone := c.text(cust, "phone", "phone", false, 16)
 	if needContact && email == "" && phone == "" {
-		c.add(path, "needs an email or a phone so the customer can be contacted")
+		c.addFull(path, "needs an email or a phone so the customer can be contacted")
 	}
 	if email != "" {
 		if !recovery.PlausibleEmail(email) {
-			c.add(path+".email", "must be a plain email address such as name@example.com")
+			c.add("email", "must be a plain email address such as name@example.com")
 		}
 	}
 	if phone != "" && !e164.MatchString(phone) {
-		c.add(path+".phone", "must be in E.164 form: + then 8 to 15 digits, such as +15551234567")
+		c.add("phone", "must be in E.164 form: + then 8 to 15 digits, such as +15551234567")
 	}
-	if l := c.text(cust, "locale", path+".locale", false, 35); l != "" && !locale.MatchString(l) {
-		c.add(path+".locale", "must be a language tag such as de-DE or en")
+	if l := c.text(cust, "locale", "locale", false, 35); l != "" && !locale.MatchString(l) {
+		c.add("locale", "must be a language tag such as de-DE or en")
 	}
-	if tz := c.text(cust, "time_zone", path+".time_zone", false, 64); tz != "" {
+	if tz := c.text(cust, "time_zone", "time_zone", false, 64); tz != "" {
 		if !validZone(tz) {
-			c.add(path+".time_zone", "must be an IANA time zone such as Europe/Berlin")
+			c.add("time_zone", "must be an IANA time zone such as Europe/Berlin")
 		}
 	}
-	c.ident(cust, "id", path+".id", false)
-	c.text(cust, "name", path+".name", false, MaxNameLen)
+	c.ident(cust, "id", "id", false)
+	c.text(cust, "name", "name", false, MaxNameLen)
 }
 
 func checkShipment(c *checker, d obj) {
@@ -141,27 +143,29 @@ func checkShipmentLines(c *checker, d obj) {
 		c.add("data.lines", "must be an array")
 		return
 	}
-	c.eachLine(list, func(obj, string) {})
+	c.eachLine(list, func(obj) {})
 }
 
 // eachLine checks what every order or shipment line needs (an object with
 // a SKU and a positive quantity) and hands each line to more checks.
-func (c *checker) eachLine(list []any, more func(line obj, path string)) {
+func (c *checker) eachLine(list []any, more func(line obj)) {
 	if len(list) > MaxLines {
 		c.add("data.lines", fmt.Sprintf("holds %d lines; at most %d are accepted", len(list), MaxLines))
 		return
 	}
 	for i, l := range list {
-		path := fmt.Sprintf("data.lines[%d]", i)
+		path := "data.lines[" + strconv.Itoa(i) + "]"
 		line, ok := l.(map[string]any)
 		if !ok {
 			c.add(path, "must be an object")
 			continue
 		}
-		c.ident(line, "sku", path+".sku", true)
-		c.ident(line, "id", path+".id", false)
-		c.integer(line, "quantity", path+".quantity", true, 1, MaxQuantity)
-		more(line, path)
+		restore := c.under(path)
+		c.ident(line, "sku", "sku", true)
+		c.ident(line, "id", "id", false)
+		c.integer(line, "quantity", "quantity", true, 1, MaxQuantity)
+		more(line)
+		restore()
 	}
 }
 

@@ -22,9 +22,23 @@ type obj map[string]any
 type checker struct {
 	errs    []FieldError
 	changed bool
+	// base prefixes the fields named inside a nested object (see under),
+	// so that their full names are built only for an error.
+	base string
 }
 
-func (c *checker) add(field, msg string) { c.errs = append(c.errs, FieldError{field, msg}) }
+func (c *checker) add(field, msg string) { c.addFull(c.base+field, msg) }
+
+// addFull adds an error for a field named in full, whatever the base.
+func (c *checker) addFull(field, msg string) { c.errs = append(c.errs, FieldError{field, msg}) }
+
+// under names fields relative to path (e.g. "data.customer") until the
+// function it returns is called.
+func (c *checker) under(path string) (restore func()) {
+	old := c.base
+	c.base = old + path + "."
+	return func() { c.base = old }
+}
 
 // objDecoder decodes payloads as JSON objects keeping numbers exact. One
 // decoder serves a whole batch: the payloads are fed to it one after the
@@ -186,13 +200,13 @@ func (c *checker) timestamp(o obj, key, path string, required bool) (time.Time, 
 }
 
 // country checks and upper-cases an ISO 3166-1 alpha-2 code in place.
-func (c *checker) country(o obj, path string, required bool) {
-	s := c.str(o, "country", path+".country", required)
+func (c *checker) country(o obj, required bool) {
+	s := c.str(o, "country", "country", required)
 	if s == "" {
 		return
 	}
 	if len(s) != 2 || !isLetters(s) {
-		c.add(path+".country", "must be an ISO 3166-1 alpha-2 country code such as DE")
+		c.add("country", "must be an ISO 3166-1 alpha-2 country code such as DE")
 		return
 	}
 	if up := strings.ToUpper(s); o["country"] != up {
@@ -202,17 +216,18 @@ func (c *checker) country(o obj, path string, required bool) {
 
 // location checks an address or scan location.
 func (c *checker) location(o obj, path string, needCountry, needPostal bool) {
-	c.country(o, path, needCountry)
-	c.text(o, "postal_code", path+".postal_code", needPostal, 20)
-	c.text(o, "line1", path+".line1", false, MaxTextLen)
-	c.text(o, "line2", path+".line2", false, MaxTextLen)
-	c.text(o, "city", path+".city", false, MaxNameLen)
-	c.text(o, "region", path+".region", false, MaxNameLen)
-	c.coordinate(o, "lat", path, 90)
-	c.coordinate(o, "lng", path, 180)
+	defer c.under(path)()
+	c.country(o, needCountry)
+	c.text(o, "postal_code", "postal_code", needPostal, 20)
+	c.text(o, "line1", "line1", false, MaxTextLen)
+	c.text(o, "line2", "line2", false, MaxTextLen)
+	c.text(o, "city", "city", false, MaxNameLen)
+	c.text(o, "region", "region", false, MaxNameLen)
+	c.coordinate(o, "lat", 90)
+	c.coordinate(o, "lng", 180)
 }
 
-func (c *checker) coordinate(o obj, key, path string, limit float64) {
+func (c *checker) coordinate(o obj, key string, limit float64) {
 	v, ok := o[key]
 	if !ok || v == nil {
 		return
@@ -220,7 +235,7 @@ func (c *checker) coordinate(o obj, key, path string, limit float64) {
 	n, ok := v.(json.Number)
 	f, err := n.Float64()
 	if !ok || err != nil || f < -limit || f > limit {
-		c.add(path+"."+key, fmt.Sprintf("must be a number from %g to %g", -limit, limit))
+		c.add(key, fmt.Sprintf("must be a number from %g to %g", -limit, limit))
 	}
 }
 
@@ -262,13 +277,18 @@ type wireEvent struct {
 	Time    any             `json:"time"`
 	Subject any             `json:"subject"`
 	Data    json.RawMessage `json:"data"`
+	// data is Data decoded, when the reader of decode.go decoded it.
+	data obj
 }
 
 func (w *wireEvent) envelope() obj {
 	o := make(obj, 5)
-	for k, v := range map[string]any{"id": w.ID, "source": w.Source, "type": w.Type, "time": w.Time, "subject": w.Subject} {
-		if v != nil {
-			o[k] = v
+	for _, f := range [...]struct {
+		k string
+		v any
+	}{{"id", w.ID}, {"source", w.Source}, {"type", w.Type}, {"time", w.Time}, {"subject", w.Subject}} {
+		if f.v != nil {
+			o[f.k] = f.v
 		}
 	}
 	return o
@@ -280,7 +300,8 @@ func parseEvent(raw []byte) (recovery.Event, []FieldError) {
 	if !decodeWire(raw, &w) {
 		return recovery.Event{}, []FieldError{{"", "must be a JSON object"}}
 	}
-	return checkEvent(&w, newObjDecoder())
+	var dec *objDecoder
+	return checkEvent(&w, &dec)
 }
 
 // decodeWire decodes one event envelope, reporting whether raw is an object.
@@ -291,7 +312,7 @@ func decodeWire(raw []byte, w *wireEvent) bool {
 
 // checkEvent validates and normalises one decoded event. The payload is
 // re-encoded only when normalisation changed it.
-func checkEvent(w *wireEvent, dec *objDecoder) (recovery.Event, []FieldError) {
+func checkEvent(w *wireEvent, dec **objDecoder) (recovery.Event, []FieldError) {
 	var c checker
 	envelope := w.envelope()
 	var ev recovery.Event
@@ -311,7 +332,13 @@ func checkEvent(w *wireEvent, dec *objDecoder) (recovery.Event, []FieldError) {
 		c.add("data", fmt.Sprintf("holds %d bytes; one event's data may hold at most %d", len(rawData), MaxDataBytes))
 		return ev, c.errs
 	}
-	data, ok := dec.decode(rawData)
+	data, ok := w.data, w.data != nil
+	if !ok {
+		if *dec == nil {
+			*dec = newObjDecoder()
+		}
+		data, ok = (*dec).decode(rawData)
+	}
 	if !ok {
 		c.add("data", "is required and must be an object")
 		return ev, c.errs
