@@ -55,6 +55,7 @@ func runBench(ctx context.Context, cfg Config, args []string, stdout io.Writer, 
 	fs.IntVar(&o.burst, "burst", 10000, "orders whose promise passes in the same second, in the burst phase (0: none)")
 	fs.StringVar(&o.phases, "phases", "all", "which phases to run: all, ingest, temporal or incidents")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (API, relay, worker and clients) to `file`")
+	memProfile := fs.String("memprofile", "", "write this process's allocations (pprof, -sample_index=alloc_space) to `file` at the end")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
 	}
@@ -71,6 +72,18 @@ func runBench(ctx context.Context, cfg Config, args []string, stdout io.Writer, 
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		defer func() {
+			f, err := os.Create(*memProfile)
+			if err == nil {
+				err = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+			if err != nil {
+				fmt.Fprintln(stdout, "memprofile:", err)
+			}
+		}()
 	}
 	log = slog.New(levelFilter{log.Handler(), slog.LevelWarn})
 	dbURL, temporalAddr, cleanup, err := benchInfra(ctx, cfg, log)

@@ -104,8 +104,12 @@ func (c *checker) child(o obj, key, path string) (obj, bool) {
 
 // str returns the trimmed string at key; required reports absence.
 func (c *checker) str(o obj, key, path string, required bool) string {
-	v, ok := o[key]
-	if !ok || v == nil {
+	return c.strOf(o[key], path, required)
+}
+
+// strOf returns v trimmed, when it is a string; nil is absence.
+func (c *checker) strOf(v any, path string, required bool) string {
+	if v == nil {
 		if required {
 			c.add(path, "is required")
 		}
@@ -126,7 +130,11 @@ func (c *checker) str(o obj, key, path string, required bool) string {
 // ident returns the identifier at key: at most MaxIDLen printable
 // characters, so that it fits a Postgres index and a Temporal ID.
 func (c *checker) ident(o obj, key, path string, required bool) string {
-	s := c.str(o, key, path, required)
+	return c.identOf(o[key], path, required)
+}
+
+func (c *checker) identOf(v any, path string, required bool) string {
+	s := c.strOf(v, path, required)
 	if s != "" && (utf8.RuneCountInString(s) > MaxIDLen || !printable(s)) {
 		c.add(path, fmt.Sprintf("must be at most %d printable characters", MaxIDLen))
 	}
@@ -187,7 +195,11 @@ func (c *checker) integer(o obj, key, path string, required bool, lo, hi int64) 
 
 // timestamp checks an RFC 3339 time string at key.
 func (c *checker) timestamp(o obj, key, path string, required bool) (time.Time, bool) {
-	s := c.str(o, key, path, required)
+	return c.timestampOf(o[key], path, required)
+}
+
+func (c *checker) timestampOf(v any, path string, required bool) (time.Time, bool) {
+	s := c.strOf(v, path, required)
 	if s == "" {
 		return time.Time{}, false
 	}
@@ -281,19 +293,6 @@ type wireEvent struct {
 	data obj
 }
 
-func (w *wireEvent) envelope() obj {
-	o := make(obj, 5)
-	for _, f := range [...]struct {
-		k string
-		v any
-	}{{"id", w.ID}, {"source", w.Source}, {"type", w.Type}, {"time", w.Time}, {"subject", w.Subject}} {
-		if f.v != nil {
-			o[f.k] = f.v
-		}
-	}
-	return o
-}
-
 // parseEvent decodes, validates and normalises one event.
 func parseEvent(raw []byte) (recovery.Event, []FieldError) {
 	var w wireEvent
@@ -314,16 +313,15 @@ func decodeWire(raw []byte, w *wireEvent) bool {
 // re-encoded only when normalisation changed it.
 func checkEvent(w *wireEvent, dec **objDecoder) (recovery.Event, []FieldError) {
 	var c checker
-	envelope := w.envelope()
 	var ev recovery.Event
-	ev.ID = c.ident(envelope, "id", "id", true)
-	ev.Source = c.ident(envelope, "source", "source", true)
-	ev.Type = c.str(envelope, "type", "type", true)
+	ev.ID = c.identOf(w.ID, "id", true)
+	ev.Source = c.identOf(w.Source, "source", true)
+	ev.Type = c.strOf(w.Type, "type", true)
 	if ev.Type != "" && !slices.Contains(recovery.EventTypes, ev.Type) {
 		c.add("type", "is not a known event type; use one of "+strings.Join(recovery.EventTypes, ", "))
 	}
-	ev.Time, _ = c.timestamp(envelope, "time", "time", true)
-	ev.Subject = c.str(envelope, "subject", "subject", false)
+	ev.Time, _ = c.timestampOf(w.Time, "time", true)
+	ev.Subject = c.strOf(w.Subject, "subject", false)
 	if len(ev.Subject) > 500 || !printable(ev.Subject) {
 		c.add("subject", "must be at most 500 printable characters")
 	}

@@ -176,7 +176,7 @@ func (s *Server) verifySigned(w http.ResponseWriter, r *http.Request, body []byt
 // readBody reads a request body up to ingest.MaxBodyBytes, answering the
 // problem itself when it cannot.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, ingest.MaxBodyBytes))
+	body, err := readAll(http.MaxBytesReader(w, r.Body, ingest.MaxBodyBytes), r.ContentLength)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -188,6 +188,28 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 		return nil, false
 	}
 	return body, true
+}
+
+// readAll reads body whole, into one buffer of the declared length when
+// the request declares one it may have (io.ReadAll grows its buffer by
+// copying, which on a batch of events is most of the reading).
+func readAll(body io.Reader, declared int64) ([]byte, error) {
+	if declared <= 0 || declared > ingest.MaxBodyBytes {
+		return io.ReadAll(body)
+	}
+	buf := make([]byte, declared+1) // one more byte, to meet the end
+	n, err := io.ReadFull(body, buf)
+	switch {
+	case int64(n) == declared: // net/http ends the body at its Content-Length
+		return buf[:n], nil
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return nil, io.ErrUnexpectedEOF // shorter than declared
+	case err != nil:
+		return nil, err
+	}
+	// More than declared: not from net/http's server; read on as ReadAll would.
+	rest, err := io.ReadAll(body)
+	return append(buf, rest...), err
 }
 
 // commit stores events (sharing a transaction with concurrent requests)

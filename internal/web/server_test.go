@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/recoveryhq/recovery/internal/auth"
@@ -378,6 +379,31 @@ func TestHealthAndReadiness(t *testing.T) {
 			}
 			if raw, _ := json.Marshal(doc); strings.Contains(string(raw), "db.internal") || strings.Contains(string(raw), "password") {
 				t.Errorf("readyz shows raw error text: %s", raw)
+			}
+		})
+	}
+}
+
+func TestReadAllDeclaredLength(t *testing.T) {
+	boom := errors.New("boom")
+	for _, tc := range []struct {
+		name     string
+		body     io.Reader
+		declared int64
+		want     string
+		err      error
+	}{
+		{"as declared", strings.NewReader("abc"), 3, "abc", nil},
+		{"undeclared", strings.NewReader("abc"), -1, "abc", nil},
+		{"shorter than declared", strings.NewReader("ab"), 3, "", io.ErrUnexpectedEOF},
+		{"nothing of what was declared", strings.NewReader(""), 3, "", io.ErrUnexpectedEOF},
+		{"longer than declared", strings.NewReader("abcd"), 3, "abcd", nil},
+		{"broken", io.MultiReader(strings.NewReader("a"), iotest.ErrReader(boom)), 3, "", boom},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readAll(tc.body, tc.declared)
+			if !errors.Is(err, tc.err) || (err == nil && string(got) != tc.want) {
+				t.Fatalf("readAll = %q, %v; want %q, %v", got, err, tc.want, tc.err)
 			}
 		})
 	}
