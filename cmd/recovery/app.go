@@ -419,8 +419,16 @@ func (s *stack) serve(handler http.Handler) {
 	})
 }
 
+// inboxFlushers is how many group commits of events may be in flight at
+// once. Two keep ingest going while one commit waits for the disk (or
+// for a lock), and let the groups grow: on 2 cores, 32 clients posting
+// one event each made groups of 4 events with 4 flushers and of 7.5 with
+// 2, which took single-event ingest from 8,100 to 11,200 events/s (less
+// CPU per event in both the API and Postgres).
+const inboxFlushers = 2
+
 func (s *stack) serveHTTP(cfg Config, dev bool, p parts) error {
-	s.inbox = store.NewInbox(s.store, 4, 1000)
+	s.inbox = store.NewInbox(s.store, inboxFlushers, 1000)
 	s.inbox.OnCommit = s.metrics.Commit
 	if err := cfg.checkCredentials(dev); err != nil {
 		return err

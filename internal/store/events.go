@@ -30,11 +30,11 @@ func (s *Store) InsertEvents(ctx context.Context, evs []recovery.Event) ([]bool,
 	n := len(evs)
 	sources, ids, types := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 	orders, subjects := make([]string, 0, n), make([]string, 0, n)
-	times, data, traces := make([]time.Time, 0, n), make([]string, 0, n), make([]string, 0, n)
+	times, data, traces := make([]time.Time, 0, n), make([][]byte, 0, n), make([]string, 0, n)
 	for _, e := range evs {
 		sources, ids, types = append(sources, e.Source), append(ids, e.ID), append(types, e.Type)
 		orders, subjects = append(orders, e.Order()), append(subjects, e.Subject)
-		times, data, traces = append(times, e.Time), append(data, string(e.Data)), append(traces, e.TraceParent)
+		times, data, traces = append(times, e.Time), append(data, e.Data), append(traces, e.TraceParent)
 	}
 	inserted := make(map[recovery.EventKey]bool, n)
 	rows, err := s.pool.Query(ctx, insertEvents, sources, ids, types, orders, times, subjects, data, traces)
