@@ -195,7 +195,7 @@ func ceAttrs(raw []byte) (map[string]json.RawMessage, error) {
 // message that can quote them, using the canonical validator's words.
 func precheckCE(attrs map[string]json.RawMessage) []FieldError {
 	var c checker
-	o := make(obj, 6)
+	o := make(map[string]any, 6)
 	for _, k := range []string{"specversion", "id", "source", "type", "time", "subject"} {
 		var v any
 		if raw, ok := attrs[k]; ok && json.Unmarshal(raw, &v) == nil && v != nil {

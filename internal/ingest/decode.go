@@ -31,7 +31,8 @@ type reader struct {
 	s     string
 	i     int
 	depth int
-	buf   []byte // for strings with escapes
+	buf   []byte   // for strings with escapes
+	stack []member // the members of the objects and arrays being read
 }
 
 // fastBody decodes a body (already trimmed, and known to start with '{')
@@ -94,11 +95,11 @@ func (r *reader) envelopeField(w *wireEvent, key string) bool {
 			return false
 		}
 		start := r.i
-		m, ok := r.objectValue()
+		v, ok := r.value()
 		if !ok {
 			return false
 		}
-		w.Data, w.data = json.RawMessage(r.b[start:r.i]), obj(m)
+		w.Data, w.data, w.decoded = json.RawMessage(r.b[start:r.i]), v.kids, true
 		return true
 	default:
 		if !unrelatedKey(key) {
@@ -108,9 +109,12 @@ func (r *reader) envelopeField(w *wireEvent, key string) bool {
 		return ok
 	}
 	v, ok := r.value()
-	switch v.(type) {
-	case string, nil:
-		*dst = v
+	switch v.kind {
+	case kindString:
+		*dst = v.s
+		return ok
+	case kindNull:
+		*dst = nil
 		return ok
 	}
 	return false
@@ -232,43 +236,52 @@ func (r *reader) array(elem func() bool) bool {
 	}
 }
 
-// value reads any JSON value as encoding/json decodes it into an any with
-// UseNumber: map[string]any, []any, string, json.Number, bool or nil.
-func (r *reader) value() (any, bool) {
+// value reads any JSON value.
+func (r *reader) value() (value, bool) {
 	r.space()
 	switch c := r.peek(); {
-	case c == '{':
-		return r.objectValue()
-	case c == '[':
-		list := []any{}
-		ok := r.array(func() bool {
-			v, ok := r.value()
-			list = append(list, v)
-			return ok
-		})
-		return list, ok
+	case c == '{' || c == '[':
+		// The members gather on a stack shared by the whole body (nested
+		// values above them, taken off again when they end), and are then
+		// copied into a slice of their own, allocated once at its size.
+		base := len(r.stack)
+		v := value{kind: kindObject}
+		var ok bool
+		if c == '{' {
+			ok = r.object(func(key string) bool {
+				e, ok := r.value()
+				r.stack = append(r.stack, member{key, e})
+				return ok
+			})
+		} else {
+			v.kind = kindArray
+			ok = r.array(func() bool {
+				e, ok := r.value()
+				r.stack = append(r.stack, member{val: e})
+				return ok
+			})
+		}
+		if n := len(r.stack) - base; n > 0 {
+			v.kids = make([]member, n)
+			copy(v.kids, r.stack[base:])
+		}
+		clear(r.stack[base:]) // let go of what the members point to
+		r.stack = r.stack[:base]
+		return v, ok
 	case c == '"':
-		return r.str()
+		s, ok := r.str()
+		return textValue(s), ok
 	case c == 't':
-		return true, r.literal("true")
+		return value{kind: kindBool, b: true}, r.literal("true")
 	case c == 'f':
-		return false, r.literal("false")
+		return value{kind: kindBool}, r.literal("false")
 	case c == 'n':
-		return nil, r.literal("null")
+		return value{}, r.literal("null")
 	case c == '-' || c >= '0' && c <= '9':
-		return r.number()
+		s, ok := r.number()
+		return value{kind: kindNumber, s: s}, ok
 	}
-	return nil, false
-}
-
-func (r *reader) objectValue() (map[string]any, bool) {
-	m := make(map[string]any, 8)
-	ok := r.object(func(key string) bool {
-		v, ok := r.value()
-		m[key] = v
-		return ok
-	})
-	return m, ok
+	return value{}, false
 }
 
 func (r *reader) literal(word string) bool {
@@ -280,7 +293,7 @@ func (r *reader) literal(word string) bool {
 }
 
 // number reads -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? as written.
-func (r *reader) number() (json.Number, bool) {
+func (r *reader) number() (string, bool) {
 	start := r.i
 	if r.peek() == '-' {
 		r.i++
@@ -308,7 +321,7 @@ func (r *reader) number() (json.Number, bool) {
 			return "", false
 		}
 	}
-	return json.Number(r.b[start:r.i]), true
+	return r.s[start:r.i], true
 }
 
 func (r *reader) digits() bool {

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -23,11 +24,14 @@ func checkData(c *checker, typ string, d obj, raw []byte) {
 	// JSON can carry NUL only escaped; without that escape there is nothing
 	// to look for.
 	if bytes.Contains(raw, []byte(`\u0000`)) {
-		noNUL(c, map[string]any(d), "data")
+		noNUL(c, value{kind: kindObject, kids: d}, "data")
 	}
 	needOrder := typ != recovery.TypeInventoryChanged && typ != recovery.TypeCustomerUpdated
-	if id := c.ident(d, "order_id", "data.order_id", needOrder); id != "" && d["order_id"] != id {
-		d["order_id"], c.changed = id, true
+	if id := c.ident(d, "order_id", "data.order_id", needOrder); id != "" {
+		if v, _ := d.get("order_id"); v.s != id {
+			d.set("order_id", textValue(id))
+			c.changed = true
+		}
 	}
 	switch typ {
 	case recovery.TypeOrderCreated:
@@ -50,7 +54,7 @@ func checkData(c *checker, typ string, d obj, raw []byte) {
 	case recovery.TypeCustomerUpdated:
 		if cust, ok := c.child(d, "customer", "data.customer"); ok {
 			checkCustomer(c, cust, "data.customer", false)
-		} else if _, present := d["customer"]; !present {
+		} else if _, present := d.get("customer"); !present {
 			c.add("data.customer", "is required")
 		}
 	}
@@ -66,27 +70,26 @@ func checkOrder(c *checker, d obj, full bool) {
 	c.timestamp(d, "promised_delivery", "data.promised_delivery", false)
 	if cust, ok := c.child(d, "customer", "data.customer"); ok {
 		checkCustomer(c, cust, "data.customer", full)
-	} else if full && d["customer"] == nil {
+	} else if full && d.absent("customer") {
 		c.add("data.customer", "is required, with an email or a phone")
 	}
 	if addr, ok := c.child(d, "shipping_address", "data.shipping_address"); ok {
 		c.location(addr, "data.shipping_address", true, true)
-	} else if full && d["shipping_address"] == nil {
+	} else if full && d.absent("shipping_address") {
 		c.add("data.shipping_address", "is required, with country and postal_code")
 	}
-	lines, present := d["lines"]
-	if !present || lines == nil {
+	lines, _ := d.get("lines")
+	if lines.kind == kindNull {
 		if full {
 			c.add("data.lines", "is required: at least one order line")
 		}
 		return
 	}
-	list, ok := lines.([]any)
-	if !ok || (full && len(list) == 0) {
+	if lines.kind != kindArray || (full && len(lines.kids) == 0) {
 		c.add("data.lines", "must be an array with at least one order line")
 		return
 	}
-	c.eachLine(list, func(line obj) {
+	c.eachLine(lines.kids, func(line obj) {
 		c.integer(line, "unit_price_minor", "unit_price_minor", true, 0, recovery.MaxMinor)
 		c.text(line, "name", "name", false, MaxTextLen)
 		c.text(line, "category", "category", false, MaxNameLen)
@@ -134,32 +137,31 @@ func checkShipment(c *checker, d obj) {
 }
 
 func checkShipmentLines(c *checker, d obj) {
-	lines, present := d["lines"]
-	if !present || lines == nil {
+	lines, _ := d.get("lines")
+	if lines.kind == kindNull {
 		return
 	}
-	list, ok := lines.([]any)
-	if !ok {
+	if lines.kind != kindArray {
 		c.add("data.lines", "must be an array")
 		return
 	}
-	c.eachLine(list, func(obj) {})
+	c.eachLine(lines.kids, func(obj) {})
 }
 
 // eachLine checks what every order or shipment line needs (an object with
 // a SKU and a positive quantity) and hands each line to more checks.
-func (c *checker) eachLine(list []any, more func(line obj)) {
+func (c *checker) eachLine(list []member, more func(line obj)) {
 	if len(list) > MaxLines {
 		c.add("data.lines", fmt.Sprintf("holds %d lines; at most %d are accepted", len(list), MaxLines))
 		return
 	}
 	for i, l := range list {
 		path := "data.lines[" + strconv.Itoa(i) + "]"
-		line, ok := l.(map[string]any)
-		if !ok {
+		if l.val.kind != kindObject {
 			c.add(path, "must be an object")
 			continue
 		}
+		line := obj(l.val.kids)
 		restore := c.under(path)
 		c.ident(line, "sku", "sku", true)
 		c.ident(line, "id", "id", false)
@@ -176,7 +178,7 @@ func checkTracking(c *checker, d obj) {
 	}
 	if loc, ok := c.child(d, "location", "data.location"); ok {
 		c.location(loc, "data.location", true, false)
-	} else if d["location"] == nil {
+	} else if d.absent("location") {
 		c.add("data.location", "is required, with the scan's country")
 	}
 	for _, k := range []string{"carrier", "tracking_number", "exception_code"} {
@@ -187,19 +189,25 @@ func checkTracking(c *checker, d obj) {
 }
 
 // noNUL rejects strings holding NUL, which Postgres cannot store in JSON.
-func noNUL(c *checker, v any, path string) {
-	switch x := v.(type) {
-	case string:
-		if strings.ContainsRune(x, 0) {
+func noNUL(c *checker, v value, path string) {
+	switch v.kind {
+	case kindString:
+		if strings.ContainsRune(v.s, 0) {
 			c.add(path, "must not contain NUL characters")
 		}
-	case map[string]any:
-		for k, vv := range x {
-			noNUL(c, vv, path+"."+k)
+	case kindObject:
+		// The members that count (a repeated key's last), by key, so that
+		// the errors come in the same order however the object was decoded.
+		last := make(map[string]value, len(v.kids))
+		for _, m := range v.kids {
+			last[m.key] = m.val
 		}
-	case []any:
-		for i, vv := range x {
-			noNUL(c, vv, fmt.Sprintf("%s[%d]", path, i))
+		for _, k := range slices.Sorted(maps.Keys(last)) {
+			noNUL(c, last[k], path+"."+k)
+		}
+	case kindArray:
+		for i, e := range v.kids {
+			noNUL(c, e.val, fmt.Sprintf("%s[%d]", path, i))
 		}
 	}
 }

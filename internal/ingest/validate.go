@@ -14,9 +14,6 @@ import (
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
-// obj is a decoded JSON object whose numbers are json.Number.
-type obj map[string]any
-
 // checker collects field errors under a path prefix, and whether
 // normalisation changed the payload.
 type checker struct {
@@ -72,7 +69,7 @@ func (d *objDecoder) decode(raw []byte) (obj, bool) {
 		*d = *newObjDecoder()
 		return nil, false
 	}
-	return m, true
+	return obj(fromAny(m).kids), true
 }
 
 // feed is an io.Reader over one payload at a time.
@@ -90,37 +87,36 @@ func (f *feed) Read(p []byte) (int, error) {
 // child returns the nested object at key: (nil, false) when absent, and an
 // error when present but not an object.
 func (c *checker) child(o obj, key, path string) (obj, bool) {
-	v, ok := o[key]
-	if !ok || v == nil {
+	v, _ := o.get(key)
+	switch v.kind {
+	case kindNull:
 		return nil, false
+	case kindObject:
+		return v.kids, true
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		c.add(path, "must be an object")
-		return nil, false
-	}
-	return m, true
+	c.add(path, "must be an object")
+	return nil, false
 }
 
 // str returns the trimmed string at key; required reports absence.
 func (c *checker) str(o obj, key, path string, required bool) string {
-	return c.strOf(o[key], path, required)
+	v, _ := o.get(key)
+	return c.strOf(v, path, required)
 }
 
-// strOf returns v trimmed, when it is a string; nil is absence.
-func (c *checker) strOf(v any, path string, required bool) string {
-	if v == nil {
+// strOf returns v trimmed, when it is a string; null is absence.
+func (c *checker) strOf(v value, path string, required bool) string {
+	if v.kind == kindNull {
 		if required {
 			c.add(path, "is required")
 		}
 		return ""
 	}
-	s, ok := v.(string)
-	if !ok {
+	if v.kind != kindString {
 		c.add(path, "must be a string")
 		return ""
 	}
-	s = strings.TrimSpace(s)
+	s := strings.TrimSpace(v.s)
 	if s == "" && required {
 		c.add(path, "must not be empty")
 	}
@@ -130,10 +126,11 @@ func (c *checker) strOf(v any, path string, required bool) string {
 // ident returns the identifier at key: at most MaxIDLen printable
 // characters, so that it fits a Postgres index and a Temporal ID.
 func (c *checker) ident(o obj, key, path string, required bool) string {
-	return c.identOf(o[key], path, required)
+	v, _ := o.get(key)
+	return c.identOf(v, path, required)
 }
 
-func (c *checker) identOf(v any, path string, required bool) string {
+func (c *checker) identOf(v value, path string, required bool) string {
 	s := c.strOf(v, path, required)
 	if s != "" && (utf8.RuneCountInString(s) > MaxIDLen || !printable(s)) {
 		c.add(path, fmt.Sprintf("must be at most %d printable characters", MaxIDLen))
@@ -165,18 +162,19 @@ func (c *checker) text(o obj, key, path string, required bool, n int) string {
 // must be JSON integers; a fraction or a string is an error, never
 // truncated.
 func (c *checker) integer(o obj, key, path string, required bool, lo, hi int64) (int64, bool) {
-	v, ok := o[key]
-	if !ok || v == nil {
+	v, _ := o.get(key)
+	switch v.kind {
+	case kindNull:
 		if required {
 			c.add(path, "is required")
 		}
 		return 0, false
-	}
-	n, ok := v.(json.Number)
-	if !ok {
+	case kindNumber:
+	default:
 		c.add(path, "must be a JSON integer, not a string or other value")
 		return 0, false
 	}
+	n := json.Number(v.s)
 	i, err := n.Int64()
 	if err != nil && strings.ContainsAny(string(n), ".eE") {
 		c.add(path, "must be a whole number (money is in integer minor units, e.g. 8999 for 89.99)")
@@ -195,10 +193,11 @@ func (c *checker) integer(o obj, key, path string, required bool, lo, hi int64) 
 
 // timestamp checks an RFC 3339 time string at key.
 func (c *checker) timestamp(o obj, key, path string, required bool) (time.Time, bool) {
-	return c.timestampOf(o[key], path, required)
+	v, _ := o.get(key)
+	return c.timestampOf(v, path, required)
 }
 
-func (c *checker) timestampOf(v any, path string, required bool) (time.Time, bool) {
+func (c *checker) timestampOf(v value, path string, required bool) (time.Time, bool) {
 	s := c.strOf(v, path, required)
 	if s == "" {
 		return time.Time{}, false
@@ -213,7 +212,8 @@ func (c *checker) timestampOf(v any, path string, required bool) (time.Time, boo
 
 // country checks and upper-cases an ISO 3166-1 alpha-2 code in place.
 func (c *checker) country(o obj, required bool) {
-	s := c.str(o, "country", "country", required)
+	v, _ := o.get("country")
+	s := c.strOf(v, "country", required)
 	if s == "" {
 		return
 	}
@@ -221,8 +221,9 @@ func (c *checker) country(o obj, required bool) {
 		c.add("country", "must be an ISO 3166-1 alpha-2 country code such as DE")
 		return
 	}
-	if up := strings.ToUpper(s); o["country"] != up {
-		o["country"], c.changed = up, true
+	if up := strings.ToUpper(s); v.s != up {
+		o.set("country", textValue(up))
+		c.changed = true
 	}
 }
 
@@ -240,13 +241,12 @@ func (c *checker) location(o obj, path string, needCountry, needPostal bool) {
 }
 
 func (c *checker) coordinate(o obj, key string, limit float64) {
-	v, ok := o[key]
-	if !ok || v == nil {
+	v, _ := o.get(key)
+	if v.kind == kindNull {
 		return
 	}
-	n, ok := v.(json.Number)
-	f, err := n.Float64()
-	if !ok || err != nil || f < -limit || f > limit {
+	f, err := json.Number(v.s).Float64()
+	if v.kind != kindNumber || err != nil || f < -limit || f > limit {
 		c.add(key, fmt.Sprintf("must be a number from %g to %g", -limit, limit))
 	}
 }
@@ -289,8 +289,10 @@ type wireEvent struct {
 	Time    any             `json:"time"`
 	Subject any             `json:"subject"`
 	Data    json.RawMessage `json:"data"`
-	// data is Data decoded, when the reader of decode.go decoded it.
-	data obj
+	// data is Data decoded, when the reader of decode.go decoded it
+	// (decoded says so: an empty object has no members).
+	data    obj
+	decoded bool
 }
 
 // parseEvent decodes, validates and normalises one event.
@@ -314,14 +316,14 @@ func decodeWire(raw []byte, w *wireEvent) bool {
 func checkEvent(w *wireEvent, dec **objDecoder) (recovery.Event, []FieldError) {
 	var c checker
 	var ev recovery.Event
-	ev.ID = c.identOf(w.ID, "id", true)
-	ev.Source = c.identOf(w.Source, "source", true)
-	ev.Type = c.strOf(w.Type, "type", true)
+	ev.ID = c.identOf(fromAny(w.ID), "id", true)
+	ev.Source = c.identOf(fromAny(w.Source), "source", true)
+	ev.Type = c.strOf(fromAny(w.Type), "type", true)
 	if ev.Type != "" && !slices.Contains(recovery.EventTypes, ev.Type) {
 		c.add("type", "is not a known event type; use one of "+strings.Join(recovery.EventTypes, ", "))
 	}
-	ev.Time, _ = c.timestampOf(w.Time, "time", true)
-	ev.Subject = c.strOf(w.Subject, "subject", false)
+	ev.Time, _ = c.timestampOf(fromAny(w.Time), "time", true)
+	ev.Subject = c.strOf(fromAny(w.Subject), "subject", false)
 	if len(ev.Subject) > 500 || !printable(ev.Subject) {
 		c.add("subject", "must be at most 500 printable characters")
 	}
@@ -330,7 +332,7 @@ func checkEvent(w *wireEvent, dec **objDecoder) (recovery.Event, []FieldError) {
 		c.add("data", fmt.Sprintf("holds %d bytes; one event's data may hold at most %d", len(rawData), MaxDataBytes))
 		return ev, c.errs
 	}
-	data, ok := w.data, w.data != nil
+	data, ok := w.data, w.decoded
 	if !ok {
 		if *dec == nil {
 			*dec = newObjDecoder()
@@ -342,13 +344,15 @@ func checkEvent(w *wireEvent, dec **objDecoder) (recovery.Event, []FieldError) {
 		return ev, c.errs
 	}
 	checkData(&c, ev.Type, data, rawData)
-	ev.OrderID, _ = data["order_id"].(string)
+	if id, _ := data.get("order_id"); id.kind == kindString {
+		ev.OrderID = id.s
+	}
 	if ev.OrderID != "" && ev.Subject == "" {
 		ev.Subject = "order/" + ev.OrderID
 	}
 	ev.Data = rawData
 	if c.changed {
-		ev.Data, _ = json.Marshal(data)
+		ev.Data, _ = json.Marshal(value{kind: kindObject, kids: data}.toAny())
 	}
 	return ev, c.errs
 }
