@@ -33,6 +33,13 @@ type Inbox struct {
 	OnCommit func(events int)
 }
 
+// DirectMin is the size from which a submission is committed on its own,
+// at once, instead of waiting to share a commit: it is a group already,
+// and queueing it behind the commit in flight only adds latency and
+// serialises what Postgres could do side by side (8 clients posting 100
+// events each: 44,000 -> 49,000 events/s on 2 cores).
+const DirectMin = 50
+
 // MaxQueuedBytes bounds the event data waiting for a commit in memory.
 const MaxQueuedBytes = 64 << 20
 
@@ -80,8 +87,9 @@ func NewInbox(s *Store, flushers, maxBatch int) *Inbox {
 	return in
 }
 
-// Submit queues events for the next group commit and waits for it. The
-// result says, per event, whether it was new (true) or a duplicate.
+// Submit queues events for the next group commit and waits for it (or,
+// from DirectMin events, commits them itself). The result says, per event,
+// whether it was new (true) or a duplicate.
 func (in *Inbox) Submit(ctx context.Context, evs []recovery.Event) ([]bool, error) {
 	size := int64(0)
 	for _, e := range evs {
@@ -91,6 +99,9 @@ func (in *Inbox) Submit(ctx context.Context, evs []recovery.Event) ([]bool, erro
 		return nil, ErrBusy
 	}
 	defer in.queued.Add(-size)
+	if len(evs) >= DirectMin {
+		return in.direct(ctx, evs)
+	}
 	sub := &submission{events: evs, done: make(chan result, 1)}
 	in.closeMu.RLock()
 	if in.closed {
@@ -111,6 +122,35 @@ func (in *Inbox) Submit(ctx context.Context, evs []recovery.Event) ([]bool, erro
 	return r.inserted, r.err
 }
 
+// direct commits a large submission alone; Close waits for it as for the
+// flushers.
+func (in *Inbox) direct(ctx context.Context, evs []recovery.Event) ([]bool, error) {
+	in.closeMu.RLock()
+	if in.closed {
+		in.closeMu.RUnlock()
+		return nil, ErrInboxClosed
+	}
+	in.wg.Add(1)
+	in.closeMu.RUnlock()
+	defer in.wg.Done()
+	// Not cancelled with the request, like a queued submission: a commit
+	// is seen through, so that its answer is true.
+	inserted, err := in.store.InsertEvents(context.WithoutCancel(ctx), evs)
+	if err == nil {
+		in.counted(len(evs))
+	}
+	return inserted, err
+}
+
+// counted records a commit of n events.
+func (in *Inbox) counted(n int) {
+	in.commits.Add(1)
+	in.events.Add(int64(n))
+	if in.OnCommit != nil {
+		in.OnCommit(n)
+	}
+}
+
 // admit counts size bytes as queued unless that would pass limit; a
 // submission alone in the queue always fits.
 func (in *Inbox) admit(size, limit int64) bool {
@@ -121,7 +161,8 @@ func (in *Inbox) admit(size, limit int64) bool {
 	return true
 }
 
-// Close stops accepting submissions and waits for queued ones to commit.
+// Close stops accepting submissions and waits for queued ones (and
+// direct ones in flight) to commit.
 func (in *Inbox) Close() {
 	in.closeMu.Lock()
 	if !in.closed {
@@ -168,11 +209,7 @@ func (in *Inbox) commit(group []*submission, n int) {
 		return
 	}
 	if err == nil {
-		in.commits.Add(1)
-		in.events.Add(int64(len(all)))
-		if in.OnCommit != nil {
-			in.OnCommit(len(all))
-		}
+		in.counted(len(all))
 	}
 	off := 0
 	for _, s := range group {

@@ -114,6 +114,75 @@ func TestInboxIsolatesABadSubmission(t *testing.T) {
 	}
 }
 
+// TestInboxCommitsLargeSubmissionsAlone holds the inbox's one flusher
+// on a row lock and checks that a submission of DirectMin events is
+// committed all the same: it does not queue behind the commit in flight.
+func TestInboxCommitsLargeSubmissionsAlone(t *testing.T) {
+	st := openStore(t)
+	ctx := context.Background()
+	in := store.NewInbox(st, 1, 1000)
+	tx, err := st.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	if _, err := tx.Exec(ctx, `INSERT INTO events (source, id, type, occurred_at, data) VALUES ('x', 'held', 'shipment.tracking', now(), '{}')`); err != nil {
+		t.Fatal(err)
+	}
+	small := make(chan error, 1)
+	go func() {
+		ins, err := in.Submit(ctx, []recovery.Event{event("x", "held", "o")})
+		if err == nil && !ins[0] {
+			err = errors.New("the held event was reported a duplicate after the other transaction rolled back")
+		}
+		small <- err
+	}()
+	// Until the flusher waits for the lock.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var waiting int
+		if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the flusher never waited for the held row")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	large := make([]recovery.Event, store.DirectMin)
+	for i := range large {
+		large[i] = event("x", fmt.Sprint("large-", i), "o")
+	}
+	done := make(chan error, 1)
+	go func() {
+		ins, err := in.Submit(ctx, large)
+		if err == nil && (len(ins) != len(large) || !ins[0] || !ins[len(ins)-1]) {
+			err = fmt.Errorf("inserted = %v", ins)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a large submission waited behind the held commit")
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-small; err != nil {
+		t.Fatal(err)
+	}
+	in.Close()
+	if st := in.Stats(); st.Commits != 2 || st.Events != int64(store.DirectMin+1) {
+		t.Fatalf("stats %+v, want 2 commits of %d events", st, store.DirectMin+1)
+	}
+}
+
 func TestClaimLeasesAndDoneRecordsEachOutcome(t *testing.T) {
 	st := openStore(t)
 	ctx := context.Background()
