@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -159,4 +160,31 @@ func FuzzFastBody(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) { sameAsGeneral(t, body) })
+}
+
+// TestPhoneAndLocaleMatchTheirPatterns checks the two hand-written
+// matchers against the regular expressions they stand for.
+func TestPhoneAndLocaleMatchTheirPatterns(t *testing.T) {
+	e164 := regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
+	locale := regexp.MustCompile(`^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$`)
+	rng := rand.New(rand.NewPCG(7, 164))
+	const alphabet = "+-_09158aZzA@ é"
+	for n := range 200000 {
+		b := make([]byte, rng.IntN(20))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		s := string(b)
+		if n%3 == 0 { // near the bounds more often than chance would make them
+			s = "+" + strings.Repeat("4", rng.IntN(18))
+		} else if n%3 == 1 {
+			s = "de" + strings.Repeat("-AT", rng.IntN(3)) + "_" + strings.Repeat("x", rng.IntN(10))
+		}
+		if got, want := isE164(s), e164.MatchString(s); got != want {
+			t.Fatalf("isE164(%q) = %v, the pattern says %v", s, got, want)
+		}
+		if got, want := isLocale(s), locale.MatchString(s); got != want {
+			t.Fatalf("isLocale(%q) = %v, the pattern says %v", s, got, want)
+		}
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,10 +13,46 @@ import (
 	"github.com/recoveryhq/recovery/internal/recovery"
 )
 
-var (
-	e164   = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
-	locale = regexp.MustCompile(`^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$`)
-)
+// isE164 reports a phone number in E.164 form, ^\+[1-9][0-9]{7,14}$
+// (a loop, not a regular expression: it runs for every order).
+func isE164(s string) bool {
+	if len(s) < 9 || len(s) > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9' {
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isLocale reports a language tag of the form
+// ^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$.
+func isLocale(s string) bool {
+	isLetter := func(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+	n := 0
+	for n < len(s) && isLetter(s[n]) {
+		n++
+	}
+	if n < 2 || n > 3 {
+		return false
+	}
+	for i := n; i < len(s); {
+		if s[i] != '-' && s[i] != '_' {
+			return false
+		}
+		j := i + 1
+		for j < len(s) && (isLetter(s[j]) || s[j] >= '0' && s[j] <= '9') {
+			j++
+		}
+		if j-i-1 < 2 || j-i-1 > 8 {
+			return false
+		}
+		i = j
+	}
+	return true
+}
 
 // checkData validates the payload of an event of type typ, in place.
 func checkData(c *checker, typ string, d obj, raw []byte) {
@@ -110,10 +145,10 @@ func checkCustomer(c *checker, cust obj, path string, needContact bool) {
 			c.add("email", "must be a plain email address such as name@example.com")
 		}
 	}
-	if phone != "" && !e164.MatchString(phone) {
+	if phone != "" && !isE164(phone) {
 		c.add("phone", "must be in E.164 form: + then 8 to 15 digits, such as +15551234567")
 	}
-	if l := c.text(cust, "locale", "locale", false, 35); l != "" && !locale.MatchString(l) {
+	if l := c.text(cust, "locale", "locale", false, 35); l != "" && !isLocale(l) {
 		c.add("locale", "must be a language tag such as de-DE or en")
 	}
 	if tz := c.text(cust, "time_zone", "time_zone", false, 64); tz != "" {

@@ -16,11 +16,15 @@ import (
 const NotifyChannel = "recovery_events"
 
 // insertEvents is one statement, so one round trip and one implicit
-// transaction.
-const insertEvents = `INSERT INTO events (source, id, type, order_id, occurred_at, subject, data, trace_parent)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::jsonb[], $8::text[])
-ON CONFLICT (source, id) DO NOTHING
-RETURNING source, id`
+// transaction. It answers how many rows were new and, only when that is
+// fewer than all ($9), which: when every event is new (nearly always),
+// nothing more crosses the wire.
+const insertEvents = `WITH ins AS (
+  INSERT INTO events (source, id, type, order_id, occurred_at, subject, data, trace_parent)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::jsonb[], $8::text[])
+  ON CONFLICT (source, id) DO NOTHING
+  RETURNING source, id)
+SELECT count(*), CASE WHEN count(*) < $9 THEN array_agg(source) END, CASE WHEN count(*) < $9 THEN array_agg(id) END FROM ins`
 
 // InsertEvents stores events in one transaction and reports, for each event,
 // whether it was new (true) or a duplicate of a stored (source, id) (false).
@@ -36,22 +40,27 @@ func (s *Store) InsertEvents(ctx context.Context, evs []recovery.Event) ([]bool,
 		orders, subjects = append(orders, e.Order()), append(subjects, e.Subject)
 		times, data, traces = append(times, e.Time), append(data, e.Data), append(traces, e.TraceParent)
 	}
-	inserted := make(map[recovery.EventKey]bool, n)
-	rows, err := s.pool.Query(ctx, insertEvents, sources, ids, types, orders, times, subjects, data, traces)
-	if err == nil {
-		var k recovery.EventKey
-		_, err = pgx.ForEachRow(rows, []any{&k.Source, &k.ID}, func() error {
-			inserted[k] = true
-			return nil
-		})
-	}
+	var count int
+	var newSources, newIDs []string
+	err := s.pool.QueryRow(ctx, insertEvents, sources, ids, types, orders, times, subjects, data, traces, n).
+		Scan(&count, &newSources, &newIDs)
 	if err != nil {
 		return nil, fmt.Errorf("insert events: %w", err)
 	}
-	if len(inserted) > 0 {
+	if count > 0 {
 		s.wake()
 	}
 	out := make([]bool, n)
+	if count == n {
+		for i := range out {
+			out[i] = true
+		}
+		return out, nil
+	}
+	inserted := make(map[recovery.EventKey]bool, count)
+	for i := range newSources {
+		inserted[recovery.EventKey{Source: newSources[i], ID: newIDs[i]}] = true
+	}
 	for i, e := range evs {
 		if inserted[e.Key()] {
 			out[i] = true
