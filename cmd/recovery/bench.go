@@ -142,20 +142,21 @@ func (b *bench) run(ctx context.Context, cfg Config, dbURL, temporalAddr string)
 	if err != nil {
 		return err
 	}
-	url := "http://" + api.Addr() + "/v1/events"
+	clients := newLoadClients(api.Addr(), "/v1/events", max(b.o.conns, b.o.batchConn))
+	defer clients.close()
 	rawOne, httpOne := b.pair(
 		"postgres: one INSERT per request", b.o.conns, func(ctx context.Context) (int, error) {
 			return 1, insertRaw(ctx, pool, b.rows(1))
 		},
 		"http: single-event ingest", b.o.conns, func(ctx context.Context) (int, error) {
-			return 1, postBench(ctx, hc, url, b.events(1, 1))
+			return 1, clients.post(ctx, b.events(1, 1))
 		})
 	rawBatch, httpBatch := b.pair(
 		"postgres: batched INSERT", b.o.batchConn, func(ctx context.Context) (int, error) {
 			return b.o.batch, insertRaw(ctx, pool, b.rows(b.o.batch))
 		},
 		"http: batch ingest", b.o.batchConn, func(ctx context.Context) (int, error) {
-			return b.o.batch, postBench(ctx, hc, url, b.events(b.o.batch, 1))
+			return b.o.batch, clients.post(ctx, b.events(b.o.batch, 1))
 		})
 	api.Stop()
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -27,6 +28,35 @@ func TestBenchBodyIsValidIngest(t *testing.T) {
 		g, w := got[i], evs[i]
 		if g.ID != w.ID || g.Type != w.Type || !g.Time.Equal(w.Time) || g.Order() != w.OrderID || !slices.Equal(g.Data, w.Data) {
 			t.Fatalf("event %d: got %+v, sent %+v", i, g, w)
+		}
+	}
+}
+
+// TestBenchIngestPhasesRun: `recovery bench -phases ingest` measures both
+// pairs, and every request of its load clients is answered 202 (a
+// request refused or broken counts as failed).
+//
+// Time budget: about 30 seconds (a throwaway Postgres and Temporal).
+func TestBenchIngestPhasesRun(t *testing.T) {
+	var out bytes.Buffer
+	err := run(t.Context(), []string{"bench", "-phases", "ingest", "-duration", "1s", "-conns", "4", "-batch-conns", "2",
+		"-batch", "20"}, func(string) string { return "" }, &out, io.Discard)
+	if err != nil {
+		t.Fatalf("bench -phases ingest: %v\n%s", err, out.String())
+	}
+	line := regexp.MustCompile(`(?m)^(postgres|http): .*? (\d+) rows/s .*\((\d+) failed\)$`)
+	found := line.FindAllStringSubmatch(out.String(), -1)
+	if len(found) != 4 {
+		t.Fatalf("want 4 measured lines, got %d:\n%s", len(found), out.String())
+	}
+	for _, m := range found {
+		if m[2] == "0" || m[3] != "0" {
+			t.Errorf("%q: want a rate and no failures", m[0])
+		}
+	}
+	for _, want := range []string{"HTTP single-event ingest / one-INSERT baseline", "HTTP batch ingest / batched INSERT"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the bench printed no %q:\n%s", want, out.String())
 		}
 	}
 }
