@@ -44,7 +44,7 @@ func runBench(ctx context.Context, cfg Config, args []string, stdout io.Writer, 
 	cfg = cfg.withDevPayloadKey() // every Temporal call encrypted, as in dev, the baseline's too
 	var o benchOpts
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.DurationVar(&o.duration, "duration", 5*time.Second, "how long each throughput phase runs")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each throughput phase runs")
 	fs.IntVar(&o.conns, "conns", 32, "concurrent clients for single-row/single-event phases")
 	fs.IntVar(&o.batch, "batch", 100, "rows/events per batch in the batch phases")
 	fs.IntVar(&o.batchConn, "batch-conns", 8, "concurrent clients for the batch phases")
