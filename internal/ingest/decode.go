@@ -157,19 +157,9 @@ func (r *reader) peek() byte {
 // object reads {"key": value, ...}, handing each key to member, which
 // reads the value.
 func (r *reader) object(member func(key string) bool) bool {
-	r.space()
-	if r.peek() != '{' {
-		return false
-	}
-	if r.depth++; r.depth > maxFastDepth {
-		return false
-	}
-	r.i++
-	r.space()
-	if r.peek() == '}' {
-		r.i++
-		r.depth--
-		return true
+	empty, ok := r.enter('{', '}')
+	if !ok || empty {
+		return ok
 	}
 	for {
 		r.space()
@@ -188,52 +178,62 @@ func (r *reader) object(member func(key string) bool) bool {
 		if !member(key) {
 			return false
 		}
-		r.space()
-		switch r.peek() {
-		case ',':
-			r.i++
-		case '}':
-			r.i++
-			r.depth--
-			return true
-		default:
-			return false
+		if more, ok := r.next('}'); !more {
+			return ok
 		}
 	}
 }
 
 // array reads [value, ...], calling elem to read each value.
 func (r *reader) array(elem func() bool) bool {
-	r.space()
-	if r.peek() != '[' {
-		return false
-	}
-	if r.depth++; r.depth > maxFastDepth {
-		return false
-	}
-	r.i++
-	r.space()
-	if r.peek() == ']' {
-		r.i++
-		r.depth--
-		return true
+	empty, ok := r.enter('[', ']')
+	if !ok || empty {
+		return ok
 	}
 	for {
 		if !elem() {
 			return false
 		}
-		r.space()
-		switch r.peek() {
-		case ',':
-			r.i++
-		case ']':
-			r.i++
-			r.depth--
-			return true
-		default:
-			return false
+		if more, ok := r.next(']'); !more {
+			return ok
 		}
 	}
+}
+
+// enter steps into an object or array that opens with open; empty says it
+// closed at once.
+func (r *reader) enter(open, close byte) (empty, ok bool) {
+	r.space()
+	if r.peek() != open {
+		return false, false
+	}
+	if r.depth++; r.depth > maxFastDepth {
+		return false, false
+	}
+	r.i++
+	r.space()
+	if r.peek() == close {
+		r.i++
+		r.depth--
+		return true, true
+	}
+	return false, true
+}
+
+// next reads what follows a member or an element: a comma (more follows)
+// or the closing bracket.
+func (r *reader) next(close byte) (more, ok bool) {
+	r.space()
+	switch r.peek() {
+	case ',':
+		r.i++
+		return true, true
+	case close:
+		r.i++
+		r.depth--
+		return false, true
+	}
+	return false, false
 }
 
 // value reads any JSON value.
