@@ -191,10 +191,12 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 }
 
 // readAll reads body whole, into one buffer of the declared length when
-// the request declares one it may have (io.ReadAll grows its buffer by
-// copying, which on a batch of events is most of the reading).
+// the request declares one up to preallocMax (io.ReadAll grows its buffer
+// by copying, which on a batch of events is most of the reading). Larger
+// bodies grow as they arrive, so that a request declaring megabytes and
+// sending little cannot make the server hold them.
 func readAll(body io.Reader, declared int64) ([]byte, error) {
-	if declared <= 0 || declared > ingest.MaxBodyBytes {
+	if declared <= 0 || declared > preallocMax {
 		return io.ReadAll(body)
 	}
 	buf := make([]byte, declared+1) // one more byte, to meet the end
@@ -211,6 +213,10 @@ func readAll(body io.Reader, declared int64) ([]byte, error) {
 	rest, err := io.ReadAll(body)
 	return append(buf, rest...), err
 }
+
+// preallocMax is the largest body read into a buffer of its declared
+// length: a batch of about 400 events.
+const preallocMax = 256 << 10
 
 // commit stores events (sharing a transaction with concurrent requests)
 // and answers 202 only after the commit, one result per event. unmatched

@@ -398,6 +398,7 @@ func TestReadAllDeclaredLength(t *testing.T) {
 		{"shorter than declared", strings.NewReader("ab"), 3, "", io.ErrUnexpectedEOF},
 		{"nothing of what was declared", strings.NewReader(""), 3, "", io.ErrUnexpectedEOF},
 		{"longer than declared", strings.NewReader("abcd"), 3, "abcd", nil},
+		{"declared past the preallocation", strings.NewReader("abc"), preallocMax + 1, "abc", nil},
 		{"broken", io.MultiReader(strings.NewReader("a"), iotest.ErrReader(boom)), 3, "", boom},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
