@@ -265,15 +265,15 @@ func fromCloudEvent(spec, id, source, typ string, at time.Time, subject, content
 	if base64Data {
 		errs = append(errs, FieldError{"data_base64", "is not accepted: send the event data as a JSON object in data"})
 	}
-	set := func(s string) any {
+	set := func(s string) value {
 		if s == "" {
-			return nil
+			return value{}
 		}
-		return s
+		return textValue(s)
 	}
 	w.ID, w.Source, w.Type, w.Subject = set(id), set(source), set(typ), set(subject)
 	if !at.IsZero() {
-		w.Time = at.Format(time.RFC3339Nano)
+		w.Time = textValue(at.Format(time.RFC3339Nano))
 	}
 	w.Data = data
 	return errs

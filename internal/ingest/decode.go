@@ -9,8 +9,8 @@ import (
 
 // The common body (well-formed JSON, one event or {"events":[...]} of
 // objects, string envelope fields, object payloads) is decoded in one pass
-// by the reader below: the envelope and each payload, its numbers kept as
-// json.Number, without going through encoding/json twice (once for the
+// by the reader below: the envelope and each payload, numbers kept as
+// written, without going through encoding/json twice (once for the
 // envelope with the payload raw, then for the payload as a generic map),
 // which took most of the time spent on an event. The reader gives up on
 // anything else: a syntax error, a field of an unexpected JSON type, a key
@@ -77,7 +77,7 @@ func fastBody(b []byte) (wires []wireEvent, batch, ok bool) {
 // strings or null, and data an object; other keys are skipped, unless
 // encoding/json would take them for a field (another case of its name).
 func (r *reader) envelopeField(w *wireEvent, key string) bool {
-	var dst *any
+	var dst *value
 	switch key {
 	case "id":
 		dst = &w.ID
@@ -109,15 +109,8 @@ func (r *reader) envelopeField(w *wireEvent, key string) bool {
 		return ok
 	}
 	v, ok := r.value()
-	switch v.kind {
-	case kindString:
-		*dst = v.s
-		return ok
-	case kindNull:
-		*dst = nil
-		return ok
-	}
-	return false
+	*dst = v
+	return ok && (v.kind == kindString || v.kind == kindNull)
 }
 
 // unrelatedKey reports that encoding/json would not match key to a field
@@ -349,14 +342,24 @@ func (r *reader) str() (string, bool) {
 		case c < utf8.RuneSelf:
 			j++
 		default:
-			ch, size := utf8.DecodeRune(r.b[j:])
-			if ch == utf8.RuneError && size == 1 {
+			size := r.utf8At(j)
+			if size == 0 {
 				return "", false
 			}
 			j += size
 		}
 	}
 	return "", false
+}
+
+// utf8At is the length of the UTF-8 character at j; 0 when the bytes
+// there are not one.
+func (r *reader) utf8At(j int) int {
+	ch, size := utf8.DecodeRune(r.b[j:])
+	if ch == utf8.RuneError && size == 1 {
+		return 0
+	}
+	return size
 }
 
 // escaped finishes a string from its first backslash at j.
@@ -373,8 +376,8 @@ func (r *reader) escaped(start, j int) (string, bool) {
 			return "", false
 		case c != '\\':
 			if c >= utf8.RuneSelf {
-				ch, size := utf8.DecodeRune(r.b[j:])
-				if ch == utf8.RuneError && size == 1 {
+				size := r.utf8At(j)
+				if size == 0 {
 					return "", false
 				}
 				out = append(out, r.b[j:j+size]...)

@@ -283,11 +283,11 @@ func Validate(e recovery.Event) []FieldError {
 // wireEvent is the envelope of one event as decoded from the body; the
 // payload stays raw until its type is known.
 type wireEvent struct {
-	ID      any             `json:"id"`
-	Source  any             `json:"source"`
-	Type    any             `json:"type"`
-	Time    any             `json:"time"`
-	Subject any             `json:"subject"`
+	ID      value           `json:"id"`
+	Source  value           `json:"source"`
+	Type    value           `json:"type"`
+	Time    value           `json:"time"`
+	Subject value           `json:"subject"`
 	Data    json.RawMessage `json:"data"`
 	// data is Data decoded, when the reader of decode.go decoded it
 	// (decoded says so: an empty object has no members).
@@ -316,14 +316,14 @@ func decodeWire(raw []byte, w *wireEvent) bool {
 func checkEvent(w *wireEvent, dec **objDecoder) (recovery.Event, []FieldError) {
 	var c checker
 	var ev recovery.Event
-	ev.ID = c.identOf(fromAny(w.ID), "id", true)
-	ev.Source = c.identOf(fromAny(w.Source), "source", true)
-	ev.Type = c.strOf(fromAny(w.Type), "type", true)
+	ev.ID = c.identOf(w.ID, "id", true)
+	ev.Source = c.identOf(w.Source, "source", true)
+	ev.Type = c.strOf(w.Type, "type", true)
 	if ev.Type != "" && !slices.Contains(recovery.EventTypes, ev.Type) {
 		c.add("type", "is not a known event type; use one of "+strings.Join(recovery.EventTypes, ", "))
 	}
-	ev.Time, _ = c.timestampOf(fromAny(w.Time), "time", true)
-	ev.Subject = c.strOf(fromAny(w.Subject), "subject", false)
+	ev.Time, _ = c.timestampOf(w.Time, "time", true)
+	ev.Subject = c.strOf(w.Subject, "subject", false)
 	if len(ev.Subject) > 500 || !printable(ev.Subject) {
 		c.add("subject", "must be at most 500 printable characters")
 	}

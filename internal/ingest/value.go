@@ -92,6 +92,17 @@ func fromAny(v any) value {
 	return value{}
 }
 
+// UnmarshalJSON decodes an envelope field on the general path, as
+// encoding/json decodes it into an any.
+func (v *value) UnmarshalJSON(b []byte) error {
+	var x any
+	if err := json.Unmarshal(b, &x); err != nil {
+		return err
+	}
+	*v = fromAny(x)
+	return nil
+}
+
 // toAny converts v back into what encoding/json decodes with UseNumber,
 // so that json.Marshal encodes it as it would have encoded the original.
 func (v value) toAny() any {
